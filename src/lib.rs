@@ -1,1 +1,9 @@
+//! azkrb: reach Azure Files (and any SMB3 server) with Kerberos tickets from Microsoft Entra
+//! ID or on-prem AD DS, in pure Rust.
+//!
+//! This facade re-exports the workspace crates; the one-call API arrives with
+//! `azkrb-cloudtgt` and `azkrb-smb3`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+pub use azkrb_crypto as crypto;

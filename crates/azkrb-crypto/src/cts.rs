@@ -3,8 +3,10 @@
 //! single-block message is plain CBC (one AES encryption), not CS3's double encryption.
 
 use aes::{Aes128, Aes256};
+use cipher::consts::U16;
 use cipher::{
-    Array, BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt, InnerIvInit,
+    Array, BlockCipherDecrypt, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt,
+    BlockSizeUser,
 };
 
 use crate::error::{Error, Result};
@@ -12,6 +14,9 @@ use crate::error::{Error, Result};
 const B: usize = 16;
 
 /// An expanded AES key of either size.
+// The size difference is a few hundred bytes in a value cached once per key usage; boxing
+// would add an indirection to every block operation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Aes {
     A128(Aes128),
@@ -30,7 +35,7 @@ impl Aes {
     }
 
     pub(crate) fn encrypt_block(&self, block: &mut [u8; B]) {
-        let b: &mut Array<u8, cipher::consts::U16> = block.into();
+        let b: &mut Array<u8, U16> = block.into();
         match self {
             Self::A128(c) => c.encrypt_block(b),
             Self::A256(c) => c.encrypt_block(b),
@@ -38,38 +43,71 @@ impl Aes {
     }
 
     fn decrypt_block(&self, block: &mut [u8; B]) {
-        let b: &mut Array<u8, cipher::consts::U16> = block.into();
+        let b: &mut Array<u8, U16> = block.into();
         match self {
             Self::A128(c) => c.decrypt_block(b),
             Self::A256(c) => c.decrypt_block(b),
         }
     }
 
-    /// CBC-encrypts whole blocks in place from `iv`; returns the last ciphertext block.
-    fn cbc_encrypt(&self, iv: [u8; B], data: &mut [u8]) -> [u8; B] {
-        let (blocks, _) = Array::slice_as_chunks_mut(data);
-        if blocks.is_empty() {
-            return iv;
-        }
-        let iv = Array::from(iv);
-        match self {
-            Self::A128(c) => cbc::Encryptor::inner_iv_init(c.clone(), &iv).encrypt_blocks(blocks),
-            Self::A256(c) => cbc::Encryptor::inner_iv_init(c.clone(), &iv).encrypt_blocks(blocks),
-        }
-        blocks.last().map_or([0; B], |b| b.0)
+    /// ECB-decrypts whole blocks from `input` into `out` (the AES backend pipelines
+    /// several blocks at once). Both hold the same number of whole blocks.
+    fn decrypt_blocks_b2b(&self, input: &[u8], out: &mut [u8]) -> Result<()> {
+        let (inb, _) = Array::slice_as_chunks(input);
+        let (outb, _) = Array::slice_as_chunks_mut(out);
+        let r = match self {
+            Self::A128(c) => c.decrypt_blocks_b2b(inb, outb),
+            Self::A256(c) => c.decrypt_blocks_b2b(inb, outb),
+        };
+        r.map_err(|_| Error::CtsInputTooShort(input.len()))
     }
 
-    /// CBC-decrypts whole blocks in place from `iv`.
-    fn cbc_decrypt(&self, iv: [u8; B], data: &mut [u8]) {
-        let (blocks, _) = Array::slice_as_chunks_mut(data);
-        if blocks.is_empty() {
-            return;
-        }
-        let iv = Array::from(iv);
+    /// CBC-encrypts whole blocks in place from `iv`; returns the last ciphertext block.
+    /// (CBC encryption is serial by nature: one block at a time, on the AES backend chosen
+    /// once for the whole run.)
+    fn cbc_encrypt(&self, iv: [u8; B], data: &mut [u8]) -> [u8; B] {
+        let (blocks, _) = data.as_chunks_mut::<B>();
+        let mut run = CbcEncrypt { chain: iv, blocks };
         match self {
-            Self::A128(c) => cbc::Decryptor::inner_iv_init(c.clone(), &iv).decrypt_blocks(blocks),
-            Self::A256(c) => cbc::Decryptor::inner_iv_init(c.clone(), &iv).decrypt_blocks(blocks),
+            Self::A128(c) => c.encrypt_with_backend(&mut run),
+            Self::A256(c) => c.encrypt_with_backend(&mut run),
         }
+        run.chain
+    }
+
+    /// CBC-decrypts whole blocks from `input` into `out` with a zero IV.
+    fn cbc_decrypt_b2b(&self, input: &[u8], out: &mut [u8]) -> Result<()> {
+        self.decrypt_blocks_b2b(input, out)?;
+        let (outb, _) = out.as_chunks_mut::<B>();
+        let (inb, _) = input.as_chunks::<B>();
+        for (block, prev) in outb.iter_mut().skip(1).zip(inb) {
+            xor(block, prev);
+        }
+        Ok(())
+    }
+}
+
+/// One CBC encryption pass, run inside the cipher's backend.
+struct CbcEncrypt<'a> {
+    chain: [u8; B],
+    blocks: &'a mut [[u8; B]],
+}
+
+impl BlockSizeUser for &mut CbcEncrypt<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherEncClosure for &mut CbcEncrypt<'_> {
+    fn call<Be: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &Be) {
+        // The chaining value stays in a register for the whole run.
+        let mut chain = Array::<u8, U16>::from(self.chain);
+        for block in self.blocks.iter_mut() {
+            let input = u128::from_ne_bytes(*block) ^ u128::from_ne_bytes(chain.0);
+            chain = Array::from(input.to_ne_bytes());
+            backend.encrypt_block_inplace(&mut chain);
+            *block = chain.0;
+        }
+        self.chain = chain.0;
     }
 }
 
@@ -122,39 +160,51 @@ pub(crate) fn encrypt(aes: &Aes, buf: &mut [u8]) -> Result<()> {
     }
 }
 
+/// Decrypts `input` into `out` (of the same length) with AES-CTS and a zero IV. The
+/// input must be at least 16 bytes.
+pub(crate) fn decrypt_b2b(aes: &Aes, input: &[u8], out: &mut [u8]) -> Result<()> {
+    let len = input.len();
+    if len < B || out.len() != len {
+        return Err(Error::CtsInputTooShort(len.min(out.len())));
+    }
+    let r = (len - 1) % B + 1; // bytes in the last (possibly partial) block
+    if len == B {
+        let mut block = [0u8; B];
+        block.copy_from_slice(input);
+        aes.decrypt_block(&mut block);
+        out.copy_from_slice(&block);
+        return Ok(());
+    }
+    let prefix_len = len - r - B;
+    let (in_prefix, in_rest) = input.split_at(prefix_len);
+    let (e_last, tail) = in_rest
+        .split_first_chunk::<B>()
+        .ok_or(Error::CtsInputTooShort(len))?;
+    let (out_prefix, out_rest) = out.split_at_mut(prefix_len);
+    let (p_penult_out, p_last_out) = out_rest
+        .split_first_chunk_mut::<B>()
+        .ok_or(Error::CtsInputTooShort(len))?;
+    // The chaining value for the second-to-last plaintext block.
+    let chain = in_prefix.last_chunk::<B>().copied().unwrap_or([0; B]);
+    // in_rest holds E(n) then E(n-1)[..r].
+    let mut d = *e_last;
+    aes.decrypt_block(&mut d); // = zero-padded P(n) ^ E(n-1)
+    let mut e_penult = d;
+    e_penult[..r].copy_from_slice(tail);
+    for (p, (x, c)) in p_last_out.iter_mut().zip(d.iter().zip(tail)) {
+        *p = x ^ c;
+    }
+    let mut p_penult = e_penult;
+    aes.decrypt_block(&mut p_penult);
+    xor(&mut p_penult, &chain);
+    *p_penult_out = p_penult;
+    aes.cbc_decrypt_b2b(in_prefix, out_prefix)
+}
+
 /// Decrypts `buf` in place with AES-CTS and a zero IV. `buf` must be at least 16 bytes.
 pub(crate) fn decrypt(aes: &Aes, buf: &mut [u8]) -> Result<()> {
-    match buf.len() {
-        n if n < B => Err(Error::CtsInputTooShort(n)),
-        B => {
-            let block: &mut [u8; B] = buf.try_into().map_err(|_| Error::CtsInputTooShort(B))?;
-            aes.decrypt_block(block);
-            Ok(())
-        }
-        _ => {
-            let (prefix, penult, last) = split_tail(buf)?;
-            let r = last.len();
-            // The chaining value for the second-to-last plaintext block.
-            let mut chain = [0u8; B];
-            if let Some(tail) = prefix.last_chunk::<B>() {
-                chain = *tail;
-            }
-            // penult holds E(n); last holds E(n-1)[..r].
-            let mut d = *penult;
-            aes.decrypt_block(&mut d); // = zero-padded P(n) ^ E(n-1)
-            let mut e_penult = d;
-            e_penult[..r].copy_from_slice(last);
-            for (p, (x, c)) in last.iter_mut().zip(d.iter().zip(e_penult.iter())) {
-                *p = x ^ c;
-            }
-            let mut p_penult = e_penult;
-            aes.decrypt_block(&mut p_penult);
-            xor(&mut p_penult, &chain);
-            *penult = p_penult;
-            aes.cbc_decrypt([0; B], prefix);
-            Ok(())
-        }
-    }
+    let input = buf.to_vec();
+    decrypt_b2b(aes, &input, buf)
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ pub enum Error {
     )]
     UnsupportedEtype(i32),
     /// A checksum type that is not one of the four AES checksum types.
-    #[error("checksum type {0} is not supported: azkrb verifies only the AES checksum types 15, 16, 19 and 20")]
+    #[error(
+        "checksum type {0} is not supported: azkrb verifies only the AES checksum types 15, 16, 19 and 20"
+    )]
     UnsupportedChecksumType(i32),
     /// A checksum type that does not belong to the key's encryption type.
     #[error("checksum type {checksum} cannot be computed with a {etype} key")]

@@ -35,7 +35,13 @@ impl RawHash for Sha1 {
     const OUT: usize = 20;
     const LEN_FIELD: usize = 8;
     type State = [u32; 5];
-    const INIT: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    const INIT: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     #[inline]
     fn compress(state: &mut [u32; 5], blocks: &[u8]) {
         let (blocks, _) = blocks.as_chunks::<64>();
@@ -248,43 +254,57 @@ impl<H: RawHash> HmacKey<H> {
 /// PBKDF2 (RFC 8018) with HMAC-`H`, filling `out` completely.
 ///
 /// After the first HMAC of each output block, every iteration is exactly two compression
-/// calls on pre-padded blocks.
+/// calls on pre-padded blocks. Output blocks are computed two at a time, interleaved, so
+/// the processor overlaps two independent dependency chains (aes256 with SHA-1 needs two).
 pub(crate) fn pbkdf2<H: RawHash>(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+    const LANES: usize = 2;
     let key = HmacKey::<H>::new(password);
     // Pre-padded single blocks for "HMAC of a digest-sized message": the message (a
     // previous digest) goes in front, then 0x80, zeros and the bit length of block + digest.
-    let mut inner_block = [0u8; MAX_BLOCK];
-    inner_block[H::OUT] = 0x80;
+    let mut template = [0u8; MAX_BLOCK];
+    template[H::OUT] = 0x80;
     let bits = ((H::BLOCK + H::OUT) as u128 * 8).to_be_bytes();
-    inner_block[H::BLOCK - H::LEN_FIELD..H::BLOCK].copy_from_slice(&bits[16 - H::LEN_FIELD..]);
-    let mut outer_block = inner_block;
+    template[H::BLOCK - H::LEN_FIELD..H::BLOCK].copy_from_slice(&bits[16 - H::LEN_FIELD..]);
 
-    let mut u = [0u8; MAX_OUT];
-    let mut t = [0u8; MAX_OUT];
-    for (i, chunk) in out.chunks_mut(H::OUT).enumerate() {
-        let index = (i as u32).wrapping_add(1).to_be_bytes();
-        key.mac_parts(&[salt, &index], &mut u);
-        t[..H::OUT].copy_from_slice(&u[..H::OUT]);
-        for _ in 1..iterations {
-            inner_block[..H::OUT].copy_from_slice(&u[..H::OUT]);
-            let mut st = key.inner;
-            H::compress(&mut st, &inner_block[..H::BLOCK]);
-            H::write_out(&st, &mut outer_block);
-            let mut st2 = key.outer;
-            H::compress(&mut st2, &outer_block[..H::BLOCK]);
-            H::write_out(&st2, &mut u);
-            st.zeroize();
-            st2.zeroize();
-            for (a, b) in t.iter_mut().zip(u.iter()).take(H::OUT) {
-                *a ^= b;
-            }
+    let mut inner = [template; LANES];
+    let mut outer = [template; LANES];
+    let mut t = [[0u8; MAX_OUT]; LANES];
+    let mut first_block = 1u32;
+    for group in out.chunks_mut(LANES * H::OUT) {
+        let lanes = group.len().div_ceil(H::OUT);
+        for (lane, block) in inner.iter_mut().enumerate().take(lanes) {
+            let index = first_block.wrapping_add(lane as u32).to_be_bytes();
+            key.mac_parts(&[salt, &index], block);
+            t[lane][..H::OUT].copy_from_slice(&block[..H::OUT]);
         }
-        chunk.copy_from_slice(&t[..chunk.len()]);
+        for _ in 1..iterations {
+            let mut st = [key.inner; LANES];
+            for lane in 0..lanes {
+                H::compress(&mut st[lane], &inner[lane][..H::BLOCK]);
+            }
+            for lane in 0..lanes {
+                H::write_out(&st[lane], &mut outer[lane]);
+                st[lane] = key.outer;
+            }
+            for lane in 0..lanes {
+                H::compress(&mut st[lane], &outer[lane][..H::BLOCK]);
+            }
+            for lane in 0..lanes {
+                H::write_out(&st[lane], &mut inner[lane]);
+                for (a, b) in t[lane].iter_mut().zip(inner[lane].iter()).take(H::OUT) {
+                    *a ^= b;
+                }
+            }
+            st.zeroize();
+        }
+        for (chunk, tl) in group.chunks_mut(H::OUT).zip(t.iter()) {
+            chunk.copy_from_slice(&tl[..chunk.len()]);
+        }
+        first_block = first_block.wrapping_add(LANES as u32);
     }
-    u.zeroize();
     t.zeroize();
-    inner_block.zeroize();
-    outer_block.zeroize();
+    inner.zeroize();
+    outer.zeroize();
 }
 
 #[cfg(test)]

@@ -325,7 +325,7 @@ impl Key {
     /// confounder‖plaintext followed by the truncated HMAC (RFC 3961 §5.3, RFC 8009 §5).
     pub fn encrypt(&self, usage: KeyUsage, plaintext: &[u8]) -> Result<Vec<u8>> {
         let mut confounder = [0u8; 16];
-        getrandom::fill(&mut confounder).map_err(|e| Error::Random(e.to_string()))?;
+        crate::rng::confounder(&mut confounder)?;
         let out = self.encrypt_with_confounder(usage, &confounder, plaintext);
         confounder.zeroize();
         out
@@ -364,7 +364,7 @@ impl Key {
     ///
     /// The integrity tag is checked in constant time; on any mismatch the whole result is
     /// an [`Error::IntegrityCheckFailed`] and no plaintext leaves this function.
-    pub fn decrypt(&self, usage: KeyUsage, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(&self, usage: KeyUsage, ciphertext: &[u8]) -> Result<Plaintext> {
         let etype = self.etype;
         let mac_len = etype.mac_len();
         let min = 16 + mac_len;
@@ -386,19 +386,17 @@ impl Key {
                 if !bool::from(expect[..mac_len].ct_eq(tag)) {
                     return Err(fail);
                 }
-                let mut buf = Zeroizing::new(body.to_vec());
-                cts::decrypt(aes, &mut buf)?;
-                buf.drain(..16);
-                Ok(buf)
+                let mut buf = Zeroizing::new(vec![0u8; body.len()]);
+                cts::decrypt_b2b(aes, body, &mut buf)?;
+                Ok(Plaintext { buf, start: 16 })
             } else {
-                let mut buf = Zeroizing::new(body.to_vec());
-                cts::decrypt(aes, &mut buf)?;
+                let mut buf = Zeroizing::new(vec![0u8; body.len()]);
+                cts::decrypt_b2b(aes, body, &mut buf)?;
                 let expect = mac.mac(&[&buf]);
                 if !bool::from(expect[..mac_len].ct_eq(tag)) {
                     return Err(fail);
                 }
-                buf.drain(..16);
-                Ok(buf)
+                Ok(Plaintext { buf, start: 16 })
             }
         })?
     }
@@ -455,6 +453,42 @@ impl Key {
     }
 }
 
+/// Decrypted bytes (the confounder already stripped), wiped from memory when dropped.
+///
+/// Derefs to `[u8]`; `Debug` shows only the length.
+pub struct Plaintext {
+    buf: Zeroizing<Vec<u8>>,
+    start: usize,
+}
+
+impl Plaintext {
+    /// The plaintext as an owned, zeroizing vector (moves the bytes once).
+    pub fn into_vec(mut self) -> Zeroizing<Vec<u8>> {
+        let start = self.start.min(self.buf.len());
+        self.buf.drain(..start);
+        core::mem::take(&mut self.buf)
+    }
+}
+
+impl core::ops::Deref for Plaintext {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for Plaintext {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl core::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Plaintext({} bytes)", self.len())
+    }
+}
+
 /// Parses 4-byte big-endian s2kparams into an iteration count, refusing absurd counts.
 pub fn parse_s2kparams(params: &[u8]) -> Result<u32> {
     let bytes: [u8; 4] = params
@@ -500,4 +534,54 @@ pub fn string_to_key(
     s2kparams: Option<&[u8]>,
 ) -> Result<Key> {
     Key::from_password(etype, password, salt, s2kparams)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_into_vec_and_debug() {
+        let key = Key::random(EncryptionType::Aes128CtsHmacSha196).unwrap();
+        let ct = key.encrypt(KeyUsage(9), b"secret").unwrap();
+        let pt = key.decrypt(KeyUsage(9), &ct).unwrap();
+        assert_eq!(format!("{pt:?}"), "Plaintext(6 bytes)");
+        assert_eq!(pt.as_ref(), b"secret");
+        assert_eq!(&pt.into_vec()[..], b"secret");
+    }
+
+    #[test]
+    fn cache_is_shared_and_bounded() {
+        let key = Key::random(EncryptionType::Aes256CtsHmacSha196).unwrap();
+        for u in 0..(CACHE_LIMIT as u32 + 10) {
+            let ct = key.encrypt(KeyUsage(u), b"x").unwrap();
+            assert_eq!(&key.decrypt(KeyUsage(u), &ct).unwrap()[..], b"x");
+        }
+        assert!(key.cache.read().unwrap().len() <= CACHE_LIMIT);
+        // A clone computes the same results without sharing the cache.
+        let copy = key.clone();
+        assert_eq!(copy, key);
+        let sum = key.checksum(KeyUsage(1), b"m").unwrap();
+        assert_eq!(copy.checksum(KeyUsage(1), b"m").unwrap(), sum);
+    }
+
+    #[test]
+    fn shared_between_threads() {
+        let key = std::sync::Arc::new(Key::random(EncryptionType::Aes256CtsHmacSha384192).unwrap());
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200u32 {
+                        let msg = [t as u8; 40];
+                        let ct = key.encrypt(KeyUsage(i % 5), &msg).unwrap();
+                        assert_eq!(&key.decrypt(KeyUsage(i % 5), &ct).unwrap()[..], &msg);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
 }

@@ -33,17 +33,21 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod cts;
 mod error;
 mod hash;
 mod key;
 mod nfold;
+mod rng;
 mod types;
 
 pub use error::{Error, Result};
-pub use key::{Key, MAX_ITERATIONS, parse_s2kparams, random_to_key, string_to_key};
+pub use key::{Key, MAX_ITERATIONS, Plaintext, parse_s2kparams, random_to_key, string_to_key};
 pub use nfold::nfold;
 pub use types::{ChecksumType, EncryptionType, KeyUsage};
 

@@ -207,7 +207,10 @@ fn mit_checksum_answers() {
         .unwrap();
     assert_eq!(
         key.verify_checksum(KeyUsage(4), 16, b"fifteen", &sum),
-        Err(Error::ChecksumMismatch { ctype: 16, usage: 4 })
+        Err(Error::ChecksumMismatch {
+            ctype: 16,
+            usage: 4
+        })
     );
     assert!(matches!(
         key.verify_checksum(KeyUsage(4), 15, b"fourteen", &sum),
@@ -216,7 +219,8 @@ fn mit_checksum_answers() {
 }
 
 /// RFC 8009 Appendix A: the "random 16 bytes" salt prefix.
-const SALT8009: [u8; 37] = hex!("10DF9DD783E5BC8ACEA1730E74355F61 415448454e412e4d49542e4544557261656275726e");
+const SALT8009: [u8; 37] =
+    hex!("10DF9DD783E5BC8ACEA1730E74355F61 415448454e412e4d49542e4544557261656275726e");
 
 #[test]
 fn rfc8009_string_to_key() {
@@ -262,7 +266,10 @@ fn rfc8009_checksums() {
     )
     .unwrap();
     let sum = k.checksum(KeyUsage(2), &msg).unwrap();
-    assert_eq!(sum, hex!("45ee791567eefca37f4ac1e0222de80d43c3bfa06699672a"));
+    assert_eq!(
+        sum,
+        hex!("45ee791567eefca37f4ac1e0222de80d43c3bfa06699672a")
+    );
     k.verify_checksum(KeyUsage(2), 20, &msg, &sum).unwrap();
 }
 
@@ -291,7 +298,9 @@ fn rfc8009_encryption_aes128_sha256() {
             (
                 &hex!("000102030405"),
                 hex!("7bca285e2fd4130fb55b1a5c83bc5b24"),
-                &hex!("84d7f30754ed987bab0bf3506beb09cfb55402cef7e6877ce99e247e52d16ed4421dfdf8976c"),
+                &hex!(
+                    "84d7f30754ed987bab0bf3506beb09cfb55402cef7e6877ce99e247e52d16ed4421dfdf8976c"
+                ),
             ),
             (
                 &hex!("000102030405060708090a0b0c0d0e0f"),
@@ -322,7 +331,9 @@ fn rfc8009_encryption_aes256_sha384() {
             (
                 &[],
                 hex!("f764e9fa15c276478b2c7d0c4e5f58e4"),
-                &hex!("41f53fa5bfe7026d91faf9be959195a058707273a96a40f0a01960621ac612748b9bbfbe7eb4ce3c"),
+                &hex!(
+                    "41f53fa5bfe7026d91faf9be959195a058707273a96a40f0a01960621ac612748b9bbfbe7eb4ce3c"
+                ),
             ),
             (
                 &hex!("000102030405"),
@@ -359,11 +370,19 @@ fn unsupported_and_malformed_inputs_are_clear_errors() {
         assert_eq!(err, Error::UnsupportedEtype(n));
         assert!(err.to_string().contains("not supported"), "{err}");
     }
-    assert!(Error::UnsupportedEtype(23).to_string().contains("rc4-hmac (23)"));
+    assert!(
+        Error::UnsupportedEtype(23)
+            .to_string()
+            .contains("rc4-hmac (23)")
+    );
     assert!(Key::from_wire(23, &[0; 16]).is_err());
     assert!(matches!(
         Key::new(A256, &[0; 16]),
-        Err(Error::InvalidKeyLength { expected: 32, got: 16, .. })
+        Err(Error::InvalidKeyLength {
+            expected: 32,
+            got: 16,
+            ..
+        })
     ));
     // s2kparams: wrong length, absurd counts, and the all-zero "2^32" value.
     assert_eq!(
