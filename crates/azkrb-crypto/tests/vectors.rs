@@ -22,7 +22,9 @@ fn rfc3962_pbkdf2() {
 #[test]
 fn rfc3962_string_to_key_all_rows() {
     let g_clef = hex!("f09d849e");
-    let rows: [(u32, &[u8], &[u8], [u8; 16], [u8; 32]); 7] = [
+    /// (iterations, passphrase, salt, aes128 key, aes256 key)
+    type Row<'a> = (u32, &'a [u8], &'a [u8], [u8; 16], [u8; 32]);
+    let rows: [Row; 7] = [
         (
             1,
             b"password",
