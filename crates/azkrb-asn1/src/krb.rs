@@ -642,3 +642,15 @@ pub struct PaPacRequest {
 
 /// `PA-ENC-TIMESTAMP ::= EncryptedData -- PA-ENC-TS-ENC` (usage 1).
 pub type PaEncTimestamp = EncryptedData;
+
+/// A KerberosTime for a Unix time in whole seconds (Kerberos times carry no fraction).
+/// Out-of-range values clamp to the Unix epoch.
+pub fn kerberos_time(unix_seconds: i64) -> KerberosTime {
+    let t = chrono::DateTime::from_timestamp(unix_seconds, 0).unwrap_or_default();
+    KerberosTime(t.fixed_offset())
+}
+
+/// The Unix time (whole seconds) of a KerberosTime.
+pub fn unix_seconds(t: &KerberosTime) -> i64 {
+    t.0.timestamp()
+}

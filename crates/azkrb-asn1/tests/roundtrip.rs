@@ -1,0 +1,445 @@
+//! Round-trip property tests: for every top-level type, decode(encode(x)) = x and the
+//! re-encoding is byte-identical; and arbitrary or mutated bytes never panic a decoder.
+
+use azkrb_asn1::gss::{
+    GssChecksum, InitialContextToken, KRB5_OID, Krb5Token, Krb5TokenId, MicToken, WrapToken,
+};
+use azkrb_asn1::krb::*;
+use azkrb_asn1::spnego::{
+    NegHints, NegState, NegTokenInit, NegTokenInit2, NegTokenResp, NegotiationToken, mech,
+};
+use azkrb_asn1::{
+    KdcProxyMessage, KerberosMessage, TicketFlags, decode, decode_enc_kdc_rep_part, encode,
+};
+use proptest::prelude::*;
+use rasn::prelude::{OctetString, SequenceOf};
+
+fn kstring() -> impl Strategy<Value = KerberosString> {
+    prop_oneof![
+        "[A-Za-z0-9./@-]{0,20}".prop_map(|s| KerberosString::from(s.as_str())),
+        // Any UTF-8, including characters whose encoding has bytes 0x80..0xA0.
+        "\\PC{0,12}".prop_map(KerberosString::from),
+        prop::collection::vec(any::<u8>(), 0..20).prop_map(KerberosString::from_bytes),
+    ]
+}
+
+fn octets(max: usize) -> impl Strategy<Value = OctetString> {
+    prop::collection::vec(any::<u8>(), 0..max).prop_map(OctetString::from)
+}
+
+fn principal() -> impl Strategy<Value = PrincipalName> {
+    (any::<i32>(), prop::collection::vec(kstring(), 0..4)).prop_map(|(t, parts)| PrincipalName {
+        name_type: t,
+        name_string: parts,
+    })
+}
+
+fn time() -> impl Strategy<Value = KerberosTime> {
+    // 1970 .. 9999, whole seconds.
+    (0i64..253_402_300_799).prop_map(kerberos_time)
+}
+
+fn flags() -> impl Strategy<Value = KerberosFlags> {
+    any::<u32>().prop_map(|f| TicketFlags(f).to_bits())
+}
+
+fn enc_data() -> impl Strategy<Value = EncryptedData> {
+    (any::<i32>(), prop::option::of(any::<u32>()), octets(64)).prop_map(|(etype, kvno, cipher)| {
+        EncryptedData {
+            etype,
+            kvno,
+            cipher,
+        }
+    })
+}
+
+fn enc_key() -> impl Strategy<Value = EncryptionKey> {
+    (any::<i32>(), octets(40)).prop_map(|(t, v)| EncryptionKey {
+        r#type: t,
+        value: v,
+    })
+}
+
+fn pa_data() -> impl Strategy<Value = PaData> {
+    (any::<i32>(), octets(40)).prop_map(|(t, v)| PaData {
+        r#type: t,
+        value: v,
+    })
+}
+
+fn addresses() -> impl Strategy<Value = Option<HostAddresses>> {
+    prop::option::of(prop::collection::vec(
+        (any::<i32>(), octets(16)).prop_map(|(t, a)| HostAddress {
+            addr_type: t,
+            address: a,
+        }),
+        0..3,
+    ))
+}
+
+fn ticket() -> impl Strategy<Value = Ticket> {
+    (kstring(), principal(), enc_data()).prop_map(|(realm, sname, enc_part)| Ticket {
+        tkt_vno: 5,
+        realm,
+        sname,
+        enc_part,
+    })
+}
+
+fn req_body() -> impl Strategy<Value = KdcReqBody> {
+    (
+        (
+            flags(),
+            prop::option::of(principal()),
+            kstring(),
+            prop::option::of(principal()),
+        ),
+        (
+            prop::option::of(time()),
+            time(),
+            prop::option::of(time()),
+            any::<u32>(),
+        ),
+        (
+            prop::collection::vec(any::<i32>(), 0..5),
+            addresses(),
+            prop::option::of(enc_data()),
+            prop::option::of(prop::collection::vec(ticket(), 0..2)),
+        ),
+    )
+        .prop_map(
+            |((o, c, r, s), (f, t, rt, n), (e, a, ead, at))| KdcReqBody {
+                kdc_options: o,
+                cname: c,
+                realm: r,
+                sname: s,
+                from: f,
+                till: t,
+                rtime: rt,
+                nonce: n,
+                etype: e,
+                addresses: a,
+                enc_authorization_data: ead,
+                additional_tickets: at,
+            },
+        )
+}
+
+fn kdc_req(msg_type: i32) -> impl Strategy<Value = KdcReq> {
+    (
+        prop::option::of(prop::collection::vec(pa_data(), 0..3)),
+        req_body(),
+    )
+        .prop_map(move |(padata, req_body)| KdcReq {
+            pvno: 5,
+            msg_type,
+            padata,
+            req_body,
+        })
+}
+
+fn kdc_rep(msg_type: i32) -> impl Strategy<Value = KdcRep> {
+    (
+        prop::option::of(prop::collection::vec(pa_data(), 0..3)),
+        kstring(),
+        principal(),
+        ticket(),
+        enc_data(),
+    )
+        .prop_map(move |(padata, crealm, cname, ticket, enc_part)| KdcRep {
+            pvno: 5,
+            msg_type,
+            padata,
+            crealm,
+            cname,
+            ticket,
+            enc_part,
+        })
+}
+
+fn enc_kdc_rep_part() -> impl Strategy<Value = EncKdcRepPart> {
+    (
+        (enc_key(), any::<u32>(), prop::option::of(time()), flags()),
+        (
+            time(),
+            prop::option::of(time()),
+            time(),
+            prop::option::of(time()),
+        ),
+        (kstring(), principal(), addresses()),
+    )
+        .prop_map(
+            |((key, nonce, ke, fl), (at, st, et, rt), (sr, sn, ca))| EncKdcRepPart {
+                key,
+                last_req: vec![LastReqValue {
+                    r#type: 0,
+                    value: kerberos_time(0),
+                }],
+                nonce,
+                key_expiration: ke,
+                flags: fl,
+                authtime: at,
+                starttime: st,
+                endtime: et,
+                renew_till: rt,
+                srealm: sr,
+                sname: sn,
+                caddr: ca,
+                encrypted_pa_data: None,
+            },
+        )
+}
+
+fn authenticator() -> impl Strategy<Value = Authenticator> {
+    (
+        kstring(),
+        principal(),
+        prop::option::of((any::<i32>(), octets(40)).prop_map(|(t, c)| Checksum {
+            r#type: t,
+            checksum: c,
+        })),
+        0u32..1_000_000,
+        time(),
+        prop::option::of(enc_key()),
+        prop::option::of(any::<u32>()),
+    )
+        .prop_map(
+            |(crealm, cname, cksum, cusec, ctime, subkey, seq_number)| Authenticator {
+                authenticator_vno: 5,
+                crealm,
+                cname,
+                cksum,
+                cusec,
+                ctime,
+                subkey,
+                seq_number,
+                authorization_data: None,
+            },
+        )
+}
+
+fn krb_error() -> impl Strategy<Value = KrbError> {
+    (
+        (
+            prop::option::of(time()),
+            prop::option::of(0u32..1_000_000),
+            time(),
+            0u32..1_000_000,
+        ),
+        (
+            any::<i32>(),
+            prop::option::of(kstring()),
+            prop::option::of(principal()),
+        ),
+        (
+            kstring(),
+            principal(),
+            prop::option::of(kstring()),
+            prop::option::of(octets(60)),
+        ),
+    )
+        .prop_map(
+            |((ct, cu, st, su), (code, cr, cn), (r, sn, et, ed))| KrbError {
+                pvno: 5,
+                msg_type: 30,
+                ctime: ct,
+                cusec: cu,
+                stime: st,
+                susec: su,
+                error_code: code,
+                crealm: cr,
+                cname: cn,
+                realm: r,
+                sname: sn,
+                e_text: et,
+                e_data: ed,
+            },
+        )
+}
+
+fn cred_info() -> impl Strategy<Value = KrbCredInfo> {
+    (
+        enc_key(),
+        prop::option::of(kstring()),
+        prop::option::of(principal()),
+        prop::option::of(flags()),
+        prop::option::of(time()),
+    )
+        .prop_map(|(key, prealm, pname, flags, endtime)| KrbCredInfo {
+            key,
+            prealm,
+            pname,
+            flags,
+            authtime: None,
+            starttime: None,
+            endtime,
+            renew_till: None,
+            srealm: None,
+            sname: None,
+            caddr: None,
+        })
+}
+
+fn oid_list() -> impl Strategy<Value = SequenceOf<rasn::types::ObjectIdentifier>> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            azkrb_asn1::gss::KRB5_OID,
+            azkrb_asn1::gss::MS_KRB5_OID,
+            azkrb_asn1::gss::NTLMSSP_OID,
+            azkrb_asn1::gss::NEGOEX_OID,
+        ])
+        .prop_map(|arcs| mech(arcs).unwrap()),
+        1..4,
+    )
+}
+
+/// decode(encode(x)) == x, and encode(decode(encode(x))) == encode(x).
+fn round_trip<T>(what: &'static str, value: &T) -> Result<(), TestCaseError>
+where
+    T: rasn::Encode + rasn::Decode + PartialEq + std::fmt::Debug,
+{
+    let der = encode(what, value).unwrap();
+    let back: T = decode(what, &der).unwrap();
+    prop_assert_eq!(&back, value);
+    prop_assert_eq!(encode(what, &back).unwrap(), der);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn as_req(r in kdc_req(10)) {
+        round_trip("AS-REQ", &AsReq(r.clone()))?;
+        let der = encode("AS-REQ", &AsReq(r)).unwrap();
+        prop_assert!(matches!(KerberosMessage::from_der(&der).unwrap(), KerberosMessage::AsReq(_)));
+    }
+
+    #[test]
+    fn tgs_req(r in kdc_req(12)) {
+        round_trip("TGS-REQ", &TgsReq(r))?;
+    }
+
+    #[test]
+    fn as_rep_and_tgs_rep(a in kdc_rep(11), t in kdc_rep(13)) {
+        round_trip("AS-REP", &AsRep(a))?;
+        round_trip("TGS-REP", &TgsRep(t))?;
+    }
+
+    #[test]
+    fn enc_kdc_rep_parts_with_either_tag(p in enc_kdc_rep_part()) {
+        round_trip("EncASRepPart", &EncAsRepPart(p.clone()))?;
+        round_trip("EncTGSRepPart", &EncTgsRepPart(p.clone()))?;
+        let as_der = encode("EncASRepPart", &EncAsRepPart(p.clone())).unwrap();
+        let tgs_der = encode("EncTGSRepPart", &EncTgsRepPart(p.clone())).unwrap();
+        prop_assert_eq!(&decode_enc_kdc_rep_part(&as_der).unwrap().0, &p);
+        prop_assert_eq!(&decode_enc_kdc_rep_part(&tgs_der).unwrap().0, &p);
+    }
+
+    #[test]
+    fn ap_req_and_authenticator(t in ticket(), opts in flags(), auth in authenticator(), e in enc_data()) {
+        round_trip("AP-REQ", &ApReq { pvno: 5, msg_type: 14, ap_options: opts, ticket: t.clone(), authenticator: e.clone() })?;
+        round_trip("Authenticator", &auth)?;
+        round_trip("Ticket", &t)?;
+    }
+
+    #[test]
+    fn ap_rep_and_enc_part(e in enc_data(), ctime in time(), cusec in 0u32..1_000_000, subkey in prop::option::of(enc_key()), seq in prop::option::of(any::<u32>())) {
+        round_trip("AP-REP", &ApRep { pvno: 5, msg_type: 15, enc_part: e })?;
+        round_trip("EncAPRepPart", &EncApRepPart { ctime, cusec, subkey, seq_number: seq })?;
+    }
+
+    #[test]
+    fn krb_error_round_trips(e in krb_error()) {
+        round_trip("KRB-ERROR", &e)?;
+    }
+
+    #[test]
+    fn krb_cred(tickets in prop::collection::vec(ticket(), 0..3), e in enc_data(), infos in prop::collection::vec(cred_info(), 0..3), nonce in prop::option::of(any::<u32>())) {
+        round_trip("KRB-CRED", &KrbCred { pvno: 5, msg_type: 22, tickets, enc_part: e })?;
+        round_trip("EncKrbCredPart", &EncKrbCredPart { ticket_info: infos, nonce, timestamp: None, usec: None, s_address: None, r_address: None })?;
+    }
+
+    #[test]
+    fn enc_ticket_part(key in enc_key(), crealm in kstring(), cname in principal(), fl in flags(), at in time(), et in time(), ad in prop::option::of(prop::collection::vec((any::<i32>(), octets(30)).prop_map(|(t, d)| AuthorizationDataValue { r#type: t, data: d }), 0..3))) {
+        round_trip("EncTicketPart", &EncTicketPart {
+            flags: fl, key, crealm, cname,
+            transited: TransitedEncoding { r#type: 1, contents: OctetString::from_static(b"") },
+            authtime: at, starttime: None, endtime: et, renew_till: None, caddr: None,
+            authorization_data: ad,
+        })?;
+    }
+
+    #[test]
+    fn pa_types(etype in any::<i32>(), salt in prop::option::of(kstring()), params in prop::option::of(octets(8)), include in any::<bool>(), ts in time(), usec in prop::option::of(0u32..1_000_000)) {
+        round_trip("ETYPE-INFO2", &vec![EtypeInfo2Entry { etype, salt, s2kparams: params }])?;
+        round_trip("PA-PAC-REQUEST", &PaPacRequest { include_pac: include })?;
+        round_trip("PA-ENC-TS-ENC", &PaEncTsEnc { patimestamp: ts, pausec: usec.map(Into::into) })?;
+    }
+
+    #[test]
+    fn kdc_proxy_message(msg in prop::collection::vec(any::<u8>(), 0..300), realm in prop::option::of("[A-Z.]{1,30}"), hint in prop::option::of(any::<i64>())) {
+        let mut m = KdcProxyMessage::new(&msg, realm.as_deref());
+        m.dclocator_hint = hint;
+        let der = m.to_der().unwrap();
+        let back = KdcProxyMessage::from_der(&der).unwrap();
+        prop_assert_eq!(&back, &m);
+        prop_assert_eq!(back.message().unwrap(), &msg[..]);
+        prop_assert_eq!(back.to_der().unwrap(), der);
+    }
+
+    #[test]
+    fn spnego_tokens(mechs in oid_list(), tok in prop::option::of(octets(100)), mic in prop::option::of(octets(30)), state in prop::option::of(prop::sample::select(vec![NegState::AcceptCompleted, NegState::AcceptIncomplete, NegState::Reject, NegState::RequestMic])), hint in prop::option::of(kstring())) {
+        let init = NegotiationToken::Init(NegTokenInit { mech_types: mechs.clone(), req_flags: None, mech_token: tok.clone(), mech_list_mic: mic.clone() });
+        let bytes = init.encode().unwrap();
+        prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &init);
+        let init2 = NegotiationToken::Init2(NegTokenInit2 { mech_types: mechs.clone(), req_flags: None, mech_token: None, neg_hints: Some(NegHints { hint_name: hint, hint_address: None }), mech_list_mic: None });
+        let bytes = init2.encode().unwrap();
+        prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &init2);
+        let resp = NegotiationToken::Resp(NegTokenResp { neg_state: state, supported_mech: mechs.first().cloned(), response_token: tok, mech_list_mic: mic });
+        let bytes = resp.encode().unwrap();
+        prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &resp);
+        prop_assert_eq!(NegotiationToken::decode(&bytes).unwrap().encode().unwrap(), bytes);
+    }
+
+    #[test]
+    fn gss_tokens(inner in prop::collection::vec(any::<u8>(), 0..400), flags in any::<u8>(), seq in any::<u64>(), ec in any::<u16>(), rrc in any::<u16>(), cflags in any::<u32>(), deleg in prop::option::of((any::<u16>(), prop::collection::vec(any::<u8>(), 0..100)))) {
+        let t = InitialContextToken::new(KRB5_OID, inner.clone());
+        let enc = t.encode();
+        prop_assert_eq!(&InitialContextToken::decode(&enc).unwrap(), &t);
+        let k = Krb5Token { id: Krb5TokenId::ApReq, message: inner.clone() };
+        prop_assert_eq!(&Krb5Token::decode(&k.encode_framed()).unwrap(), &k);
+        prop_assert_eq!(&Krb5Token::decode(&k.encode_bare()).unwrap(), &k);
+        let mic = MicToken { flags, snd_seq: seq, checksum: inner.clone() };
+        prop_assert_eq!(&MicToken::decode(&mic.encode()).unwrap(), &mic);
+        let wrap = WrapToken { flags, ec, rrc, snd_seq: seq, data: inner };
+        prop_assert_eq!(&WrapToken::decode(&wrap.encode()).unwrap(), &wrap);
+        let cflags = if deleg.is_some() { cflags | 1 } else { cflags & !1 };
+        let ck = GssChecksum { bnd: [7; 16], flags: cflags, delegation: deleg, extensions: vec![] };
+        prop_assert_eq!(&GssChecksum::decode(&ck.encode().unwrap()).unwrap(), &ck);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = KerberosMessage::from_der(&bytes);
+        let _ = decode_enc_kdc_rep_part(&bytes);
+        let _ = KdcProxyMessage::from_der(&bytes);
+        let _ = NegotiationToken::decode(&bytes);
+        let _ = InitialContextToken::decode(&bytes);
+        let _ = Krb5Token::decode(&bytes);
+        let _ = MicToken::decode(&bytes);
+        let _ = WrapToken::decode(&bytes);
+        let _ = GssChecksum::decode(&bytes);
+        let _ = azkrb_asn1::pac::Pac::decode(&bytes);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic(e in krb_error(), pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let mut der = encode("KRB-ERROR", &e).unwrap();
+        let i = pos.index(der.len());
+        der[i] = byte;
+        let _ = KerberosMessage::from_der(&der);
+        let n = cut.index(der.len());
+        prop_assert!(KerberosMessage::from_der(&der[..n]).is_err());
+    }
+}
