@@ -7,7 +7,7 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/tests/fixtures/ad/{name}",
+        "{}/../../tests/fixtures/ad/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
