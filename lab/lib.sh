@@ -1,0 +1,54 @@
+# Shared settings of the lab scripts (sourced, not run).
+# Everything listens on 127.0.0.1 only; every port can be moved with an environment variable.
+
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_DIR=${AZKRB_LAB_DIR:-$LAB_SRC/state}
+RUN=$LAB_DIR/run
+LOGDIR=$LAB_DIR/log
+
+KDC_PORT=${AZKRB_LAB_KDC_PORT:-18088}
+PROXY_PORT=${AZKRB_LAB_PROXY_PORT:-18443}
+SMB_PORT=${AZKRB_LAB_SMB_PORT:-4445}          # Azure "maximum security": 3.1.1, encryption required
+SMB_PLAIN_PORT=${AZKRB_LAB_SMB_PLAIN_PORT:-4446}  # no encryption, for comparisons
+TENANT=${AZKRB_LAB_TENANT:-00000000-1111-2222-3333-444444444444}
+# Set AZKRB_LAB_SMB_CIPHERS=AES-256-GCM to make the encrypted instance exactly Azure's
+# maximum-security cipher list.
+SMB_CIPHERS=${AZKRB_LAB_SMB_CIPHERS:-}
+
+ENTRA=KERBEROS.MICROSOFTONLINE.COM
+ADDS=CONTOSO.LOCAL
+SHA2=SHA2.KERBEROS.TEST
+HOST=acct.file.core.windows.net
+ADHOST=acctad.file.core.windows.net
+DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
+
+PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
+python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps"
+
+ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT"
+
+say() { printf '%s\n' "lab: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# True if pid file $1 names a live (non-zombie) process whose command line mentions $2.
+pid_is_ours() {
+    local file=$1 marker=$2 pid state
+    [ -f "$file" ] || return 1
+    pid=$(tr -dc 0-9 <"$file")
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
+}
+
+# The lab's services: name, pid file, a marker that must appear in the process's command line.
+services() {
+    cat <<SERVICES
+krb5kdc $RUN/krb5kdc.pid krb5kdc
+kdcproxy $RUN/gunicorn.pid $LAB_DIR/kkdcp
+smbd-enc $LAB_DIR/smb/enc/pid/smbd.pid $LAB_DIR/smb/enc/smb.conf
+smbd-plain $LAB_DIR/smb/plain/pid/smbd.pid $LAB_DIR/smb/plain/smb.conf
+dcerpcd-enc $LAB_DIR/smb/enc/pid/samba-dcerpcd.pid $LAB_DIR/smb/enc/smb.conf
+dcerpcd-plain $LAB_DIR/smb/plain/pid/samba-dcerpcd.pid $LAB_DIR/smb/plain/smb.conf
+SERVICES
+}
