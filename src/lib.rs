@@ -6,4 +6,5 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use azkrb_asn1 as asn1;
 pub use azkrb_crypto as crypto;

@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azkrb::crypto::{EncryptionType, Key, KeyUsage};
 use azkrb_asn1::krb::{
-    AsReq, EncryptedData, KdcReq, KdcReqBody, PaData, PaEncTsEnc, PaPacRequest, kerberos_time,
+    AsReq, EncryptedData, KdcReq, KdcReqBody, KerberosTime, PaData, PaEncTsEnc, PaPacRequest,
 };
 use azkrb_asn1::{
-    EncPartTag, ErrorCode, KdcOptions, KerberosMessage, NameType, PaDataType, PrincipalName,
-    decode_enc_kdc_rep_part, encode,
+    EncPartTag, ErrorCode, KdcOptions, KerberosMessage, MessageType, NameType, PaDataType,
+    PrincipalName, decode_enc_kdc_rep_part, encode,
 };
 
 fn lab() -> HashMap<String, String> {
@@ -54,23 +54,23 @@ fn exchange(kdc: &str, request: &[u8]) -> KerberosMessage {
 
 fn as_req(user: &str, realm: &str, etype: i32, nonce: u32, padata: Vec<PaData>) -> Vec<u8> {
     let mut pa = vec![PaData {
-        r#type: PaDataType::PacRequest.value(),
-        value: encode("PA-PAC-REQUEST", &PaPacRequest { include_pac: true })
+        padata_type: PaDataType::PacRequest,
+        padata_value: encode("PA-PAC-REQUEST", &PaPacRequest { include_pac: true })
             .unwrap()
             .into(),
     }];
     pa.extend(padata);
     let req = AsReq(KdcReq {
         pvno: 5,
-        msg_type: 10,
+        msg_type: MessageType::AsReq,
         padata: Some(pa),
         req_body: KdcReqBody {
-            kdc_options: (KdcOptions::FORWARDABLE | KdcOptions::RENEWABLE_OK).to_bits(),
+            kdc_options: KdcOptions::FORWARDABLE | KdcOptions::RENEWABLE_OK,
             cname: Some(PrincipalName::new(NameType::Principal, [user])),
             realm: realm.into(),
             sname: Some(PrincipalName::new(NameType::SrvInst, ["krbtgt", realm])),
             from: None,
-            till: kerberos_time(now() + 36_000),
+            till: KerberosTime::from_unix(now() + 36_000),
             rtime: None,
             nonce,
             etype: vec![etype],
@@ -99,7 +99,7 @@ fn login(user: &str, realm: &str, etype: EncryptionType, password: &str) -> Resu
     else {
         panic!("expected PREAUTH_REQUIRED first");
     };
-    assert_eq!(err.code(), ErrorCode::PreauthRequired);
+    assert_eq!(err.error_code, ErrorCode::PreauthRequired);
     let info = err.etype_info2();
     let entry = info
         .iter()
@@ -120,8 +120,8 @@ fn login(user: &str, realm: &str, etype: EncryptionType, password: &str) -> Resu
     .unwrap();
 
     let ts = PaEncTsEnc {
-        patimestamp: kerberos_time(now()),
-        pausec: Some(0u32.into()),
+        patimestamp: KerberosTime::now(),
+        pausec: Some(0),
     };
     let sealed = key
         .encrypt(
@@ -135,8 +135,8 @@ fn login(user: &str, realm: &str, etype: EncryptionType, password: &str) -> Resu
         cipher: sealed.into(),
     };
     let pa = PaData {
-        r#type: PaDataType::EncTimestamp.value(),
-        value: encode("PA-ENC-TIMESTAMP", &enc_ts).unwrap().into(),
+        padata_type: PaDataType::EncTimestamp,
+        padata_value: encode("PA-ENC-TIMESTAMP", &enc_ts).unwrap().into(),
     };
     match exchange(kdc, &as_req(user, realm, etype.number(), n, vec![pa])) {
         KerberosMessage::AsRep(rep) => {
@@ -154,13 +154,13 @@ fn login(user: &str, realm: &str, etype: EncryptionType, password: &str) -> Resu
             );
             assert_eq!(part.nonce, n, "the reply echoes our nonce");
             assert_eq!(part.sname.to_text(), format!("krbtgt/{realm}"));
-            assert_eq!(part.key.r#type, etype.number(), "session key etype");
-            let session = Key::from_wire(part.key.r#type, &part.key.value).unwrap();
+            assert_eq!(part.key.keytype, etype.number(), "session key etype");
+            let session = Key::from_wire(part.key.keytype, &part.key.keyvalue).unwrap();
             assert_eq!(session.etype(), etype);
-            assert!(part.endtime.0.timestamp() > now());
+            assert!(part.endtime.unix() > now());
             Ok(())
         }
-        KerberosMessage::KrbError(e) => Err(e.code()),
+        KerberosMessage::KrbError(e) => Err(e.error_code),
         other => panic!("unexpected {:?}", other.message_type()),
     }
 }
@@ -215,5 +215,5 @@ fn unknown_client_is_reported() {
     ) else {
         panic!("expected an error");
     };
-    assert_eq!(err.code(), ErrorCode::CPrincipalUnknown);
+    assert_eq!(err.error_code, ErrorCode::CPrincipalUnknown);
 }

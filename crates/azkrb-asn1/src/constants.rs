@@ -13,7 +13,7 @@ macro_rules! wire_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )*
@@ -51,6 +51,33 @@ macro_rules! wire_enum {
         impl From<$name> for $repr {
             fn from(v: $name) -> $repr {
                 v.value()
+            }
+        }
+
+        impl rasn::AsnType for $name {
+            const TAG: rasn::types::Tag = rasn::types::Tag::INTEGER;
+            const IDENTIFIER: rasn::types::Identifier = rasn::types::Identifier::INTEGER;
+        }
+
+        impl rasn::Decode for $name {
+            fn decode_with_tag_and_constraints<D: rasn::Decoder>(
+                decoder: &mut D,
+                tag: rasn::types::Tag,
+                constraints: &rasn::types::Constraints,
+            ) -> Result<Self, D::Error> {
+                <$repr>::decode_with_tag_and_constraints(decoder, tag, constraints).map(Self::from)
+            }
+        }
+
+        impl rasn::Encode for $name {
+            fn encode_with_tag_and_constraints<'b, E: rasn::Encoder<'b>>(
+                &self,
+                encoder: &mut E,
+                tag: rasn::types::Tag,
+                constraints: &rasn::types::Constraints,
+                identifier: rasn::types::Identifier,
+            ) -> Result<(), E::Error> {
+                self.value().encode_with_tag_and_constraints(encoder, tag, constraints, identifier)
             }
         }
 
@@ -478,6 +505,47 @@ macro_rules! flag_set {
             /// The names of the set flags, in bit order.
             pub fn names(self) -> Vec<&'static str> {
                 Self::NAMES.iter().filter(|(m, _)| self.0 & m != 0).map(|(_, n)| *n).collect()
+            }
+        }
+
+        impl rasn::AsnType for $name {
+            const TAG: rasn::types::Tag = rasn::types::Tag::BIT_STRING;
+            const IDENTIFIER: rasn::types::Identifier = rasn::types::Identifier::BIT_STRING;
+        }
+
+        impl rasn::Decode for $name {
+            fn decode_with_tag_and_constraints<D: rasn::Decoder>(
+                decoder: &mut D,
+                tag: rasn::types::Tag,
+                constraints: &rasn::types::Constraints,
+            ) -> Result<Self, D::Error> {
+                BitString::decode_with_tag_and_constraints(decoder, tag, constraints)
+                    .map(|b| Self::from_bits(&b))
+            }
+        }
+
+        impl rasn::Encode for $name {
+            /// Always the 32 bits RFC 4120 §5.2.8 calls for (`03 05 00 xx xx xx xx`).
+            fn encode_with_tag_and_constraints<'b, E: rasn::Encoder<'b>>(
+                &self,
+                encoder: &mut E,
+                tag: rasn::types::Tag,
+                constraints: &rasn::types::Constraints,
+                identifier: rasn::types::Identifier,
+            ) -> Result<(), E::Error> {
+                self.to_bits().encode_with_tag_and_constraints(encoder, tag, constraints, identifier)
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+                self.0.cmp(&other.0)
             }
         }
 

@@ -7,12 +7,12 @@
 
 use rasn::prelude::*;
 
-pub use rasn_kerberos::{
-    AuthorizationDataValue, Checksum, EncryptedData, EncryptionKey, EtypeInfoEntry, HostAddress,
-    KerberosTime, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding, TypedDataItem,
-};
+pub use rasn_kerberos::{EncryptedData, EtypeInfoEntry, TransitedEncoding, TypedDataItem};
 
-use crate::constants::{KdcOptions, NameType, TicketFlags};
+use crate::constants::{
+    AdType, AddressType, ApOptions, CksumType, ErrorCode, KdcOptions, MessageType, NameType,
+    PaDataType, TicketFlags,
+};
 
 /// `KerberosString ::= GeneralString (IA5String)`, holding whatever octets the peer sent.
 ///
@@ -95,6 +95,261 @@ impl Encode for KerberosString {
     }
 }
 
+/// `KerberosTime ::= GeneralizedTime -- with no fractional seconds`, as whole Unix seconds.
+///
+/// Encoding always produces the 15-character `YYYYMMDDHHMMSSZ` form RFC 4120 §5.2.3 requires
+/// (a fraction of a second cannot even be represented); a time outside years 0–9999 is an
+/// encoding error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KerberosTime(pub i64);
+
+impl KerberosTime {
+    /// A time from Unix seconds.
+    pub const fn from_unix(seconds: i64) -> Self {
+        Self(seconds)
+    }
+    /// The Unix seconds.
+    pub const fn unix(self) -> i64 {
+        self.0
+    }
+    /// The current time of the system clock.
+    pub fn now() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+}
+
+impl core::fmt::Display for KerberosTime {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match chrono::DateTime::from_timestamp(self.0, 0) {
+            Some(t) => write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            None => write!(f, "@{}", self.0),
+        }
+    }
+}
+
+impl AsnType for KerberosTime {
+    const TAG: Tag = Tag::GENERALIZED_TIME;
+    const IDENTIFIER: Identifier = Identifier::GENERALIZED_TIME;
+}
+
+impl Decode for KerberosTime {
+    fn decode_with_tag_and_constraints<D: Decoder>(
+        decoder: &mut D,
+        tag: Tag,
+        _: &Constraints,
+    ) -> Result<Self, D::Error> {
+        decoder
+            .decode_generalized_time(tag)
+            .map(|t| Self(t.timestamp()))
+    }
+}
+
+impl Encode for KerberosTime {
+    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
+        &self,
+        encoder: &mut E,
+        tag: Tag,
+        _: &Constraints,
+        identifier: Identifier,
+    ) -> Result<(), E::Error> {
+        let t = chrono::DateTime::from_timestamp(self.0, 0)
+            .filter(|t| (0..=9999).contains(&chrono::Datelike::year(t)))
+            .ok_or_else(|| {
+                rasn::error::EncodeError::from_kind(
+                    rasn::error::EncodeErrorKind::Custom {
+                        msg: format!("KerberosTime {} is outside years 0-9999", self.0),
+                    },
+                    encoder.codec(),
+                )
+            })?;
+        encoder
+            .encode_generalized_time(tag, &t.fixed_offset(), identifier)
+            .map(drop)
+    }
+}
+
+/// Key bytes: an OCTET STRING that is wiped from memory when dropped and never printed.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyValue(Vec<u8>);
+
+impl KeyValue {
+    /// Wraps key bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+}
+
+impl Drop for KeyValue {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl core::ops::Deref for KeyValue {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for KeyValue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "<{} key bytes redacted>", self.0.len())
+    }
+}
+
+impl AsnType for KeyValue {
+    const TAG: Tag = Tag::OCTET_STRING;
+    const IDENTIFIER: Identifier = Identifier::OCTET_STRING;
+}
+
+impl Decode for KeyValue {
+    fn decode_with_tag_and_constraints<D: Decoder>(
+        decoder: &mut D,
+        tag: Tag,
+        constraints: &Constraints,
+    ) -> Result<Self, D::Error> {
+        decoder
+            .decode_octet_string::<Vec<u8>>(tag, constraints)
+            .map(Self)
+    }
+}
+
+impl Encode for KeyValue {
+    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
+        &self,
+        encoder: &mut E,
+        tag: Tag,
+        constraints: &Constraints,
+        identifier: Identifier,
+    ) -> Result<(), E::Error> {
+        encoder
+            .encode_octet_string(tag, constraints, &self.0, identifier)
+            .map(drop)
+    }
+}
+
+/// `EncryptionKey ::= SEQUENCE { keytype [0] Int32, keyvalue [1] OCTET STRING }`; the value is
+/// zeroized on drop and redacted from `Debug`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EncryptionKey {
+    /// The encryption type.
+    #[rasn(tag(explicit(0)))]
+    pub keytype: i32,
+    /// The key.
+    #[rasn(tag(explicit(1)))]
+    pub keyvalue: KeyValue,
+}
+
+/// A sequence number (UInt32). Decoding also accepts the negative INTEGERs some older
+/// implementations send for values of 2^31 and above (as MIT does); encoding is unsigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeqNumber(pub u32);
+
+impl AsnType for SeqNumber {
+    const TAG: Tag = Tag::INTEGER;
+    const IDENTIFIER: Identifier = Identifier::INTEGER;
+}
+
+impl Decode for SeqNumber {
+    fn decode_with_tag_and_constraints<D: Decoder>(
+        decoder: &mut D,
+        tag: Tag,
+        constraints: &Constraints,
+    ) -> Result<Self, D::Error> {
+        let v = i64::decode_with_tag_and_constraints(decoder, tag, constraints)?;
+        match u32::try_from(v).or_else(|_| i32::try_from(v).map(|n| n as u32)) {
+            Ok(n) => Ok(Self(n)),
+            Err(_) => Err(rasn::de::Error::custom(
+                format!("sequence number {v} is outside the 32-bit range"),
+                decoder.codec(),
+            )),
+        }
+    }
+}
+
+impl Encode for SeqNumber {
+    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
+        &self,
+        encoder: &mut E,
+        tag: Tag,
+        constraints: &Constraints,
+        identifier: Identifier,
+    ) -> Result<(), E::Error> {
+        self.0
+            .encode_with_tag_and_constraints(encoder, tag, constraints, identifier)
+    }
+}
+
+/// `Checksum ::= SEQUENCE { cksumtype [0] Int32, checksum [1] OCTET STRING }`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Checksum {
+    /// The checksum type.
+    #[rasn(tag(explicit(0)))]
+    pub cksumtype: CksumType,
+    /// The checksum.
+    #[rasn(tag(explicit(1)))]
+    pub checksum: OctetString,
+}
+
+/// `PA-DATA ::= SEQUENCE { padata-type [1] Int32, padata-value [2] OCTET STRING }`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PaData {
+    /// The PA-DATA type.
+    #[rasn(tag(explicit(1)))]
+    pub padata_type: PaDataType,
+    /// Its DER value.
+    #[rasn(tag(explicit(2)))]
+    pub padata_value: OctetString,
+}
+
+/// One element of `AuthorizationData`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuthorizationDataValue {
+    /// The type (AD-IF-RELEVANT, AD-WIN2K-PAC, ...).
+    #[rasn(tag(explicit(0)))]
+    pub ad_type: AdType,
+    /// The data.
+    #[rasn(tag(explicit(1)))]
+    pub ad_data: OctetString,
+}
+
+/// `HostAddress ::= SEQUENCE { addr-type [0] Int32, address [1] OCTET STRING }`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostAddress {
+    /// The address type.
+    #[rasn(tag(explicit(0)))]
+    pub addr_type: AddressType,
+    /// The address.
+    #[rasn(tag(explicit(1)))]
+    pub address: OctetString,
+}
+
+/// One element of `LastReq`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LastReqValue {
+    /// lr-type.
+    #[rasn(tag(explicit(0)))]
+    pub lr_type: i32,
+    /// lr-value.
+    #[rasn(tag(explicit(1)))]
+    pub lr_value: KerberosTime,
+}
+
+/// `PA-ENC-TS-ENC ::= SEQUENCE { patimestamp [0] KerberosTime, pausec [1] Microseconds OPTIONAL }`.
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PaEncTsEnc {
+    /// The client's time.
+    #[rasn(tag(explicit(0)))]
+    pub patimestamp: KerberosTime,
+    /// Microseconds.
+    #[rasn(tag(explicit(1)))]
+    pub pausec: Option<u32>,
+}
+
 /// `Realm ::= KerberosString`.
 pub type Realm = KerberosString;
 /// `AuthorizationData ::= SEQUENCE OF { ad-type, ad-data }`.
@@ -109,15 +364,13 @@ pub type EtypeInfo2 = SequenceOf<EtypeInfo2Entry>;
 pub type HostAddresses = SequenceOf<HostAddress>;
 /// `LastReq ::= SEQUENCE OF { lr-type, lr-value }`.
 pub type LastReq = SequenceOf<LastReqValue>;
-/// `KerberosFlags ::= BIT STRING (SIZE (32..MAX))`.
-pub type KerberosFlags = BitString;
 
 /// `PrincipalName ::= SEQUENCE { name-type [0] Int32, name-string [1] SEQUENCE OF KerberosString }`.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PrincipalName {
-    /// The name type (see [`NameType`]).
+    /// The name type.
     #[rasn(tag(explicit(0)))]
-    pub name_type: i32,
+    pub name_type: NameType,
     /// The components.
     #[rasn(tag(explicit(1)))]
     pub name_string: SequenceOf<KerberosString>,
@@ -130,14 +383,9 @@ impl PrincipalName {
         parts: impl IntoIterator<Item = S>,
     ) -> Self {
         Self {
-            name_type: name_type.into(),
+            name_type,
             name_string: parts.into_iter().map(Into::into).collect(),
         }
-    }
-
-    /// The typed name type.
-    pub fn name_type(&self) -> NameType {
-        NameType::from(self.name_type)
     }
 
     /// The components joined by `/`, with `/`, `@` and `\` in components escaped by a
@@ -189,7 +437,7 @@ pub struct Ticket {
 pub struct EncTicketPart {
     /// Ticket flags.
     #[rasn(tag(explicit(0)))]
-    pub flags: KerberosFlags,
+    pub flags: TicketFlags,
     /// The session key.
     #[rasn(tag(explicit(1)))]
     pub key: EncryptionKey,
@@ -222,19 +470,12 @@ pub struct EncTicketPart {
     pub authorization_data: Option<AuthorizationData>,
 }
 
-impl EncTicketPart {
-    /// The flags, typed.
-    pub fn ticket_flags(&self) -> TicketFlags {
-        TicketFlags::from_bits(&self.flags)
-    }
-}
-
 /// `KDC-REQ-BODY`.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KdcReqBody {
     /// KDC options.
     #[rasn(tag(explicit(0)))]
-    pub kdc_options: KerberosFlags,
+    pub kdc_options: KdcOptions,
     /// Client name (AS-REQ only).
     #[rasn(tag(explicit(1)))]
     pub cname: Option<PrincipalName>,
@@ -270,22 +511,15 @@ pub struct KdcReqBody {
     pub additional_tickets: Option<SequenceOf<Ticket>>,
 }
 
-impl KdcReqBody {
-    /// The options, typed.
-    pub fn options(&self) -> KdcOptions {
-        KdcOptions::from_bits(&self.kdc_options)
-    }
-}
-
 /// `KDC-REQ ::= SEQUENCE { pvno [1], msg-type [2], padata [3], req-body [4] }`.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KdcReq {
     /// Always 5.
     #[rasn(tag(explicit(1)))]
     pub pvno: i32,
-    /// 10 (AS-REQ) or 12 (TGS-REQ).
+    /// AS-REQ or TGS-REQ.
     #[rasn(tag(explicit(2)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// Pre-authentication data.
     #[rasn(tag(explicit(3)))]
     pub padata: Option<SequenceOf<PaData>>,
@@ -311,9 +545,9 @@ pub struct KdcRep {
     /// Always 5.
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// 11 (AS-REP) or 13 (TGS-REP).
+    /// AS-REP or TGS-REP.
     #[rasn(tag(explicit(1)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// PA-DATA (e.g. ETYPE-INFO2 in an AS-REP).
     #[rasn(tag(explicit(2)))]
     pub padata: Option<SequenceOf<PaData>>,
@@ -358,7 +592,7 @@ pub struct EncKdcRepPart {
     pub key_expiration: Option<KerberosTime>,
     /// Ticket flags.
     #[rasn(tag(explicit(4)))]
-    pub flags: KerberosFlags,
+    pub flags: TicketFlags,
     /// Time of initial authentication.
     #[rasn(tag(explicit(5)))]
     pub authtime: KerberosTime,
@@ -385,13 +619,6 @@ pub struct EncKdcRepPart {
     pub encrypted_pa_data: Option<SequenceOf<PaData>>,
 }
 
-impl EncKdcRepPart {
-    /// The flags, typed.
-    pub fn ticket_flags(&self) -> TicketFlags {
-        TicketFlags::from_bits(&self.flags)
-    }
-}
-
 /// `EncASRepPart ::= [APPLICATION 25] EncKDCRepPart`.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[rasn(tag(explicit(application, 25)), delegate)]
@@ -410,12 +637,12 @@ pub struct ApReq {
     /// Always 5.
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// Always 14.
+    /// Always 14 (AP-REQ).
     #[rasn(tag(explicit(1)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// AP options.
     #[rasn(tag(explicit(2)))]
-    pub ap_options: KerberosFlags,
+    pub ap_options: ApOptions,
     /// The ticket.
     #[rasn(tag(explicit(3)))]
     pub ticket: Ticket,
@@ -451,7 +678,7 @@ pub struct Authenticator {
     pub subkey: Option<EncryptionKey>,
     /// The initial sequence number.
     #[rasn(tag(explicit(7)))]
-    pub seq_number: Option<u32>,
+    pub seq_number: Option<SeqNumber>,
     /// Authorization data.
     #[rasn(tag(explicit(8)))]
     pub authorization_data: Option<AuthorizationData>,
@@ -464,9 +691,9 @@ pub struct ApRep {
     /// Always 5.
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// Always 15.
+    /// Always 15 (AP-REP).
     #[rasn(tag(explicit(1)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// [`EncApRepPart`] under the ticket session key (usage 12).
     #[rasn(tag(explicit(2)))]
     pub enc_part: EncryptedData,
@@ -488,7 +715,7 @@ pub struct EncApRepPart {
     pub subkey: Option<EncryptionKey>,
     /// The acceptor's initial sequence number.
     #[rasn(tag(explicit(3)))]
-    pub seq_number: Option<u32>,
+    pub seq_number: Option<SeqNumber>,
 }
 
 /// `KRB-ERROR ::= [APPLICATION 30] SEQUENCE { ... }`.
@@ -498,9 +725,9 @@ pub struct KrbError {
     /// Always 5.
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// Always 30.
+    /// Always 30 (KRB-ERROR).
     #[rasn(tag(explicit(1)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// The client's time, echoed.
     #[rasn(tag(explicit(2)))]
     pub ctime: Option<KerberosTime>,
@@ -513,9 +740,9 @@ pub struct KrbError {
     /// Microseconds of `stime`.
     #[rasn(tag(explicit(5)))]
     pub susec: u32,
-    /// The error code (see [`crate::ErrorCode`]).
+    /// The error code.
     #[rasn(tag(explicit(6)))]
-    pub error_code: i32,
+    pub error_code: ErrorCode,
     /// The client's realm.
     #[rasn(tag(explicit(7)))]
     pub crealm: Option<Realm>,
@@ -544,9 +771,9 @@ pub struct KrbCred {
     /// Always 5.
     #[rasn(tag(explicit(0)))]
     pub pvno: i32,
-    /// Always 22.
+    /// Always 22 (KRB-CRED).
     #[rasn(tag(explicit(1)))]
-    pub msg_type: i32,
+    pub msg_type: MessageType,
     /// The tickets.
     #[rasn(tag(explicit(2)))]
     pub tickets: SequenceOf<Ticket>,
@@ -593,7 +820,7 @@ pub struct KrbCredInfo {
     pub pname: Option<PrincipalName>,
     /// Ticket flags.
     #[rasn(tag(explicit(3)))]
-    pub flags: Option<KerberosFlags>,
+    pub flags: Option<TicketFlags>,
     /// Time of initial authentication.
     #[rasn(tag(explicit(4)))]
     pub authtime: Option<KerberosTime>,
@@ -642,15 +869,3 @@ pub struct PaPacRequest {
 
 /// `PA-ENC-TIMESTAMP ::= EncryptedData -- PA-ENC-TS-ENC` (usage 1).
 pub type PaEncTimestamp = EncryptedData;
-
-/// A KerberosTime for a Unix time in whole seconds (Kerberos times carry no fraction).
-/// Out-of-range values clamp to the Unix epoch.
-pub fn kerberos_time(unix_seconds: i64) -> KerberosTime {
-    let t = chrono::DateTime::from_timestamp(unix_seconds, 0).unwrap_or_default();
-    KerberosTime(t.fixed_offset())
-}
-
-/// The Unix time (whole seconds) of a KerberosTime.
-pub fn unix_seconds(t: &KerberosTime) -> i64 {
-    t.0.timestamp()
-}

@@ -49,7 +49,10 @@ pub use constants::{
 };
 pub use error::{Error, Result};
 pub use kkdcp::KdcProxyMessage;
+pub use krb::KerberosTime;
 pub use krb::{KerberosString, PrincipalName};
+/// The ASN.1 codec this crate is built on (for `Encode`/`Decode` bounds downstream).
+pub use rasn;
 
 use krb::{
     ApRep, ApReq, AsRep, AsReq, EncKdcRepPart, EtypeInfo2, KrbCred, KrbError, MethodData, TgsRep,
@@ -184,11 +187,6 @@ pub fn decode_enc_kdc_rep_part(bytes: &[u8]) -> Result<(EncKdcRepPart, EncPartTa
 }
 
 impl KrbError {
-    /// The error code, typed.
-    pub fn code(&self) -> ErrorCode {
-        ErrorCode::from(self.error_code)
-    }
-
     /// The e-data as METHOD-DATA (what KDC_ERR_PREAUTH_REQUIRED carries), if it is one.
     pub fn method_data(&self) -> Option<MethodData> {
         let data = self.e_data.as_ref()?;
@@ -213,8 +211,8 @@ impl KrbError {
 pub fn find_etype_info2(padata: &[krb::PaData]) -> Vec<krb::EtypeInfo2Entry> {
     padata
         .iter()
-        .filter(|pa| pa.r#type == PaDataType::EtypeInfo2.value())
-        .filter_map(|pa| decode::<EtypeInfo2>("PA-ETYPE-INFO2", &pa.value).ok())
+        .filter(|pa| pa.padata_type == PaDataType::EtypeInfo2)
+        .filter_map(|pa| decode::<EtypeInfo2>("PA-ETYPE-INFO2", &pa.padata_value).ok())
         .flatten()
         .collect()
 }

@@ -244,6 +244,9 @@ impl Pac {
             version,
             ..Pac::default()
         };
+        // Buffers do not overlap in a real PAC; bounding their total size by the input keeps
+        // a hostile PAC from making 1,024 copies of itself.
+        let mut total = 0usize;
         for _ in 0..count {
             let at = r.pos();
             let ty = r.u32_le("ulType")?;
@@ -264,6 +267,15 @@ impl Pac {
                         ),
                     )
                 })?;
+            total = total.saturating_add(data.len());
+            if total > bytes.len() {
+                return Err(Error::malformed(
+                    WHAT,
+                    "PAC_INFO_BUFFER",
+                    at,
+                    "buffers overlap: their sizes add up to more than the PAC",
+                ));
+            }
             match ty {
                 buffer_type::LOGON_INFO => pac.logon_info = Some(decode_validation_info(data)?),
                 buffer_type::UPN_DNS_INFO => pac.upn_dns_info = Some(decode_upn_dns_info(data)?),

@@ -38,21 +38,18 @@ fn enc_ticket_part_carries_the_pac() {
         let etp: EncTicketPart = decode("EncTicketPart", &bytes).unwrap();
         assert_eq!(encode("EncTicketPart", &etp).unwrap(), bytes, "{part}");
         assert_eq!(etp.cname.to_text(), "alice");
-        assert_eq!(etp.cname.name_type(), NameType::Principal);
-        assert_eq!(etp.key.r#type, 18);
-        assert!(etp.ticket_flags().contains(TicketFlags::PRE_AUTHENT));
+        assert_eq!(etp.cname.name_type, NameType::Principal);
+        assert_eq!(etp.key.keytype, 18);
+        assert!(etp.flags.contains(TicketFlags::PRE_AUTHENT));
         let ad = etp.authorization_data.as_ref().unwrap();
-        let if_relevant = ad
-            .iter()
-            .find(|a| AdType::from(a.r#type) == AdType::IfRelevant)
-            .unwrap();
-        let inner: AuthorizationData = decode("AD-IF-RELEVANT", &if_relevant.data).unwrap();
+        let if_relevant = ad.iter().find(|a| a.ad_type == AdType::IfRelevant).unwrap();
+        let inner: AuthorizationData = decode("AD-IF-RELEVANT", &if_relevant.ad_data).unwrap();
         let pac = inner
             .iter()
-            .find(|a| AdType::from(a.r#type) == AdType::Win2kPac)
+            .find(|a| a.ad_type == AdType::Win2kPac)
             .unwrap();
-        assert_eq!(&pac.data[..], &fixture(pac_file)[..]);
-        let parsed = Pac::decode(&pac.data).unwrap();
+        assert_eq!(&pac.ad_data[..], &fixture(pac_file)[..]);
+        let parsed = Pac::decode(&pac.ad_data).unwrap();
         assert_eq!(parsed.upn_dns_info.unwrap().upn, "alice@contoso.com");
     }
 }

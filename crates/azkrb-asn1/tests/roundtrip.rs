@@ -9,7 +9,9 @@ use azkrb_asn1::spnego::{
     NegHints, NegState, NegTokenInit, NegTokenInit2, NegTokenResp, NegotiationToken, mech,
 };
 use azkrb_asn1::{
-    KdcProxyMessage, KerberosMessage, TicketFlags, decode, decode_enc_kdc_rep_part, encode,
+    AdType, AddressType, ApOptions, CksumType, ErrorCode, KdcOptions, KdcProxyMessage,
+    KerberosMessage, MessageType, NameType, PaDataType, TicketFlags, decode,
+    decode_enc_kdc_rep_part, encode,
 };
 use proptest::prelude::*;
 use rasn::prelude::{OctetString, SequenceOf};
@@ -29,18 +31,22 @@ fn octets(max: usize) -> impl Strategy<Value = OctetString> {
 
 fn principal() -> impl Strategy<Value = PrincipalName> {
     (any::<i32>(), prop::collection::vec(kstring(), 0..4)).prop_map(|(t, parts)| PrincipalName {
-        name_type: t,
+        name_type: NameType::from(t),
         name_string: parts,
     })
 }
 
 fn time() -> impl Strategy<Value = KerberosTime> {
     // 1970 .. 9999, whole seconds.
-    (0i64..253_402_300_799).prop_map(kerberos_time)
+    (-62_135_596_800i64..253_402_300_799).prop_map(KerberosTime::from_unix)
 }
 
-fn flags() -> impl Strategy<Value = KerberosFlags> {
-    any::<u32>().prop_map(|f| TicketFlags(f).to_bits())
+fn flags() -> impl Strategy<Value = TicketFlags> {
+    any::<u32>().prop_map(TicketFlags)
+}
+
+fn kdc_options() -> impl Strategy<Value = KdcOptions> {
+    any::<u32>().prop_map(KdcOptions)
 }
 
 fn enc_data() -> impl Strategy<Value = EncryptedData> {
@@ -54,23 +60,23 @@ fn enc_data() -> impl Strategy<Value = EncryptedData> {
 }
 
 fn enc_key() -> impl Strategy<Value = EncryptionKey> {
-    (any::<i32>(), octets(40)).prop_map(|(t, v)| EncryptionKey {
-        r#type: t,
-        value: v,
+    (any::<i32>(), prop::collection::vec(any::<u8>(), 0..40)).prop_map(|(t, v)| EncryptionKey {
+        keytype: t,
+        keyvalue: KeyValue::new(v),
     })
 }
 
 fn pa_data() -> impl Strategy<Value = PaData> {
     (any::<i32>(), octets(40)).prop_map(|(t, v)| PaData {
-        r#type: t,
-        value: v,
+        padata_type: PaDataType::from(t),
+        padata_value: v,
     })
 }
 
 fn addresses() -> impl Strategy<Value = Option<HostAddresses>> {
     prop::option::of(prop::collection::vec(
         (any::<i32>(), octets(16)).prop_map(|(t, a)| HostAddress {
-            addr_type: t,
+            addr_type: AddressType::from(t),
             address: a,
         }),
         0..3,
@@ -89,7 +95,7 @@ fn ticket() -> impl Strategy<Value = Ticket> {
 fn req_body() -> impl Strategy<Value = KdcReqBody> {
     (
         (
-            flags(),
+            kdc_options(),
             prop::option::of(principal()),
             kstring(),
             prop::option::of(principal()),
@@ -125,7 +131,7 @@ fn req_body() -> impl Strategy<Value = KdcReqBody> {
         )
 }
 
-fn kdc_req(msg_type: i32) -> impl Strategy<Value = KdcReq> {
+fn kdc_req(msg_type: MessageType) -> impl Strategy<Value = KdcReq> {
     (
         prop::option::of(prop::collection::vec(pa_data(), 0..3)),
         req_body(),
@@ -138,7 +144,7 @@ fn kdc_req(msg_type: i32) -> impl Strategy<Value = KdcReq> {
         })
 }
 
-fn kdc_rep(msg_type: i32) -> impl Strategy<Value = KdcRep> {
+fn kdc_rep(msg_type: MessageType) -> impl Strategy<Value = KdcRep> {
     (
         prop::option::of(prop::collection::vec(pa_data(), 0..3)),
         kstring(),
@@ -172,8 +178,8 @@ fn enc_kdc_rep_part() -> impl Strategy<Value = EncKdcRepPart> {
             |((key, nonce, ke, fl), (at, st, et, rt), (sr, sn, ca))| EncKdcRepPart {
                 key,
                 last_req: vec![LastReqValue {
-                    r#type: 0,
-                    value: kerberos_time(0),
+                    lr_type: 0,
+                    lr_value: KerberosTime::from_unix(0),
                 }],
                 nonce,
                 key_expiration: ke,
@@ -185,7 +191,14 @@ fn enc_kdc_rep_part() -> impl Strategy<Value = EncKdcRepPart> {
                 srealm: sr,
                 sname: sn,
                 caddr: ca,
-                encrypted_pa_data: None,
+                encrypted_pa_data: if nonce % 2 == 0 {
+                    Some(vec![PaData {
+                        padata_type: PaDataType::ReqEncPaRep,
+                        padata_value: OctetString::from_static(b"x"),
+                    }])
+                } else {
+                    None
+                },
             },
         )
 }
@@ -195,25 +208,34 @@ fn authenticator() -> impl Strategy<Value = Authenticator> {
         kstring(),
         principal(),
         prop::option::of((any::<i32>(), octets(40)).prop_map(|(t, c)| Checksum {
-            r#type: t,
+            cksumtype: CksumType::from(t),
             checksum: c,
         })),
         0u32..1_000_000,
         time(),
         prop::option::of(enc_key()),
-        prop::option::of(any::<u32>()),
+        prop::option::of(any::<u32>().prop_map(SeqNumber)),
+        prop::option::of(prop::collection::vec(
+            (any::<i32>(), octets(30)).prop_map(|(t, d)| AuthorizationDataValue {
+                ad_type: AdType::from(t),
+                ad_data: d,
+            }),
+            0..3,
+        )),
     )
         .prop_map(
-            |(crealm, cname, cksum, cusec, ctime, subkey, seq_number)| Authenticator {
-                authenticator_vno: 5,
-                crealm,
-                cname,
-                cksum,
-                cusec,
-                ctime,
-                subkey,
-                seq_number,
-                authorization_data: None,
+            |(crealm, cname, cksum, cusec, ctime, subkey, seq_number, authorization_data)| {
+                Authenticator {
+                    authenticator_vno: 5,
+                    crealm,
+                    cname,
+                    cksum,
+                    cusec,
+                    ctime,
+                    subkey,
+                    seq_number,
+                    authorization_data,
+                }
             },
         )
 }
@@ -241,12 +263,12 @@ fn krb_error() -> impl Strategy<Value = KrbError> {
         .prop_map(
             |((ct, cu, st, su), (code, cr, cn), (r, sn, et, ed))| KrbError {
                 pvno: 5,
-                msg_type: 30,
+                msg_type: MessageType::KrbError,
                 ctime: ct,
                 cusec: cu,
                 stime: st,
                 susec: su,
-                error_code: code,
+                error_code: ErrorCode::from(code),
                 crealm: cr,
                 cname: cn,
                 realm: r,
@@ -309,19 +331,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn as_req(r in kdc_req(10)) {
+    fn as_req(r in kdc_req(MessageType::AsReq)) {
         round_trip("AS-REQ", &AsReq(r.clone()))?;
         let der = encode("AS-REQ", &AsReq(r)).unwrap();
         prop_assert!(matches!(KerberosMessage::from_der(&der).unwrap(), KerberosMessage::AsReq(_)));
     }
 
     #[test]
-    fn tgs_req(r in kdc_req(12)) {
+    fn tgs_req(r in kdc_req(MessageType::TgsReq)) {
         round_trip("TGS-REQ", &TgsReq(r))?;
     }
 
     #[test]
-    fn as_rep_and_tgs_rep(a in kdc_rep(11), t in kdc_rep(13)) {
+    fn as_rep_and_tgs_rep(a in kdc_rep(MessageType::AsRep), t in kdc_rep(MessageType::TgsRep)) {
         round_trip("AS-REP", &AsRep(a))?;
         round_trip("TGS-REP", &TgsRep(t))?;
     }
@@ -337,15 +359,15 @@ proptest! {
     }
 
     #[test]
-    fn ap_req_and_authenticator(t in ticket(), opts in flags(), auth in authenticator(), e in enc_data()) {
-        round_trip("AP-REQ", &ApReq { pvno: 5, msg_type: 14, ap_options: opts, ticket: t.clone(), authenticator: e.clone() })?;
+    fn ap_req_and_authenticator(t in ticket(), opts in any::<u32>().prop_map(ApOptions), auth in authenticator(), e in enc_data()) {
+        round_trip("AP-REQ", &ApReq { pvno: 5, msg_type: MessageType::ApReq, ap_options: opts, ticket: t.clone(), authenticator: e.clone() })?;
         round_trip("Authenticator", &auth)?;
         round_trip("Ticket", &t)?;
     }
 
     #[test]
-    fn ap_rep_and_enc_part(e in enc_data(), ctime in time(), cusec in 0u32..1_000_000, subkey in prop::option::of(enc_key()), seq in prop::option::of(any::<u32>())) {
-        round_trip("AP-REP", &ApRep { pvno: 5, msg_type: 15, enc_part: e })?;
+    fn ap_rep_and_enc_part(e in enc_data(), ctime in time(), cusec in 0u32..1_000_000, subkey in prop::option::of(enc_key()), seq in prop::option::of(any::<u32>().prop_map(SeqNumber))) {
+        round_trip("AP-REP", &ApRep { pvno: 5, msg_type: MessageType::ApRep, enc_part: e })?;
         round_trip("EncAPRepPart", &EncApRepPart { ctime, cusec, subkey, seq_number: seq })?;
     }
 
@@ -356,12 +378,12 @@ proptest! {
 
     #[test]
     fn krb_cred(tickets in prop::collection::vec(ticket(), 0..3), e in enc_data(), infos in prop::collection::vec(cred_info(), 0..3), nonce in prop::option::of(any::<u32>())) {
-        round_trip("KRB-CRED", &KrbCred { pvno: 5, msg_type: 22, tickets, enc_part: e })?;
-        round_trip("EncKrbCredPart", &EncKrbCredPart { ticket_info: infos, nonce, timestamp: None, usec: None, s_address: None, r_address: None })?;
+        round_trip("KRB-CRED", &KrbCred { pvno: 5, msg_type: MessageType::KrbCred, tickets, enc_part: e })?;
+        round_trip("EncKrbCredPart", &EncKrbCredPart { ticket_info: infos, nonce, timestamp: Some(KerberosTime::from_unix(1_800_000_000)), usec: Some(999_999), s_address: Some(HostAddress { addr_type: AddressType::Ipv4, address: OctetString::from_static(&[127, 0, 0, 1]) }), r_address: None })?;
     }
 
     #[test]
-    fn enc_ticket_part(key in enc_key(), crealm in kstring(), cname in principal(), fl in flags(), at in time(), et in time(), ad in prop::option::of(prop::collection::vec((any::<i32>(), octets(30)).prop_map(|(t, d)| AuthorizationDataValue { r#type: t, data: d }), 0..3))) {
+    fn enc_ticket_part(key in enc_key(), crealm in kstring(), cname in principal(), fl in flags(), at in time(), et in time(), ad in prop::option::of(prop::collection::vec((any::<i32>(), octets(30)).prop_map(|(t, d)| AuthorizationDataValue { ad_type: AdType::from(t), ad_data: d }), 0..3))) {
         round_trip("EncTicketPart", &EncTicketPart {
             flags: fl, key, crealm, cname,
             transited: TransitedEncoding { r#type: 1, contents: OctetString::from_static(b"") },
@@ -374,7 +396,7 @@ proptest! {
     fn pa_types(etype in any::<i32>(), salt in prop::option::of(kstring()), params in prop::option::of(octets(8)), include in any::<bool>(), ts in time(), usec in prop::option::of(0u32..1_000_000)) {
         round_trip("ETYPE-INFO2", &vec![EtypeInfo2Entry { etype, salt, s2kparams: params }])?;
         round_trip("PA-PAC-REQUEST", &PaPacRequest { include_pac: include })?;
-        round_trip("PA-ENC-TS-ENC", &PaEncTsEnc { patimestamp: ts, pausec: usec.map(Into::into) })?;
+        round_trip("PA-ENC-TS-ENC", &PaEncTsEnc { patimestamp: ts, pausec: usec })?;
     }
 
     #[test]
@@ -389,13 +411,16 @@ proptest! {
     }
 
     #[test]
-    fn spnego_tokens(mechs in oid_list(), tok in prop::option::of(octets(100)), mic in prop::option::of(octets(30)), state in prop::option::of(prop::sample::select(vec![NegState::AcceptCompleted, NegState::AcceptIncomplete, NegState::Reject, NegState::RequestMic])), hint in prop::option::of(kstring())) {
-        let init = NegotiationToken::Init(NegTokenInit { mech_types: mechs.clone(), req_flags: None, mech_token: tok.clone(), mech_list_mic: mic.clone() });
+    fn spnego_tokens(mechs in oid_list(), tok in prop::option::of(octets(100)), mic in prop::option::of(octets(30)), state in prop::option::of(prop::sample::select(vec![NegState::AcceptCompleted, NegState::AcceptIncomplete, NegState::Reject, NegState::RequestMic])), hint in prop::option::of(kstring()), flags in prop::option::of(any::<u8>())) {
+        let req_flags = flags.map(|f| rasn::types::BitString::from_slice(&[f]));
+        let init = NegotiationToken::Init(NegTokenInit { mech_types: mechs.clone(), req_flags: req_flags.clone(), mech_token: tok.clone(), mech_list_mic: mic.clone() });
         let bytes = init.encode().unwrap();
         prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &init);
-        let init2 = NegotiationToken::Init2(NegTokenInit2 { mech_types: mechs.clone(), req_flags: None, mech_token: None, neg_hints: Some(NegHints { hint_name: hint, hint_address: None }), mech_list_mic: None });
+        prop_assert_eq!(NegotiationToken::decode(&bytes).unwrap().encode().unwrap(), bytes);
+        let init2 = NegotiationToken::Init2(NegTokenInit2 { mech_types: mechs.clone(), req_flags, mech_token: tok.clone(), neg_hints: Some(NegHints { hint_name: hint, hint_address: None }), mech_list_mic: mic.clone() });
         let bytes = init2.encode().unwrap();
         prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &init2);
+        prop_assert_eq!(NegotiationToken::decode(&bytes).unwrap().encode().unwrap(), bytes);
         let resp = NegotiationToken::Resp(NegTokenResp { neg_state: state, supported_mech: mechs.first().cloned(), response_token: tok, mech_list_mic: mic });
         let bytes = resp.encode().unwrap();
         prop_assert_eq!(&NegotiationToken::decode(&bytes).unwrap(), &resp);
@@ -431,6 +456,13 @@ proptest! {
         let _ = WrapToken::decode(&bytes);
         let _ = GssChecksum::decode(&bytes);
         let _ = azkrb_asn1::pac::Pac::decode(&bytes);
+        let _ = decode::<Authenticator>("Authenticator", &bytes);
+        let _ = decode::<EncApRepPart>("EncAPRepPart", &bytes);
+        let _ = decode::<EncTicketPart>("EncTicketPart", &bytes);
+        let _ = decode::<EncKrbCredPart>("EncKrbCredPart", &bytes);
+        let _ = decode::<MethodData>("METHOD-DATA", &bytes);
+        let _ = decode::<EtypeInfo2>("ETYPE-INFO2", &bytes);
+        let _ = decode::<TypedData>("TYPED-DATA", &bytes);
     }
 
     #[test]
@@ -442,4 +474,61 @@ proptest! {
         let n = cut.index(der.len());
         prop_assert!(KerberosMessage::from_der(&der[..n]).is_err());
     }
+}
+
+#[test]
+fn flags_are_always_32_bits() {
+    assert_eq!(
+        encode("KDCOptions", &KdcOptions::empty()).unwrap(),
+        [0x03, 0x05, 0x00, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        encode(
+            "TicketFlags",
+            &(TicketFlags::FORWARDABLE | TicketFlags::PRE_AUTHENT)
+        )
+        .unwrap(),
+        [0x03, 0x05, 0x00, 0x40, 0x20, 0, 0]
+    );
+    // A shorter BIT STRING from a peer still decodes (missing bits are zero).
+    let short: ApOptions = decode("APOptions", &[0x03, 0x02, 0x00, 0x20]).unwrap();
+    assert!(short.contains(ApOptions::MUTUAL_REQUIRED));
+}
+
+#[test]
+fn kerberos_time_is_whole_seconds_and_bounded() {
+    assert_eq!(
+        encode("KerberosTime", &KerberosTime::from_unix(1_800_000_000)).unwrap(),
+        b"\x18\x0f20270115080000Z"
+    );
+    assert!(encode("KerberosTime", &KerberosTime::from_unix(i64::MAX)).is_err());
+    assert_eq!(
+        KerberosTime::from_unix(0).to_string(),
+        "1970-01-01T00:00:00Z"
+    );
+}
+
+#[test]
+fn negative_sequence_numbers_are_accepted_as_unsigned() {
+    // INTEGER -1 (some peers encode seq-number as a signed 32-bit value).
+    let s: SeqNumber = decode("seq-number", &[0x02, 0x01, 0xff]).unwrap();
+    assert_eq!(s, SeqNumber(u32::MAX));
+    assert_eq!(
+        encode("seq-number", &s).unwrap(),
+        [0x02, 0x05, 0x00, 0xff, 0xff, 0xff, 0xff]
+    );
+    assert!(decode::<SeqNumber>("seq-number", &[0x02, 0x05, 0x01, 0, 0, 0, 0]).is_err());
+}
+
+#[test]
+fn key_values_are_redacted() {
+    let k = EncryptionKey {
+        keytype: 18,
+        keyvalue: KeyValue::new(vec![0xAB; 32]),
+    };
+    let shown = format!("{k:?}");
+    assert!(
+        shown.contains("redacted") && !shown.contains("171"),
+        "{shown}"
+    );
 }

@@ -53,6 +53,21 @@ pub enum Error {
         /// The largest count accepted.
         max: u64,
     },
+    /// The KDC asked for fewer PBKDF2 iterations than any real KDC uses: a downgrade that
+    /// would make an intercepted encrypted timestamp cheap to brute-force.
+    #[error(
+        "the KDC asked for only {count} PBKDF2 iterations (at least {min} are required); \
+         refusing a string-to-key downgrade"
+    )]
+    IterationCountTooSmall {
+        /// The count the parameters carried.
+        count: u32,
+        /// The smallest count accepted from a KDC.
+        min: u32,
+    },
+    /// An AES key that is neither 16 nor 32 bytes.
+    #[error("an AES key is 16 or 32 bytes, got {0}")]
+    InvalidAesKeyLength(usize),
     /// Ciphertext shorter than a confounder plus an integrity tag.
     #[error("ciphertext of {len} bytes is too short for {etype} (at least {min} bytes)")]
     CiphertextTooShort {

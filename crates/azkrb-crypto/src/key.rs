@@ -11,6 +11,10 @@ use crate::hash::{HmacKey, MAX_OUT, Sha1, Sha256, Sha384};
 use crate::nfold::nfold;
 use crate::types::{ChecksumType, EncryptionType, Hash, KeyUsage};
 
+/// The smallest PBKDF2 iteration count accepted in s2kparams from a KDC. Real KDCs send the
+/// defaults (4,096 or 32,768) or more; far fewer is a downgrade attempt.
+pub const MIN_ITERATIONS: u32 = 1000;
+
 /// The largest PBKDF2 iteration count accepted from a KDC (2^24, the same bound MIT krb5
 /// applies). At about 1 ms per 4,096 iterations that is roughly four seconds of work.
 pub const MAX_ITERATIONS: u32 = 1 << 24;
@@ -331,8 +335,9 @@ impl Key {
         out
     }
 
-    /// Encrypts with a caller-chosen confounder. This exists for known-answer tests: a
+    /// Encrypts with a caller-chosen confounder. This exists for known-answer tests only: a
     /// confounder must be random and never reused, which [`Key::encrypt`] guarantees.
+    #[doc(hidden)]
     pub fn encrypt_with_confounder(
         &self,
         usage: KeyUsage,
@@ -489,7 +494,8 @@ impl core::fmt::Debug for Plaintext {
     }
 }
 
-/// Parses 4-byte big-endian s2kparams into an iteration count, refusing absurd counts.
+/// Parses 4-byte big-endian s2kparams into an iteration count, refusing absurd counts (above
+/// [`MAX_ITERATIONS`]) and downgrades (below [`MIN_ITERATIONS`]).
 pub fn parse_s2kparams(params: &[u8]) -> Result<u32> {
     let bytes: [u8; 4] = params
         .try_into()
@@ -500,6 +506,12 @@ pub fn parse_s2kparams(params: &[u8]) -> Result<u32> {
         return Err(Error::IterationCountTooLarge {
             count,
             max: u64::from(MAX_ITERATIONS),
+        });
+    }
+    if n < MIN_ITERATIONS {
+        return Err(Error::IterationCountTooSmall {
+            count: n,
+            min: MIN_ITERATIONS,
         });
     }
     Ok(n)

@@ -47,7 +47,9 @@ mod rng;
 mod types;
 
 pub use error::{Error, Result};
-pub use key::{Key, MAX_ITERATIONS, Plaintext, parse_s2kparams, random_to_key, string_to_key};
+pub use key::{
+    Key, MAX_ITERATIONS, MIN_ITERATIONS, Plaintext, parse_s2kparams, random_to_key, string_to_key,
+};
 pub use nfold::nfold;
 pub use types::{ChecksumType, EncryptionType, KeyUsage};
 
@@ -58,13 +60,13 @@ pub mod raw {
 
     /// Encrypts `buf` in place with Kerberos AES-CTS under a 16- or 32-byte key.
     pub fn cts_encrypt(key: &[u8], buf: &mut [u8]) -> Result<()> {
-        let aes = crate::cts::Aes::new(key).ok_or(Error::CtsInputTooShort(key.len()))?;
+        let aes = crate::cts::Aes::new(key).ok_or(Error::InvalidAesKeyLength(key.len()))?;
         crate::cts::encrypt(&aes, buf)
     }
 
     /// Decrypts `buf` in place with Kerberos AES-CTS under a 16- or 32-byte key.
     pub fn cts_decrypt(key: &[u8], buf: &mut [u8]) -> Result<()> {
-        let aes = crate::cts::Aes::new(key).ok_or(Error::CtsInputTooShort(key.len()))?;
+        let aes = crate::cts::Aes::new(key).ok_or(Error::InvalidAesKeyLength(key.len()))?;
         crate::cts::decrypt(&aes, buf)
     }
 
