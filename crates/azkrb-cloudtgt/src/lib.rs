@@ -1,6 +1,28 @@
 //! The Kerberos client of azkrb: from a cloud TGT (or a password, keytab or ccache) to a
-//! `cifs/` service ticket through a KDC proxy (MS-KKDCP) or a KDC over TCP.
+//! `cifs/` service ticket, through a KDC proxy (MS-KKDCP) or a KDC over TCP, and the GSS
+//! krb5 initiator that presents it to an SMB server.
 //!
-//! This crate is being built; it stands on `azkrb-asn1` and `azkrb-crypto`.
+//! - [`exchange`]: sans-I/O AS and TGS exchanges (bytes in, bytes out, time passed in);
+//! - [`gss`]: the GSS-API krb5 initiator (AP-REQ with the 0x8003 checksum, AP-REP, MIC);
+//! - [`ccache`], [`keytab`]: MIT credential cache and keytab files;
+//! - [`credential`], [`principal`]: the values they exchange.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod ccache;
+pub mod credential;
+mod error;
+pub mod exchange;
+mod files;
+pub mod gss;
+pub mod keytab;
+pub mod principal;
+
+pub use credential::Credential;
+pub use error::{Error, KdcError, Result};
+pub use exchange::{AsExchange, AsSecret, AsStep, TgsExchange, TgsStep};
+pub use principal::Principal;
