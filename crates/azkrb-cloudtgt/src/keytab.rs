@@ -135,7 +135,7 @@ impl Keytab {
             .filter(|e| e.principal.same_as(principal))
             .filter_map(|e| e.key.clone().map(|k| (e.kvno, k)))
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|e| std::cmp::Reverse(e.0));
         found.into_iter().map(|(_, k)| k).collect()
     }
 }
