@@ -4,7 +4,8 @@
 //! refused, and the RFC 8009 realm. `scripts/test` starts the lab and runs these; a plain
 //! `cargo test` lists them as ignored.
 
-use std::collections::HashMap;
+mod common;
+use common::lab;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,18 +18,6 @@ use azkrb_asn1::{
     EncPartTag, ErrorCode, KdcOptions, KerberosMessage, MessageType, NameType, PaDataType,
     PrincipalName, decode_enc_kdc_rep_part, encode,
 };
-
-fn lab() -> HashMap<String, String> {
-    let path = std::env::var("AZKRB_LAB_ENV")
-        .unwrap_or_else(|_| format!("{}/lab/state/lab.env", env!("CARGO_MANIFEST_DIR")));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}: start the lab with lab/up (scripts/test does)"));
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn now() -> i64 {
     SystemTime::now()

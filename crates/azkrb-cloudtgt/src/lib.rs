@@ -5,7 +5,10 @@
 //! - [`exchange`]: sans-I/O AS and TGS exchanges (bytes in, bytes out, time passed in);
 //! - [`gss`]: the GSS-API krb5 initiator (AP-REQ with the 0x8003 checksum, AP-REP, MIC);
 //! - [`ccache`], [`keytab`]: MIT credential cache and keytab files;
-//! - [`credential`], [`principal`]: the values they exchange.
+//! - [`credential`], [`principal`]: the values they exchange;
+//! - [`config`]: krb5.conf-style realm routing and the Entra defaults;
+//! - [`transport`]: MS-KKDCP over HTTPS and TCP, with failover;
+//! - [`client`]: all of it together, async, with a shared credential cache.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -14,6 +17,8 @@
 )]
 
 pub mod ccache;
+pub mod client;
+pub mod config;
 pub mod credential;
 mod error;
 pub mod exchange;
@@ -21,8 +26,12 @@ mod files;
 pub mod gss;
 pub mod keytab;
 pub mod principal;
+pub mod transport;
 
+pub use client::{Client, CredentialCache};
+pub use config::{KdcAddress, RealmConfig};
 pub use credential::Credential;
 pub use error::{Error, KdcError, Result};
 pub use exchange::{AsExchange, AsSecret, AsStep, TgsExchange, TgsStep};
 pub use principal::Principal;
+pub use transport::{Transport, TransportOptions};

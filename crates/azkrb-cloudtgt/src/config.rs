@@ -1,0 +1,311 @@
+//! Realm routing like krb5.conf: which realm serves a host (`[domain_realm]`, most specific
+//! match wins) and where that realm's KDCs are (`[realms] kdc = ...`), plus the Entra
+//! defaults for a tenant.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// Entra ID's Kerberos realm.
+pub const ENTRA_REALM: &str = "KERBEROS.MICROSOFTONLINE.COM";
+/// The DNS suffix of Azure Files endpoints.
+pub const AZURE_FILES_SUFFIX: &str = ".file.core.windows.net";
+
+/// Where a KDC is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KdcAddress {
+    /// An MS-KKDCP proxy URL (`https://...`).
+    Https(String),
+    /// A KDC over TCP (`host:port`, port 88 by default).
+    Tcp(String),
+}
+
+impl KdcAddress {
+    /// Parses a krb5.conf `kdc` value: `https://host[:port]/path`, `host`, `host:port`,
+    /// `tcp/host:port`, `[v6]:port`.
+    pub fn parse(value: &str) -> Result<Self> {
+        let v = value.trim();
+        if v.starts_with("https://") {
+            return Ok(Self::Https(v.to_string()));
+        }
+        if v.starts_with("http://") {
+            return Err(Error::Config(format!(
+                "KDC proxy {v}: only https:// is allowed"
+            )));
+        }
+        let v = v.strip_prefix("tcp/").unwrap_or(v);
+        if v.is_empty() || v.contains('/') {
+            return Err(Error::Config(format!("cannot parse KDC address {value:?}")));
+        }
+        let has_port = if v.starts_with('[') {
+            v.contains("]:")
+        } else {
+            v.contains(':')
+        };
+        Ok(Self::Tcp(if has_port {
+            v.to_string()
+        } else {
+            format!("{v}:88")
+        }))
+    }
+}
+
+impl std::fmt::Display for KdcAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Https(u) => f.write_str(u),
+            Self::Tcp(a) => write!(f, "tcp/{a}"),
+        }
+    }
+}
+
+/// Realm configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RealmConfig {
+    /// `[libdefaults] default_realm`.
+    pub default_realm: Option<String>,
+    /// KDCs per realm, in order of preference.
+    pub kdcs: BTreeMap<String, Vec<KdcAddress>>,
+    /// `[domain_realm]` entries: a host name, or a `.domain` suffix, mapped to a realm.
+    pub domain_realm: Vec<(String, String)>,
+    /// CA files per realm (`http_anchors = FILE:...`) for its KDC proxies.
+    pub http_anchors: BTreeMap<String, String>,
+}
+
+impl RealmConfig {
+    /// Reads a krb5.conf file.
+    pub fn load(path: &str) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+            file: path.to_string(),
+            detail: e.to_string(),
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses the parts of krb5.conf azkrb uses; everything else is ignored.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut cfg = Self::default();
+        let mut section = String::new();
+        let mut realm: Option<String> = None;
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split(['#', ';']).next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with('[') {
+                section = line
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .trim()
+                    .to_string();
+                realm = None;
+                continue;
+            }
+            if line == "}" {
+                realm = None;
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(Error::Config(format!(
+                    "krb5.conf line {}: expected key = value",
+                    n + 1
+                )));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            match section.as_str() {
+                "libdefaults" if key == "default_realm" => {
+                    cfg.default_realm = Some(value.to_string())
+                }
+                "realms" if value == "{" => realm = Some(key.to_string()),
+                "realms" => {
+                    let Some(r) = &realm else { continue };
+                    match key {
+                        "kdc" => cfg
+                            .kdcs
+                            .entry(r.clone())
+                            .or_default()
+                            .push(KdcAddress::parse(value)?),
+                        "http_anchors" => {
+                            let file = value.strip_prefix("FILE:").unwrap_or(value);
+                            cfg.http_anchors.insert(r.clone(), file.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                "domain_realm" => cfg
+                    .domain_realm
+                    .push((key.to_ascii_lowercase(), value.to_string())),
+                _ => {}
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Adds the Entra defaults for `tenant`: the KDC proxy
+    /// `https://login.microsoftonline.com/<tenant>/kerberos` for `KERBEROS.MICROSOFTONLINE.COM`
+    /// (unless KDCs are configured for it) and `.file.core.windows.net` mapped to it (unless
+    /// mapped already). Hosts mapped to another realm (AD DS accounts) keep their mapping.
+    pub fn with_entra_tenant(mut self, tenant: &str) -> Result<Self> {
+        if tenant.is_empty()
+            || !tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(Error::Config(format!(
+                "tenant {tenant:?} is not a tenant id or domain"
+            )));
+        }
+        self.kdcs.entry(ENTRA_REALM.to_string()).or_insert_with(|| {
+            vec![KdcAddress::Https(format!(
+                "https://login.microsoftonline.com/{tenant}/kerberos"
+            ))]
+        });
+        if !self
+            .domain_realm
+            .iter()
+            .any(|(d, _)| d == AZURE_FILES_SUFFIX)
+        {
+            self.domain_realm
+                .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
+        }
+        Ok(self)
+    }
+
+    /// The realm of `host`: an exact `[domain_realm]` entry first, then the longest
+    /// matching `.domain` suffix (a bare `domain` entry also covers its subdomains).
+    pub fn realm_for_host(&self, host: &str) -> Option<&str> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if let Some((_, r)) = self.domain_realm.iter().find(|(d, _)| *d == host) {
+            return Some(r);
+        }
+        self.domain_realm
+            .iter()
+            .filter(|(d, _)| {
+                let suffix = if d.starts_with('.') {
+                    d.clone()
+                } else {
+                    format!(".{d}")
+                };
+                host.ends_with(&suffix)
+            })
+            .max_by_key(|(d, _)| d.trim_start_matches('.').len())
+            .map(|(_, r)| r.as_str())
+    }
+
+    /// Every `[domain_realm]` entry that matches `host`, with its realm (for diagnostics of
+    /// conflicting mappings).
+    pub fn matching_entries(&self, host: &str) -> Vec<(&str, &str)> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.domain_realm
+            .iter()
+            .filter(|(d, _)| {
+                *d == host || {
+                    let suffix = if d.starts_with('.') {
+                        d.clone()
+                    } else {
+                        format!(".{d}")
+                    };
+                    host.ends_with(&suffix)
+                }
+            })
+            .map(|(d, r)| (d.as_str(), r.as_str()))
+            .collect()
+    }
+
+    /// The KDCs of `realm`.
+    pub fn kdcs_for(&self, realm: &str) -> Result<&[KdcAddress]> {
+        self.kdcs
+            .get(realm)
+            .filter(|k| !k.is_empty())
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no KDC configured for realm {realm}: add it to [realms] in krb5.conf (for Entra, give the tenant id)"
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "
+[libdefaults]
+ default_realm = KERBEROS.MICROSOFTONLINE.COM   # comment
+[realms]
+ KERBEROS.MICROSOFTONLINE.COM = {
+  kdc = https://127.0.0.1:18443/t/kerberos
+  http_anchors = FILE:/tmp/ca.pem
+ }
+ CONTOSO.LOCAL = {
+  kdc = dc1.contoso.local
+  kdc = 10.0.0.2:8888
+ }
+[domain_realm]
+ .file.core.windows.net = KERBEROS.MICROSOFTONLINE.COM
+ acctad.file.core.windows.net = CONTOSO.LOCAL
+ .core.windows.net = OTHER.REALM
+";
+
+    #[test]
+    fn parses_and_routes_most_specific_first() {
+        let c = RealmConfig::parse(CONF).unwrap();
+        assert_eq!(c.default_realm.as_deref(), Some(ENTRA_REALM));
+        assert_eq!(
+            c.kdcs_for("CONTOSO.LOCAL").unwrap(),
+            &[
+                KdcAddress::Tcp("dc1.contoso.local:88".into()),
+                KdcAddress::Tcp("10.0.0.2:8888".into())
+            ]
+        );
+        assert_eq!(
+            c.http_anchors.get(ENTRA_REALM).map(String::as_str),
+            Some("/tmp/ca.pem")
+        );
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some(ENTRA_REALM)
+        );
+        assert_eq!(
+            c.realm_for_host("ACCTAD.file.core.windows.net"),
+            Some("CONTOSO.LOCAL")
+        );
+        assert_eq!(
+            c.realm_for_host("x.blob.core.windows.net"),
+            Some("OTHER.REALM")
+        );
+        assert_eq!(c.realm_for_host("example.org"), None);
+        assert_eq!(c.matching_entries("acctad.file.core.windows.net").len(), 3);
+        assert!(c.kdcs_for("NOPE").is_err());
+    }
+
+    #[test]
+    fn entra_defaults_keep_ad_ds_mappings() {
+        let c =
+            RealmConfig::parse("[domain_realm]\n acctad.file.core.windows.net = CONTOSO.LOCAL\n")
+                .unwrap()
+                .with_entra_tenant("00000000-1111-2222-3333-444444444444")
+                .unwrap();
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some(ENTRA_REALM)
+        );
+        assert_eq!(
+            c.realm_for_host("acctad.file.core.windows.net"),
+            Some("CONTOSO.LOCAL")
+        );
+        assert_eq!(
+            c.kdcs_for(ENTRA_REALM).unwrap(),
+            &[KdcAddress::Https(
+                "https://login.microsoftonline.com/00000000-1111-2222-3333-444444444444/kerberos"
+                    .into()
+            )]
+        );
+        assert!(
+            RealmConfig::default()
+                .with_entra_tenant("bad/tenant")
+                .is_err()
+        );
+        assert!(KdcAddress::parse("http://x/kerberos").is_err());
+    }
+}

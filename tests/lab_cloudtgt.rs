@@ -1,0 +1,338 @@
+//! azkrb-cloudtgt against the lab (all through the KKDCP proxy unless said): password →
+//! TGT → cifs ticket with the proxy log as witness; interop with MIT's ccache, `klist` and
+//! `smbclient` both ways; cross-realm, UPN and RFC 8009; every error case provoked for real;
+//! the service ticket decrypts with the keytab's key. `scripts/test` runs these.
+
+mod common;
+
+use std::process::Command;
+
+use azkrb::crypto::{EncryptionType, KeyUsage};
+use azkrb_asn1::{ErrorCode, KerberosTime};
+use azkrb_cloudtgt::ccache::Ccache;
+use azkrb_cloudtgt::keytab::Keytab;
+use azkrb_cloudtgt::{
+    AsExchange, AsSecret, AsStep, Client, Error, KdcAddress, Principal, RealmConfig,
+    TransportOptions,
+};
+use common::{lab, proxy_log_len, proxy_log_since};
+
+fn client(env: &std::collections::HashMap<String, String>) -> Client {
+    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
+    Client::new(
+        config,
+        &TransportOptions {
+            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
+            ..TransportOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn alice(env: &std::collections::HashMap<String, String>) -> Principal {
+    Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap()
+}
+
+fn tmp(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("azkrb-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn password_to_cifs_ticket_through_the_proxy() {
+    let env = lab();
+    let c = client(&env);
+    let start = proxy_log_len(&env);
+    let tgt = c
+        .login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    assert!(tgt.is_tgt());
+    assert_eq!(tgt.session_key.etype(), EncryptionType::Aes256CtsHmacSha196);
+    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    assert_eq!(
+        ticket.server.to_string(),
+        format!("cifs/{}@{}", env["AZKRB_LAB_HOST"], env["AZKRB_LAB_REALM"])
+    );
+    let log = proxy_log_since(&env, start);
+    let realm = &env["AZKRB_LAB_REALM"];
+    for want in [
+        format!("realm={realm} req=AS-REQ rep=KRB-ERROR(25)"),
+        format!("realm={realm} req=AS-REQ rep=AS-REP"),
+        format!("realm={realm} req=TGS-REQ rep=TGS-REP"),
+    ] {
+        assert!(
+            log.iter().any(|l| l.contains(&want)),
+            "proxy log lacks {want:?}: {log:#?}"
+        );
+    }
+    // Proof 6: the ticket really is for that SPN: the keytab's key decrypts it.
+    let kt = Keytab::load(&env["AZKRB_LAB_KEYTAB"]).unwrap();
+    let key = kt
+        .key_for(
+            &ticket.server,
+            Some(EncryptionType::Aes256CtsHmacSha196),
+            None,
+        )
+        .unwrap();
+    let plain = key
+        .decrypt(KeyUsage::KDC_REP_TICKET, &ticket.ticket.enc_part.cipher)
+        .unwrap();
+    let etp: azkrb_asn1::krb::EncTicketPart = azkrb_asn1::decode("EncTicketPart", &plain).unwrap();
+    assert_eq!(&etp.key.keyvalue[..], ticket.session_key.as_bytes());
+    assert_eq!(etp.cname.to_text(), "alice");
+    // A second request is a cache hit: no new proxy traffic.
+    let before = proxy_log_len(&env);
+    let again = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    assert_eq!(again.session_key, ticket.session_key);
+    assert_eq!(proxy_log_len(&env), before);
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn mit_ccache_in_our_ccache_out_klist_and_smbclient_use_it() {
+    let env = lab();
+    let c = client(&env);
+    // kinit writes the TGT (through the proxy).
+    let mit_cc = tmp("mit.ccache");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo '{}' | kinit alice >/dev/null",
+            env["AZKRB_LAB_PASSWORD"]
+        ))
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", format!("FILE:{mit_cc}"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut cache = Ccache::load(&mit_cc).unwrap();
+    let tgt = cache.tgt().unwrap();
+    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    cache.store(&ticket).unwrap();
+    let ours = tmp("ours.ccache");
+    cache.save(&ours).unwrap();
+    // MIT klist reads what we wrote.
+    let out = Command::new("klist")
+        .arg("-e")
+        .arg(format!("FILE:{ours}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("cifs/{}@", env["AZKRB_LAB_HOST"])),
+        "{text}"
+    );
+    assert!(text.contains("aes256-cts-hmac-sha1-96"), "{text}");
+    // smbclient cannot fetch a ticket through an https:// KDC itself, so its success proves
+    // it used the ticket we stored.
+    let out = Command::new("smbclient")
+        .args([
+            &format!("//{}/share", env["AZKRB_LAB_HOST"]),
+            "-I",
+            "127.0.0.1",
+            "-p",
+            &env["AZKRB_LAB_SMB_PORT"],
+            "-N",
+            "--use-kerberos=required",
+            "-c",
+            "ls",
+        ])
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", format!("FILE:{ours}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "smbclient: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without our ticket it fails: the proof above is not vacuous.
+    let bare = tmp("bare.ccache");
+    std::fs::copy(&mit_cc, &bare).unwrap();
+    let out = Command::new("smbclient")
+        .args([
+            &format!("//{}/share", env["AZKRB_LAB_HOST"]),
+            "-I",
+            "127.0.0.1",
+            "-p",
+            &env["AZKRB_LAB_SMB_PORT"],
+            "-N",
+            "--use-kerberos=required",
+            "-c",
+            "ls",
+        ])
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", format!("FILE:{bare}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn cross_realm_upn_and_rfc8009() {
+    let env = lab();
+    let c = client(&env);
+    let tgt = c
+        .login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    // Routing sends the acctad host to CONTOSO.LOCAL; the Entra TGT gets there cross-realm.
+    let host = &env["AZKRB_LAB_ADDS_HOST"];
+    assert_eq!(c.realm_for_host(host, &tgt), env["AZKRB_LAB_ADDS_REALM"]);
+    let t = c.cifs_ticket(&tgt, host).await.unwrap();
+    assert_eq!(t.server.realm, env["AZKRB_LAB_ADDS_REALM"]);
+    assert_eq!(t.client.realm, env["AZKRB_LAB_REALM"]);
+    // An enterprise (UPN) principal.
+    let upn = Principal::enterprise(&env["AZKRB_LAB_UPN"], &env["AZKRB_LAB_REALM"]);
+    let tgt_upn = c
+        .login_password(&upn, &env["AZKRB_LAB_UPN_PASSWORD"])
+        .await
+        .unwrap();
+    c.cifs_ticket(&tgt_upn, &env["AZKRB_LAB_HOST"])
+        .await
+        .unwrap();
+    // The RFC 8009 realm.
+    let sha2 = Principal::parse("alice", &env["AZKRB_LAB_SHA2_REALM"]).unwrap();
+    let tgt2 = c
+        .login_password(&sha2, &env["AZKRB_LAB_SHA2_PASSWORD"])
+        .await
+        .unwrap();
+    assert_eq!(
+        tgt2.session_key.etype(),
+        EncryptionType::Aes256CtsHmacSha384192
+    );
+    let svc = Principal::cifs(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHA2_REALM"]);
+    let t2 = c.service_ticket(&tgt2, &svc).await.unwrap();
+    assert_eq!(
+        t2.session_key.etype(),
+        EncryptionType::Aes256CtsHmacSha384192
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn every_error_is_provoked_for_real() {
+    let env = lab();
+    let c = client(&env);
+    let alice = alice(&env);
+    // Wrong password.
+    let e = c.login_password(&alice, "wrong").await.unwrap_err();
+    assert_eq!(e.kdc_code(), Some(ErrorCode::PreauthFailed), "{e}");
+    assert!(e.to_string().contains("wrong password"), "{e}");
+    // Unknown SPN.
+    let tgt = c
+        .login_password(&alice, &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    let e = c
+        .cifs_ticket(&tgt, "nosuch.file.core.windows.net")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kdc_code(), Some(ErrorCode::SPrincipalUnknown), "{e}");
+    assert!(e.to_string().contains("privatelink"), "{e}");
+    // Clock offset: our clock an hour ahead, as the KDC sees it.
+    let skewed = KerberosTime::from_unix(KerberosTime::now().unix() + 3600);
+    let mut x = AsExchange::new(
+        alice.clone(),
+        AsSecret::Password(env["AZKRB_LAB_PASSWORD"].clone().into()),
+        skewed,
+    )
+    .unwrap();
+    let kdcs = c.config().kdcs_for(x.realm()).unwrap().to_vec();
+    let err = loop {
+        let reply = c
+            .transport()
+            .send(&kdcs, x.realm(), x.request())
+            .await
+            .unwrap();
+        match x.handle_reply(&reply, skewed) {
+            Ok(AsStep::Continue) => continue,
+            Ok(AsStep::Done(_)) => panic!("a skewed clock was accepted"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kdc_code(), Some(ErrorCode::Skew), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("clock")
+            && (text.contains("3600s") || text.contains("3599s") || text.contains("3601s")),
+        "{text}"
+    );
+    // Expired TGT.
+    let mut old = tgt.clone();
+    old.endtime = KerberosTime::from_unix(KerberosTime::now().unix() - 60);
+    let e = c
+        .cifs_ticket(&old, &env["AZKRB_LAB_HOST"])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Expired { .. }), "{e}");
+    assert!(e.to_string().contains("fetch a new one"), "{e}");
+
+    let url = env["AZKRB_LAB_PROXY_URL"].clone();
+    let realm = env["AZKRB_LAB_REALM"].clone();
+    let req = AsExchange::new(
+        alice.clone(),
+        AsSecret::Password("x".to_string().into()),
+        KerberosTime::now(),
+    )
+    .unwrap();
+    let opts = TransportOptions {
+        ca_file: Some(env["AZKRB_LAB_CA"].clone()),
+        ..TransportOptions::default()
+    };
+    let t = azkrb_cloudtgt::Transport::new(&opts).unwrap();
+    // Proxy down (a port nothing listens on).
+    let e = t
+        .kkdcp("https://127.0.0.1:9/x/kerberos", &realm, req.request())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e}");
+    // Untrusted CA: the system roots alone do not trust the lab's CA.
+    let plain = azkrb_cloudtgt::Transport::new(&TransportOptions::default()).unwrap();
+    let e = plain.kkdcp(&url, &realm, req.request()).await.unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+    assert!(e.to_string().contains("CA"), "{e}");
+    // HTTP 404 on a wrong path.
+    let e = t
+        .kkdcp(&format!("{url}/wrong"), &realm, req.request())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Http { status: 404, .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("login.microsoftonline.com/<tenant-id>/kerberos"),
+        "{e}"
+    );
+    // A garbage body is answered 400 by the proxy.
+    let e = t.kkdcp(&url, &realm, b"garbage").await;
+    // (kkdcp wraps the bytes in a valid KDC-PROXY-MESSAGE; the proxy rejects the inner
+    // non-Kerberos message.)
+    assert!(matches!(e, Err(Error::Http { status: 400, .. })), "{e:?}");
+    // A "KDC" that answers garbage (smbd on the plain SMB port) is an error, not a panic.
+    let smb = KdcAddress::Tcp(format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PLAIN_PORT"]));
+    let r = t.send(&[smb], &realm, req.request()).await;
+    match r {
+        Err(_) => {}
+        Ok(bytes) => assert!(azkrb_asn1::KerberosMessage::from_der(&bytes).is_err()),
+    }
+    // Failover: a dead KDC first, then the proxy.
+    let tgt_ok = {
+        let mut cfg = c.config().clone();
+        cfg.kdcs.insert(
+            realm.clone(),
+            vec![
+                KdcAddress::Tcp("127.0.0.1:9".into()),
+                KdcAddress::Https(url.clone()),
+            ],
+        );
+        let c2 = Client::new(cfg, &opts).unwrap();
+        c2.login_password(&alice, &env["AZKRB_LAB_PASSWORD"]).await
+    };
+    tgt_ok.unwrap();
+}
