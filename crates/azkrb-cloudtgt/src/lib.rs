@@ -5,6 +5,7 @@
 //! - [`exchange`]: sans-I/O AS and TGS exchanges (bytes in, bytes out, time passed in);
 //! - [`gss`]: the GSS-API krb5 initiator (AP-REQ with the 0x8003 checksum, AP-REP, MIC);
 //! - [`ccache`], [`keytab`]: MIT credential cache and keytab files;
+//! - [`cloud`]: the Entra `tgt_cloud` object of a PRT response;
 //! - [`credential`], [`principal`]: the values they exchange;
 //! - [`config`]: krb5.conf-style realm routing and the Entra defaults;
 //! - [`transport`]: MS-KKDCP over HTTPS and TCP, with failover;
@@ -18,6 +19,7 @@
 
 pub mod ccache;
 pub mod client;
+pub mod cloud;
 pub mod config;
 pub mod credential;
 mod error;

@@ -113,7 +113,10 @@ fn classify(url: &str, timeout: Duration, err: reqwest::Error) -> Error {
     // rustls errors that reach us boxed in a type we cannot name (hyper's connector error)
     // still say what they are.
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls handshake") || lower.contains("invalid peer") {
+    if lower.contains("certificate")
+        || lower.contains("tls handshake")
+        || lower.contains("invalid peer")
+    {
         let short = detail.rsplit(": ").next().unwrap_or(&detail).to_string();
         return Error::Tls {
             url: url.to_string(),
