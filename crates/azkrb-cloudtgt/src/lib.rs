@@ -6,6 +6,7 @@
 //! - [`gss`]: the GSS-API krb5 initiator (AP-REQ with the 0x8003 checksum, AP-REP, MIC);
 //! - [`ccache`], [`keytab`]: MIT credential cache and keytab files;
 //! - [`cloud`]: the Entra `tgt_cloud` object of a PRT response;
+//! - [`krbcred`]: KRB-CRED import and export;
 //! - [`credential`], [`principal`]: the values they exchange;
 //! - [`config`]: krb5.conf-style realm routing and the Entra defaults;
 //! - [`transport`]: MS-KKDCP over HTTPS and TCP, with failover;
@@ -27,6 +28,7 @@ pub mod exchange;
 mod files;
 pub mod gss;
 pub mod keytab;
+pub mod krbcred;
 pub mod principal;
 pub mod transport;
 

@@ -104,3 +104,152 @@ fn expired_tgt_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn krb_cred_round_trip_and_errors() {
+    use azkrb_cloudtgt::krbcred;
+    let c = Ccache::load(&fixture("alice-with-cifs.ccache")).unwrap();
+    let creds = c.credentials();
+    assert_eq!(creds.len(), 2);
+    let bytes = krbcred::export(&creds).unwrap();
+    let back = krbcred::import(&bytes, None).unwrap();
+    assert_eq!(back.len(), 2);
+    for (a, b) in creds.iter().zip(&back) {
+        assert_eq!(a.server, b.server);
+        assert_eq!(a.client, b.client);
+        assert_eq!(a.session_key, b.session_key);
+        assert_eq!(a.endtime, b.endtime);
+        assert_eq!(a.flags, b.flags);
+        assert_eq!(a.ticket, b.ticket);
+    }
+    // Into a ccache and back out: what MIT writes survives the trip.
+    let mut cc = Ccache::new(back[0].client.clone());
+    for cred in &back {
+        cc.store(cred).unwrap();
+    }
+    assert_eq!(
+        Ccache::parse("x", &cc.to_bytes())
+            .unwrap()
+            .credentials()
+            .len(),
+        2
+    );
+    assert!(krbcred::import(&std::fs::read(fixture("as-rep.der")).unwrap(), None).is_err());
+    for n in 0..bytes.len() {
+        assert!(krbcred::import(&bytes[..n], None).is_err());
+    }
+}
+
+#[test]
+fn gss_initiator_builds_a_verifiable_ap_req_and_checks_the_ap_rep() {
+    use azkrb_asn1::gss::{GssChecksum, Krb5Token, Krb5TokenId};
+    use azkrb_asn1::krb::{
+        ApRep, Authenticator, EncApRepPart, EncTicketPart, EncryptedData, EncryptionKey, KeyValue,
+    };
+    use azkrb_asn1::{ApOptions, KerberosMessage, KerberosTime, MessageType, decode, encode};
+    use azkrb_cloudtgt::gss::{Initiator, SMB_FLAGS};
+    use azkrb_crypto::Key;
+
+    let c = Ccache::load(&fixture("alice-with-cifs.ccache")).unwrap();
+    let kt = Keytab::load(&fixture("cifs.keytab")).unwrap();
+    let spn = Principal::cifs("acct.file.core.windows.net", "KERBEROS.MICROSOFTONLINE.COM");
+    let cred = c.find(&spn).unwrap();
+    let now = KerberosTime::now();
+    let (mut ctx, token) = Initiator::new(&cred, SMB_FLAGS, now).unwrap();
+    assert!(!ctx.is_established() && ctx.session_key().is_none());
+
+    // Play the acceptor with the service key, independently of the initiator's code.
+    let t = Krb5Token::decode(&token).unwrap();
+    assert_eq!(t.id, Krb5TokenId::ApReq);
+    let KerberosMessage::ApReq(ap) = KerberosMessage::from_der(&t.message).unwrap() else {
+        panic!()
+    };
+    assert!(ap.ap_options.contains(ApOptions::MUTUAL_REQUIRED));
+    let service_key = kt.key_for(&spn, None, None).unwrap();
+    let etp: EncTicketPart = decode(
+        "EncTicketPart",
+        &service_key
+            .decrypt(KeyUsage::KDC_REP_TICKET, &ap.ticket.enc_part.cipher)
+            .unwrap(),
+    )
+    .unwrap();
+    let session = Key::from_wire(etp.key.keytype, &etp.key.keyvalue).unwrap();
+    let auth: Authenticator = decode(
+        "Authenticator",
+        &session
+            .decrypt(KeyUsage::AP_REQ_AUTHENTICATOR, &ap.authenticator.cipher)
+            .unwrap(),
+    )
+    .unwrap();
+    let gss = GssChecksum::decode(&auth.cksum.unwrap().checksum).unwrap();
+    assert_eq!(gss.flags, SMB_FLAGS);
+    assert!(auth.subkey.is_some() && auth.seq_number.is_some());
+
+    // A wrong echo is refused...
+    let acceptor_subkey = Key::random(EncryptionType::Aes256CtsHmacSha196).unwrap();
+    let rep = |ctime: KerberosTime| {
+        let part = EncApRepPart {
+            ctime,
+            cusec: auth.cusec,
+            subkey: Some(EncryptionKey {
+                keytype: 18,
+                keyvalue: KeyValue::new(acceptor_subkey.as_bytes().to_vec()),
+            }),
+            seq_number: None,
+        };
+        let enc = session
+            .encrypt(
+                KeyUsage::AP_REP_ENC_PART,
+                &encode("EncAPRepPart", &part).unwrap(),
+            )
+            .unwrap();
+        let ap_rep = ApRep {
+            pvno: 5,
+            msg_type: MessageType::ApRep,
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: enc.into(),
+            },
+        };
+        Krb5Token {
+            id: Krb5TokenId::ApRep,
+            message: encode("AP-REP", &ap_rep).unwrap(),
+        }
+        .encode_framed()
+    };
+    let err = ctx
+        .handle_token(&rep(KerberosTime::from_unix(now.unix() - 1)))
+        .unwrap_err();
+    assert!(err.to_string().contains("echo"), "{err}");
+    // ...the right one establishes the context with the acceptor's subkey as session key.
+    ctx.handle_token(&rep(auth.ctime)).unwrap();
+    assert!(ctx.is_established());
+    assert_eq!(ctx.session_key().unwrap(), &acceptor_subkey);
+    assert_eq!(ctx.session_key().unwrap().as_bytes().len(), 32);
+    // MICs: ours verifies under the initiator usage; an acceptor MIC must be the acceptor's.
+    let mic = ctx.get_mic(b"mechListMIC").unwrap();
+    let parsed = azkrb_asn1::gss::MicToken::decode(&mic).unwrap();
+    acceptor_subkey
+        .verify_checksum_parts(
+            KeyUsage::GSS_INITIATOR_SIGN,
+            16,
+            &[b"mechListMIC", &parsed.header()],
+            &parsed.checksum,
+        )
+        .unwrap();
+    assert!(
+        ctx.verify_mic(b"mechListMIC", &mic).is_err(),
+        "an initiator token is not an acceptor MIC"
+    );
+    let mut acc = azkrb_asn1::gss::MicToken {
+        flags: 0x05,
+        snd_seq: 7,
+        checksum: vec![],
+    };
+    acc.checksum = acceptor_subkey
+        .checksum_parts(KeyUsage::GSS_ACCEPTOR_SIGN, &[b"list", &acc.header()])
+        .unwrap();
+    ctx.verify_mic(b"list", &acc.encode()).unwrap();
+    assert!(ctx.verify_mic(b"lisT", &acc.encode()).is_err());
+}
