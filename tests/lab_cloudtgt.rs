@@ -447,3 +447,20 @@ async fn tgt_cloud_from_a_real_as_rep() {
     .await
     .unwrap();
 }
+
+/// A keytab login: the service's own keys from the lab keytab get it a TGT.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn keytab_login() {
+    let env = lab();
+    let c = client(&env);
+    let kt = Keytab::load(&env["AZKRB_LAB_KEYTAB"]).unwrap();
+    let me = Principal::cifs(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_REALM"]);
+    let keys = kt.keys_for(&me);
+    assert!(!keys.is_empty());
+    let tgt = c.login(&me, AsSecret::Keys(keys)).await.unwrap();
+    assert!(tgt.is_tgt());
+    // No key of the KDC's type: a clear error, not a guess.
+    let e = c.login(&me, AsSecret::Keys(vec![])).await.unwrap_err();
+    assert!(e.to_string().contains("no key"), "{e}");
+}
