@@ -464,3 +464,38 @@ async fn keytab_login() {
     let e = c.login(&me, AsSecret::Keys(vec![])).await.unwrap_err();
     assert!(e.to_string().contains("no key"), "{e}");
 }
+
+/// A KDC referral: asked for the AD DS host's SPN in the Entra realm (canonicalize on), the
+/// Entra KDC answers with a cross-realm TGT for CONTOSO.LOCAL, which is followed.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn kdc_referral_is_followed() {
+    let env = lab();
+    let c = client(&env);
+    let tgt = c
+        .login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    let start = proxy_log_len(&env);
+    let asked = Principal::cifs(&env["AZKRB_LAB_ADDS_HOST"], &env["AZKRB_LAB_REALM"]);
+    let t = c.service_ticket(&tgt, &asked).await.unwrap();
+    assert_eq!(
+        t.server.realm, env["AZKRB_LAB_ADDS_REALM"],
+        "the ticket comes from the referred realm"
+    );
+    let log = proxy_log_since(&env, start);
+    assert!(
+        log.iter().any(|l| l.contains(&format!(
+            "realm={} req=TGS-REQ rep=TGS-REP",
+            env["AZKRB_LAB_REALM"]
+        ))),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains(&format!(
+            "realm={} req=TGS-REQ rep=TGS-REP",
+            env["AZKRB_LAB_ADDS_REALM"]
+        ))),
+        "{log:#?}"
+    );
+}

@@ -253,3 +253,78 @@ fn gss_initiator_builds_a_verifiable_ap_req_and_checks_the_ap_rep() {
     ctx.verify_mic(b"list", &acc.encode()).unwrap();
     assert!(ctx.verify_mic(b"lisT", &acc.encode()).is_err());
 }
+
+/// Version 3 differs from 4 by having no header and the key type written twice.
+fn to_v3(v4: &Ccache) -> Vec<u8> {
+    let mut out = vec![5u8, 3];
+    let principal = |out: &mut Vec<u8>, p: &Principal| {
+        out.extend_from_slice(&p.name.name_type.value().to_be_bytes());
+        out.extend_from_slice(&(p.name.name_string.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(p.realm.len() as u32).to_be_bytes());
+        out.extend_from_slice(p.realm.as_bytes());
+        for c in &p.name.name_string {
+            out.extend_from_slice(&(c.as_bytes().len() as u32).to_be_bytes());
+            out.extend_from_slice(c.as_bytes());
+        }
+    };
+    principal(&mut out, &v4.principal);
+    for e in &v4.entries {
+        principal(&mut out, &e.client);
+        principal(&mut out, &e.server);
+        out.extend_from_slice(&(e.keytype as u16).to_be_bytes());
+        out.extend_from_slice(&(e.keytype as u16).to_be_bytes());
+        out.extend_from_slice(&(e.key.len() as u32).to_be_bytes());
+        out.extend_from_slice(&e.key);
+        for t in e.times {
+            out.extend_from_slice(&t.to_be_bytes());
+        }
+        out.push(u8::from(e.is_skey));
+        out.extend_from_slice(&e.flags.to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&(e.ticket.len() as u32).to_be_bytes());
+        out.extend_from_slice(&e.ticket);
+        out.extend_from_slice(&0u32.to_be_bytes());
+    }
+    out
+}
+
+#[test]
+fn version_3_caches_are_read() {
+    let v4 = Ccache::load(&fixture("alice-with-cifs.ccache")).unwrap();
+    let v3 = Ccache::parse("v3", &to_v3(&v4)).unwrap();
+    assert_eq!(v3.principal, v4.principal);
+    assert_eq!(v3.credentials().len(), v4.credentials().len());
+    assert_eq!(v3.tgt().unwrap().session_key, v4.tgt().unwrap().session_key);
+    assert!(v3.kdc_offset.is_none());
+}
+
+#[test]
+fn krb5ccname_is_honoured() {
+    // Setting the variable in this process would race with other tests (and needs
+    // `unsafe`), so the check runs in a child process of this test binary.
+    let exe = std::env::current_exe().unwrap();
+    if std::env::var("AZKRB_CCNAME_CHILD").is_ok() {
+        let p = azkrb_cloudtgt::ccache::default_path().unwrap();
+        assert_eq!(p, "/tmp/from-env.ccache");
+        return;
+    }
+    let out = std::process::Command::new(exe)
+        .args(["krb5ccname_is_honoured", "--exact", "--nocapture"])
+        .env("AZKRB_CCNAME_CHILD", "1")
+        .env("KRB5CCNAME", "FILE:/tmp/from-env.ccache")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["krb5ccname_is_honoured", "--exact"])
+        .env("AZKRB_CCNAME_CHILD", "1")
+        .env("KRB5CCNAME", "KCM:")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a KCM: cache is refused");
+}
