@@ -499,3 +499,63 @@ async fn kdc_referral_is_followed() {
         "{log:#?}"
     );
 }
+
+/// `HTTPS_PROXY` is honoured: through the lab's HTTP CONNECT proxy (tinyproxy), whose log
+/// shows the tunnel. Runs the client in a child process so the variable is set only there.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn https_proxy_is_honoured() {
+    let env = lab();
+    if std::env::var("AZKRB_PROXY_CHILD").is_ok() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let c = client(&env);
+        let tgt = rt
+            .block_on(c.login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"]))
+            .unwrap();
+        rt.block_on(c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]))
+            .unwrap();
+        return;
+    }
+    let log = &env["AZKRB_LAB_HTTP_PROXY_LOG"];
+    let before = std::fs::read_to_string(log)
+        .unwrap()
+        .matches("CONNECT 127.0.0.1:")
+        .count();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "https_proxy_is_honoured",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("AZKRB_PROXY_CHILD", "1")
+        .env("HTTPS_PROXY", &env["AZKRB_LAB_HTTP_PROXY"])
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = std::fs::read_to_string(log)
+        .unwrap()
+        .matches("CONNECT 127.0.0.1:")
+        .count();
+    assert!(after > before, "the HTTP proxy saw no CONNECT");
+    // And with a dead proxy configured, the request fails instead of going direct.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["https_proxy_is_honoured", "--exact", "--ignored"])
+        .env("AZKRB_PROXY_CHILD", "1")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a dead HTTPS_PROXY must not be bypassed"
+    );
+}
