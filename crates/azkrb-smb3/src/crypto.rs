@@ -1,0 +1,605 @@
+//! SMB 3.x cryptography (MS-SMB2 §3.1.4): the SP800-108 KDF and the session keys, message
+//! signing (AES-CMAC, AES-GMAC, HMAC-SHA256), the TRANSFORM_HEADER encryption (AES-128/256
+//! CCM/GCM) and the 3.1.1 pre-authentication integrity hash.
+
+use aes::{Aes128, Aes256};
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use ccm::consts::{U11, U16};
+use cmac::Cmac;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// SMB dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dialect {
+    /// 2.0.2.
+    Smb202,
+    /// 2.1.
+    Smb21,
+    /// 3.0.
+    Smb30,
+    /// 3.0.2.
+    Smb302,
+    /// 3.1.1.
+    Smb311,
+}
+
+impl Dialect {
+    /// The dialect revision number on the wire.
+    pub const fn value(self) -> u16 {
+        match self {
+            Self::Smb202 => 0x0202,
+            Self::Smb21 => 0x0210,
+            Self::Smb30 => 0x0300,
+            Self::Smb302 => 0x0302,
+            Self::Smb311 => 0x0311,
+        }
+    }
+
+    /// The dialect of a revision number.
+    pub fn from_value(v: u16) -> Option<Self> {
+        Some(match v {
+            0x0202 => Self::Smb202,
+            0x0210 => Self::Smb21,
+            0x0300 => Self::Smb30,
+            0x0302 => Self::Smb302,
+            0x0311 => Self::Smb311,
+            _ => return None,
+        })
+    }
+
+    /// True for the SMB 3 family (AES signing and encryption).
+    pub const fn is_smb3(self) -> bool {
+        matches!(self, Self::Smb30 | Self::Smb302 | Self::Smb311)
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.value();
+        write!(f, "SMB {}.{}.{}", v >> 8, (v >> 4) & 0xf, v & 0xf)
+    }
+}
+
+/// Encryption ciphers (MS-SMB2 §2.2.3.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cipher {
+    /// AES-128-CCM (1).
+    Aes128Ccm,
+    /// AES-128-GCM (2).
+    Aes128Gcm,
+    /// AES-256-CCM (3).
+    Aes256Ccm,
+    /// AES-256-GCM (4).
+    Aes256Gcm,
+}
+
+impl Cipher {
+    /// The cipher id on the wire.
+    pub const fn id(self) -> u16 {
+        match self {
+            Self::Aes128Ccm => 1,
+            Self::Aes128Gcm => 2,
+            Self::Aes256Ccm => 3,
+            Self::Aes256Gcm => 4,
+        }
+    }
+
+    /// The cipher of an id.
+    pub fn from_id(id: u16) -> Option<Self> {
+        Some(match id {
+            1 => Self::Aes128Ccm,
+            2 => Self::Aes128Gcm,
+            3 => Self::Aes256Ccm,
+            4 => Self::Aes256Gcm,
+            _ => return None,
+        })
+    }
+
+    /// Key length in bytes.
+    pub const fn key_len(self) -> usize {
+        match self {
+            Self::Aes128Ccm | Self::Aes128Gcm => 16,
+            Self::Aes256Ccm | Self::Aes256Gcm => 32,
+        }
+    }
+
+    /// Nonce bytes used from the 16-byte nonce field.
+    pub const fn nonce_len(self) -> usize {
+        match self {
+            Self::Aes128Ccm | Self::Aes256Ccm => 11,
+            Self::Aes128Gcm | Self::Aes256Gcm => 12,
+        }
+    }
+
+    /// The name Windows and Samba use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Aes128Ccm => "AES-128-CCM",
+            Self::Aes128Gcm => "AES-128-GCM",
+            Self::Aes256Ccm => "AES-256-CCM",
+            Self::Aes256Gcm => "AES-256-GCM",
+        }
+    }
+
+    /// Parses a name such as `AES-256-GCM` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Aes256Gcm,
+            Self::Aes128Gcm,
+            Self::Aes256Ccm,
+            Self::Aes128Ccm,
+        ]
+        .into_iter()
+        .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Signing algorithms (MS-SMB2 §2.2.3.1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlgorithm {
+    /// HMAC-SHA256 (0), dialects 2.x.
+    HmacSha256,
+    /// AES-CMAC (1), 3.x.
+    AesCmac,
+    /// AES-GMAC (2), 3.1.1 when negotiated.
+    AesGmac,
+}
+
+impl SigningAlgorithm {
+    /// The id on the wire.
+    pub const fn id(self) -> u16 {
+        match self {
+            Self::HmacSha256 => 0,
+            Self::AesCmac => 1,
+            Self::AesGmac => 2,
+        }
+    }
+
+    /// The algorithm of an id.
+    pub fn from_id(id: u16) -> Option<Self> {
+        Some(match id {
+            0 => Self::HmacSha256,
+            1 => Self::AesCmac,
+            2 => Self::AesGmac,
+            _ => return None,
+        })
+    }
+}
+
+/// SP800-108 counter-mode KDF with HMAC-SHA256 (r = 32): the first `bits` bits of
+/// HMAC(key, [1]_4 ‖ label ‖ 0x00 ‖ context ‖ [bits]_4) (and further blocks if needed).
+pub fn kdf(key: &[u8], label: &[u8], context: &[u8], bits: u32) -> Zeroizing<Vec<u8>> {
+    let len = (bits / 8) as usize;
+    let mut out = Zeroizing::new(Vec::with_capacity(len + 32));
+    let mut i = 1u32;
+    while out.len() < len {
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+        mac.update(&i.to_be_bytes());
+        mac.update(label);
+        mac.update(&[0]);
+        mac.update(context);
+        mac.update(&bits.to_be_bytes());
+        out.extend_from_slice(&mac.finalize().into_bytes());
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// The keys of an SMB 3.x session.
+pub struct SessionKeys {
+    /// Signing key (16 bytes).
+    pub signing: Zeroizing<Vec<u8>>,
+    /// Client-to-server encryption key.
+    pub encryption: Zeroizing<Vec<u8>>,
+    /// Server-to-client decryption key.
+    pub decryption: Zeroizing<Vec<u8>>,
+    /// Application key (16 bytes).
+    pub application: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKeys(<redacted>)")
+    }
+}
+
+/// The 16-byte SessionKey: the first 16 bytes of the GSS key, zero-padded.
+pub fn session_key_16(full: &[u8]) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    for (d, s) in k.iter_mut().zip(full) {
+        *d = *s;
+    }
+    k
+}
+
+/// Derives the session keys (MS-SMB2 §3.2.5.3.1, §3.3.5.5.3).
+///
+/// Signing and application keys always come from the 16-byte SessionKey. For 3.1.1 with
+/// AES-256-CCM/GCM the cipher keys come from the FULL session key with L = 256 (the whole
+/// 32-byte Kerberos key): using the truncated key there is the classic interop bug.
+/// `preauth` is the 3.1.1 pre-authentication integrity hash of the session.
+pub fn derive_keys(
+    dialect: Dialect,
+    cipher: Option<Cipher>,
+    full_session_key: &[u8],
+    preauth: Option<&[u8; 64]>,
+) -> Result<SessionKeys> {
+    let sk = session_key_16(full_session_key);
+    match dialect {
+        Dialect::Smb311 => {
+            let ctx = preauth
+                .ok_or_else(|| Error::Protocol("SMB 3.1.1 keys need the preauth hash".into()))?;
+            let (enc_key, bits): (&[u8], u32) = match cipher {
+                Some(Cipher::Aes256Ccm | Cipher::Aes256Gcm) => (full_session_key, 256),
+                _ => (&sk, 128),
+            };
+            Ok(SessionKeys {
+                signing: kdf(&sk, b"SMBSigningKey\0", ctx, 128),
+                encryption: kdf(enc_key, b"SMBC2SCipherKey\0", ctx, bits),
+                decryption: kdf(enc_key, b"SMBS2CCipherKey\0", ctx, bits),
+                application: kdf(&sk, b"SMBAppKey\0", ctx, 128),
+            })
+        }
+        Dialect::Smb30 | Dialect::Smb302 => Ok(SessionKeys {
+            signing: kdf(&sk, b"SMB2AESCMAC\0", b"SmbSign\0", 128),
+            encryption: kdf(&sk, b"SMB2AESCCM\0", b"ServerIn \0", 128),
+            decryption: kdf(&sk, b"SMB2AESCCM\0", b"ServerOut\0", 128),
+            application: kdf(&sk, b"SMB2APP\0", b"SmbRpc\0", 128),
+        }),
+        Dialect::Smb202 | Dialect::Smb21 => Ok(SessionKeys {
+            signing: Zeroizing::new(sk.to_vec()),
+            encryption: Zeroizing::new(Vec::new()),
+            decryption: Zeroizing::new(Vec::new()),
+            application: Zeroizing::new(sk.to_vec()),
+        }),
+    }
+}
+
+/// The SMB2 header flag marking a signed message.
+pub const FLAG_SIGNED: u32 = 0x0000_0008;
+const SIG_OFFSET: usize = 48;
+
+/// Computes the signature of `message` (a whole SMB2 message, header first), with the
+/// signature field treated as zero and the SIGNED flag as set.
+pub fn signature(
+    algorithm: SigningAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    from_server: bool,
+) -> Result<[u8; 16]> {
+    if message.len() < 64 {
+        return Err(Error::Protocol(format!(
+            "cannot sign a {}-byte message",
+            message.len()
+        )));
+    }
+    let mut m = message.to_vec();
+    if let Some(flags) = m.get_mut(16..20) {
+        let v = u32::from_le_bytes([flags[0], flags[1], flags[2], flags[3]]) | FLAG_SIGNED;
+        flags.copy_from_slice(&v.to_le_bytes());
+    }
+    if let Some(sig) = m.get_mut(SIG_OFFSET..SIG_OFFSET + 16) {
+        sig.fill(0);
+    }
+    let mut out = [0u8; 16];
+    match algorithm {
+        SigningAlgorithm::AesCmac => {
+            let mut mac = <Cmac<Aes128> as KeyInit>::new_from_slice(key)
+                .map_err(|_| Error::Protocol("bad signing key length".into()))?;
+            Mac::update(&mut mac, &m);
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        SigningAlgorithm::HmacSha256 => {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                .map_err(|_| Error::Protocol("bad signing key".into()))?;
+            mac.update(&m);
+            out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        }
+        SigningAlgorithm::AesGmac => {
+            let message_id = m.get(24..32).map_or(0, |b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                u64::from_le_bytes(a)
+            });
+            let command = m
+                .get(12..14)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+            let mut nonce = [0u8; 12];
+            nonce[..8].copy_from_slice(&message_id.to_le_bytes());
+            let mut role = u32::from(from_server);
+            if command == 0x000c {
+                role |= 2; // CANCEL
+            }
+            nonce[8..].copy_from_slice(&role.to_le_bytes());
+            let gcm = aes_gcm::Aes128Gcm::new_from_slice(key)
+                .map_err(|_| Error::Protocol("bad signing key length".into()))?;
+            let tag = gcm
+                .encrypt_inout_detached(&nonce.into(), &m, (&mut [][..]).into())
+                .map_err(|_| Error::Protocol("GMAC failed".into()))?;
+            out.copy_from_slice(&tag);
+        }
+    }
+    Ok(out)
+}
+
+/// Verifies the signature carried in `message` (constant-time).
+pub fn verify(
+    algorithm: SigningAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    from_server: bool,
+) -> Result<()> {
+    let expect = signature(algorithm, key, message, from_server)?;
+    let got = message.get(SIG_OFFSET..SIG_OFFSET + 16).unwrap_or_default();
+    if bool::from(expect.ct_eq(got)) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature)
+    }
+}
+
+/// Signs `message` in place: sets the SIGNED flag and writes the signature.
+pub fn sign(
+    algorithm: SigningAlgorithm,
+    key: &[u8],
+    message: &mut [u8],
+    from_server: bool,
+) -> Result<()> {
+    let sig = signature(algorithm, key, message, from_server)?;
+    if let Some(flags) = message.get_mut(16..20) {
+        let v = u32::from_le_bytes([flags[0], flags[1], flags[2], flags[3]]) | FLAG_SIGNED;
+        flags.copy_from_slice(&v.to_le_bytes());
+    }
+    if let Some(s) = message.get_mut(SIG_OFFSET..SIG_OFFSET + 16) {
+        s.copy_from_slice(&sig);
+    }
+    Ok(())
+}
+
+/// The TRANSFORM_HEADER protocol id.
+pub const TRANSFORM_ID: [u8; 4] = [0xfd, b'S', b'M', b'B'];
+/// TRANSFORM_HEADER length.
+pub const TRANSFORM_LEN: usize = 52;
+
+/// An AEAD key for one direction of one session.
+pub enum AeadKey {
+    /// AES-128-CCM.
+    Ccm128(Box<ccm::Ccm<Aes128, U16, U11>>),
+    /// AES-256-CCM.
+    Ccm256(Box<ccm::Ccm<Aes256, U16, U11>>),
+    /// AES-128-GCM.
+    Gcm128(Box<aes_gcm::Aes128Gcm>),
+    /// AES-256-GCM.
+    Gcm256(Box<aes_gcm::Aes256Gcm>),
+}
+
+impl std::fmt::Debug for AeadKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AeadKey(<redacted>)")
+    }
+}
+
+impl AeadKey {
+    /// The key for `cipher`.
+    pub fn new(cipher: Cipher, key: &[u8]) -> Result<Self> {
+        let bad = |_| {
+            Error::Protocol(format!(
+                "a {cipher} key is {} bytes, got {}",
+                cipher.key_len(),
+                key.len()
+            ))
+        };
+        Ok(match cipher {
+            Cipher::Aes128Ccm => {
+                Self::Ccm128(Box::new(ccm::Ccm::new_from_slice(key).map_err(bad)?))
+            }
+            Cipher::Aes256Ccm => {
+                Self::Ccm256(Box::new(ccm::Ccm::new_from_slice(key).map_err(bad)?))
+            }
+            Cipher::Aes128Gcm => Self::Gcm128(Box::new(
+                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(bad)?,
+            )),
+            Cipher::Aes256Gcm => Self::Gcm256(Box::new(
+                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(bad)?,
+            )),
+        })
+    }
+
+    fn seal(&self, nonce: &[u8; 16], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
+        let fail = |_| Error::Protocol("encryption failed".into());
+        let tag: [u8; 16] = match self {
+            Self::Ccm128(c) => c
+                .encrypt_inout_detached(
+                    nonce[..11]
+                        .try_into()
+                        .map_err(|_| Error::Protocol("nonce".into()))?,
+                    aad,
+                    buf.into(),
+                )
+                .map_err(fail)?
+                .into(),
+            Self::Ccm256(c) => c
+                .encrypt_inout_detached(
+                    nonce[..11]
+                        .try_into()
+                        .map_err(|_| Error::Protocol("nonce".into()))?,
+                    aad,
+                    buf.into(),
+                )
+                .map_err(fail)?
+                .into(),
+            Self::Gcm128(c) => c
+                .encrypt_inout_detached(
+                    nonce[..12]
+                        .try_into()
+                        .map_err(|_| Error::Protocol("nonce".into()))?,
+                    aad,
+                    buf.into(),
+                )
+                .map_err(fail)?
+                .into(),
+            Self::Gcm256(c) => c
+                .encrypt_inout_detached(
+                    nonce[..12]
+                        .try_into()
+                        .map_err(|_| Error::Protocol("nonce".into()))?,
+                    aad,
+                    buf.into(),
+                )
+                .map_err(fail)?
+                .into(),
+        };
+        Ok(tag)
+    }
+
+    fn open(&self, nonce: &[u8; 16], aad: &[u8], buf: &mut [u8], tag: &[u8; 16]) -> Result<()> {
+        let bad = |_| Error::BadSignature;
+        match self {
+            Self::Ccm128(c) => c
+                .decrypt_inout_detached(
+                    nonce[..11].try_into().map_err(|_| Error::BadSignature)?,
+                    aad,
+                    buf.into(),
+                    tag.into(),
+                )
+                .map_err(bad),
+            Self::Ccm256(c) => c
+                .decrypt_inout_detached(
+                    nonce[..11].try_into().map_err(|_| Error::BadSignature)?,
+                    aad,
+                    buf.into(),
+                    tag.into(),
+                )
+                .map_err(bad),
+            Self::Gcm128(c) => c
+                .decrypt_inout_detached(
+                    nonce[..12].try_into().map_err(|_| Error::BadSignature)?,
+                    aad,
+                    buf.into(),
+                    tag.into(),
+                )
+                .map_err(bad),
+            Self::Gcm256(c) => c
+                .decrypt_inout_detached(
+                    nonce[..12].try_into().map_err(|_| Error::BadSignature)?,
+                    aad,
+                    buf.into(),
+                    tag.into(),
+                )
+                .map_err(bad),
+        }
+    }
+}
+
+/// Wraps `message` in a TRANSFORM_HEADER, encrypted under `key`. `nonce` must never repeat
+/// for the key: callers use a counter (only its first 11 or 12 bytes are used; the rest
+/// must be zero).
+pub fn encrypt(
+    key: &AeadKey,
+    session_id: u64,
+    nonce: &[u8; 16],
+    message: &[u8],
+) -> Result<Vec<u8>> {
+    let size =
+        u32::try_from(message.len()).map_err(|_| Error::Protocol("message too large".into()))?;
+    let mut out = Vec::with_capacity(TRANSFORM_LEN + message.len());
+    out.extend_from_slice(&TRANSFORM_ID);
+    out.extend_from_slice(&[0u8; 16]);
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // Flags: Encrypted
+    out.extend_from_slice(&session_id.to_le_bytes());
+    out.extend_from_slice(message);
+    let (header, body) = out.split_at_mut(TRANSFORM_LEN);
+    let tag = key.seal(nonce, &header[20..TRANSFORM_LEN], body)?;
+    header[4..20].copy_from_slice(&tag);
+    Ok(out)
+}
+
+/// The fields of a received TRANSFORM_HEADER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransformHeader {
+    /// The nonce field, all 16 bytes as received.
+    pub nonce: [u8; 16],
+    /// OriginalMessageSize.
+    pub original_size: u32,
+    /// SessionId.
+    pub session_id: u64,
+}
+
+/// Parses a TRANSFORM_HEADER (without decrypting).
+pub fn parse_transform(data: &[u8]) -> Result<TransformHeader> {
+    let h = data.get(..TRANSFORM_LEN).ok_or_else(|| {
+        Error::Malformed(format!(
+            "TRANSFORM_HEADER needs 52 bytes, got {}",
+            data.len()
+        ))
+    })?;
+    if h[..4] != TRANSFORM_ID {
+        return Err(Error::Malformed(
+            "not a TRANSFORM_HEADER (protocol id)".into(),
+        ));
+    }
+    let mut nonce = [0u8; 16];
+    nonce.copy_from_slice(&h[20..36]);
+    let original_size = u32::from_le_bytes([h[36], h[37], h[38], h[39]]);
+    let mut sid = [0u8; 8];
+    sid.copy_from_slice(&h[44..52]);
+    Ok(TransformHeader {
+        nonce,
+        original_size,
+        session_id: u64::from_le_bytes(sid),
+    })
+}
+
+/// Decrypts a TRANSFORM_HEADER message in place and returns the plaintext. The AAD is the
+/// header's bytes 20..52 exactly as received (the nonce tail included).
+pub fn decrypt(key: &AeadKey, data: &mut [u8]) -> Result<TransformHeader> {
+    let th = parse_transform(data)?;
+    if th.original_size as usize != data.len() - TRANSFORM_LEN {
+        return Err(Error::Malformed(format!(
+            "TRANSFORM_HEADER says {} bytes, {} follow",
+            th.original_size,
+            data.len() - TRANSFORM_LEN
+        )));
+    }
+    let (header, body) = data.split_at_mut(TRANSFORM_LEN);
+    let mut tag = [0u8; 16];
+    tag.copy_from_slice(&header[4..20]);
+    key.open(&th.nonce, &header[20..TRANSFORM_LEN], body, &tag)?;
+    Ok(th)
+}
+
+/// The 3.1.1 pre-authentication integrity hash: H' = SHA-512(H ‖ message).
+#[derive(Clone)]
+pub struct PreauthHash(pub [u8; 64]);
+
+impl Default for PreauthHash {
+    fn default() -> Self {
+        Self([0; 64])
+    }
+}
+
+impl PreauthHash {
+    /// Absorbs one message (its exact bytes, without the transport's length prefix).
+    pub fn update(&mut self, message: &[u8]) {
+        let mut h = Sha512::new();
+        h.update(self.0);
+        h.update(message);
+        self.0.copy_from_slice(&h.finalize());
+    }
+}

@@ -1,0 +1,51 @@
+//! The one error type of this crate.
+
+use crate::status::NtStatus;
+
+/// Everything that can go wrong in azkrb-smb3.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error status.
+    #[error("{command} failed: {status}")]
+    Status {
+        /// The command.
+        command: &'static str,
+        /// The NTSTATUS.
+        status: NtStatus,
+    },
+    /// A signature or an encryption tag did not verify.
+    #[error("a message from the server failed its integrity check (bad signature or tag)")]
+    BadSignature,
+    /// Bytes that are not a valid SMB2 message.
+    #[error("malformed SMB2 message: {0}")]
+    Malformed(String),
+    /// A well-formed message that breaks the protocol.
+    #[error("SMB protocol violation: {0}")]
+    Protocol(String),
+    /// The server cannot meet our requirements (dialect, encryption, signing).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Authentication (the GSS/Kerberos layer) failed.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// The connection failed.
+    #[error("connection to {target}: {detail}")]
+    Io {
+        /// The server.
+        target: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// No answer in time.
+    #[error("{what} timed out after {seconds}s")]
+    Timeout {
+        /// The request.
+        what: String,
+        /// The timeout.
+        seconds: u64,
+    },
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
