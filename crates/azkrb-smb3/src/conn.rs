@@ -1,0 +1,467 @@
+//! The tokio connection driver: one reader task demultiplexing responses by MessageId,
+//! interim (STATUS_PENDING) responses, credits, signing and encryption of every message,
+//! and a timeout on every request.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::crypto::{self, AeadKey, PreauthHash, SigningAlgorithm};
+use crate::error::{Error, Result};
+use crate::msg::{self, Command, HEADER_LEN, Header, NegotiateOptions, NegotiateResponse, flags};
+use crate::status::NtStatus;
+
+/// The largest message accepted from the server (the NetBIOS length field's 24 bits).
+const MAX_FRAME: usize = 0x00ff_ffff;
+
+/// How a session protects its messages.
+pub(crate) struct SessionCrypto {
+    pub(crate) signing: SigningAlgorithm,
+    pub(crate) signing_key: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) encrypt: bool,
+    pub(crate) enc: Option<AeadKey>,
+    pub(crate) dec: Option<AeadKey>,
+}
+
+/// A response, with the exact request bytes that produced it.
+#[derive(Debug)]
+pub struct Response {
+    /// The header.
+    pub header: Header,
+    /// The whole (decrypted) response message.
+    pub bytes: Vec<u8>,
+    /// The request exactly as sent (before encryption), for the preauth hash.
+    pub sent: Vec<u8>,
+    /// True if the response arrived encrypted.
+    pub encrypted: bool,
+}
+
+type Waiter = oneshot::Sender<Result<(Header, Vec<u8>, bool)>>;
+
+struct Inner {
+    target: String,
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    pending: Mutex<HashMap<u64, Waiter>>,
+    next_id: Mutex<u64>,
+    credits: Semaphore,
+    sessions: RwLock<HashMap<u64, Arc<SessionCrypto>>>,
+    nonce: AtomicU64,
+    nonce_prefix: [u8; 4],
+    timeout: Duration,
+    closed: Mutex<Option<String>>,
+}
+
+/// A connection to an SMB server (after NEGOTIATE).
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+    /// What NEGOTIATE settled.
+    pub negotiated: Arc<NegotiateResponse>,
+    /// The connection's preauth hash after NEGOTIATE (3.1.1).
+    pub preauth: PreauthHash,
+    large_mtu: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("target", &self.inner.target)
+            .field("dialect", &self.negotiated.dialect)
+            .field("cipher", &self.negotiated.cipher)
+            .finish()
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::Protocol(format!("system random generator: {e}")))?;
+    Ok(b)
+}
+
+impl Connection {
+    /// Connects to `addr` (host:port), negotiates, and starts the reader task.
+    pub async fn connect(
+        addr: &str,
+        options: &NegotiateOptions,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let io = |e: std::io::Error| Error::Io {
+            target: addr.to_string(),
+            detail: e.to_string(),
+        };
+        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("connecting to {addr}"),
+                seconds: timeout.as_secs(),
+            })?
+            .map_err(io)?;
+        stream.set_nodelay(true).map_err(io)?;
+        let (reader, writer) = stream.into_split();
+        let inner = Arc::new(Inner {
+            target: addr.to_string(),
+            writer: tokio::sync::Mutex::new(writer),
+            pending: Mutex::new(HashMap::new()),
+            next_id: Mutex::new(0),
+            credits: Semaphore::new(1),
+            sessions: RwLock::new(HashMap::new()),
+            nonce: AtomicU64::new(1),
+            nonce_prefix: random()?,
+            timeout,
+            closed: Mutex::new(None),
+        });
+        tokio::spawn(read_loop(Arc::clone(&inner), reader));
+        let mut conn = Self {
+            inner,
+            negotiated: Arc::new(NegotiateResponse {
+                security_mode: 0,
+                dialect: crypto::Dialect::Smb202,
+                capabilities: 0,
+                max_transact: 65536,
+                max_read: 65536,
+                max_write: 65536,
+                security_blob: Vec::new(),
+                cipher: None,
+                signing: None,
+                preauth_hash: None,
+            }),
+            preauth: PreauthHash::default(),
+            large_mtu: false,
+        };
+        let body = msg::negotiate_request(options, random()?, random()?);
+        let resp = conn.request(Command::Negotiate, 0, 0, body, 1).await?;
+        if resp.header.status != NtStatus::SUCCESS {
+            return Err(Error::Status {
+                command: "NEGOTIATE",
+                status: resp.header.status,
+            });
+        }
+        let neg = NegotiateResponse::decode(&resp.bytes)?;
+        if !options.dialects.contains(&neg.dialect) {
+            return Err(Error::Unsupported(format!(
+                "the server chose {}, which was not offered",
+                neg.dialect
+            )));
+        }
+        if neg.dialect == crypto::Dialect::Smb311 {
+            conn.preauth.update(&resp.sent);
+            conn.preauth.update(&resp.bytes);
+            if let Some(c) = neg.cipher
+                && !options.ciphers.contains(&c)
+            {
+                return Err(Error::Unsupported(format!(
+                    "the server chose {c}, which was not offered"
+                )));
+            }
+        }
+        conn.large_mtu = neg.capabilities & msg::caps::LARGE_MTU != 0;
+        conn.negotiated = Arc::new(neg);
+        Ok(conn)
+    }
+
+    /// The server address.
+    pub fn target(&self) -> &str {
+        &self.inner.target
+    }
+
+    pub(crate) fn add_session(&self, id: u64, crypto: SessionCrypto) {
+        if let Ok(mut s) = self.inner.sessions.write() {
+            s.insert(id, Arc::new(crypto));
+        }
+    }
+
+    pub(crate) fn session(&self, id: u64) -> Option<Arc<SessionCrypto>> {
+        self.inner.sessions.read().ok()?.get(&id).cloned()
+    }
+
+    /// The credit charge of a request or response of `bytes` bytes (MS-SMB2 §3.1.5.2).
+    pub fn charge_for(&self, bytes: usize) -> u16 {
+        if self.large_mtu && bytes > 0 {
+            ((bytes - 1) / 65536 + 1) as u16
+        } else {
+            1
+        }
+    }
+
+    /// Sends one request and waits for its final response.
+    pub async fn request(
+        &self,
+        command: Command,
+        session_id: u64,
+        tree_id: u32,
+        body: Vec<u8>,
+        charge: u16,
+    ) -> Result<Response> {
+        if let Some(reason) = self.inner.closed.lock().ok().and_then(|c| c.clone()) {
+            return Err(Error::Io {
+                target: self.inner.target.clone(),
+                detail: reason,
+            });
+        }
+        let charge = charge.max(1);
+        let permits = self
+            .inner
+            .credits
+            .acquire_many(u32::from(charge))
+            .await
+            .map_err(|_| Error::Io {
+                target: self.inner.target.clone(),
+                detail: "connection closed".into(),
+            })?;
+        permits.forget();
+        let message_id = {
+            let mut next = self
+                .inner
+                .next_id
+                .lock()
+                .map_err(|_| Error::Protocol("poisoned".into()))?;
+            let id = *next;
+            *next += u64::from(charge);
+            id
+        };
+        let mut header = Header::request(command, session_id, tree_id);
+        header.message_id = message_id;
+        header.credit_charge = if self.negotiated.dialect == crypto::Dialect::Smb202 {
+            0
+        } else {
+            charge
+        };
+        header.credits = 256;
+        let mut m = Vec::with_capacity(HEADER_LEN + body.len());
+        header.encode(&mut m);
+        m.extend_from_slice(&body);
+        drop(body);
+        let session = (session_id != 0)
+            .then(|| self.session(session_id))
+            .flatten();
+        let frame_body = match &session {
+            Some(s) if s.encrypt => {
+                let key = s
+                    .enc
+                    .as_ref()
+                    .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
+                let mut nonce = [0u8; 16];
+                let n = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
+                nonce[..8].copy_from_slice(&n.to_le_bytes());
+                let cipher_nonce_len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
+                    11
+                } else {
+                    12
+                };
+                nonce[8..cipher_nonce_len]
+                    .copy_from_slice(&self.inner.nonce_prefix[..cipher_nonce_len - 8]);
+                Some(crypto::encrypt(key, session_id, &nonce, &m)?)
+            }
+            Some(s) if command != Command::SessionSetup || s.encrypt => {
+                crypto::sign(s.signing, &s.signing_key, &mut m, false)?;
+                None
+            }
+            _ => None,
+        };
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut p) = self.inner.pending.lock() {
+            p.insert(message_id, tx);
+        }
+        let wire = frame_body.as_deref().unwrap_or(&m);
+        if wire.len() > MAX_FRAME {
+            return Err(Error::Protocol(format!(
+                "a {}-byte message does not fit in a frame",
+                wire.len()
+            )));
+        }
+        {
+            let mut w = self.inner.writer.lock().await;
+            let mut frame = Vec::with_capacity(4 + wire.len());
+            frame.extend_from_slice(&(wire.len() as u32).to_be_bytes());
+            frame.extend_from_slice(wire);
+            w.write_all(&frame).await.map_err(|e| Error::Io {
+                target: self.inner.target.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        let timeout = self.inner.timeout;
+        let result = tokio::time::timeout(timeout, rx).await;
+        let (header, bytes, encrypted) = match result {
+            Ok(Ok(r)) => r?,
+            Ok(Err(_)) => {
+                return Err(Error::Io {
+                    target: self.inner.target.clone(),
+                    detail: "connection closed".into(),
+                });
+            }
+            Err(_) => {
+                if let Ok(mut p) = self.inner.pending.lock() {
+                    p.remove(&message_id);
+                }
+                return Err(Error::Timeout {
+                    what: command.name().into(),
+                    seconds: timeout.as_secs(),
+                });
+            }
+        };
+        Ok(Response {
+            header,
+            bytes,
+            sent: m,
+            encrypted,
+        })
+    }
+}
+
+async fn read_frame(r: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    if len[0] != 0 {
+        return Err(std::io::Error::other(format!(
+            "not a session message (type 0x{:02x})",
+            len[0]
+        )));
+    }
+    let n = u32::from_be_bytes(len) as usize;
+    let mut buf = vec![0u8; n];
+    r.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+fn fail_all(inner: &Inner, reason: &str) {
+    if let Ok(mut c) = inner.closed.lock() {
+        *c = Some(reason.to_string());
+    }
+    if let Ok(mut p) = inner.pending.lock() {
+        for (_, tx) in p.drain() {
+            let _ = tx.send(Err(Error::Io {
+                target: inner.target.clone(),
+                detail: reason.to_string(),
+            }));
+        }
+    }
+    inner.credits.close();
+}
+
+fn deliver(inner: &Inner, message_id: u64, result: Result<(Header, Vec<u8>, bool)>) {
+    let tx = inner
+        .pending
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(&message_id));
+    if let Some(tx) = tx {
+        let _ = tx.send(result);
+    }
+}
+
+async fn read_loop(inner: Arc<Inner>, mut reader: OwnedReadHalf) {
+    loop {
+        let frame = match read_frame(&mut reader).await {
+            Ok(f) => f,
+            Err(e) => {
+                fail_all(&inner, &format!("the server closed the connection ({e})"));
+                return;
+            }
+        };
+        if let Err(e) = handle_frame(&inner, frame) {
+            tracing::warn!(error = %e, "dropping an unusable message from the server");
+            fail_all(&inner, &e.to_string());
+            return;
+        }
+    }
+}
+
+fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
+    let encrypted = frame.starts_with(&crypto::TRANSFORM_ID);
+    let (plain, session) = if encrypted {
+        let th = crypto::parse_transform(&frame)?;
+        let s = inner
+            .sessions
+            .read()
+            .ok()
+            .and_then(|m| m.get(&th.session_id).cloned())
+            .ok_or_else(|| {
+                Error::Protocol(format!(
+                    "an encrypted message for unknown session 0x{:x}",
+                    th.session_id
+                ))
+            })?;
+        let key = s
+            .dec
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("encrypted message without a decryption key".into()))?;
+        crypto::decrypt(key, &mut frame)?;
+        frame.drain(..crypto::TRANSFORM_LEN);
+        (frame, Some(s))
+    } else {
+        (frame, None)
+    };
+    // A (possibly compound) sequence of messages.
+    let mut at = 0usize;
+    loop {
+        let rest = plain
+            .get(at..)
+            .ok_or_else(|| Error::Malformed("compound offset past the end".into()))?;
+        let header = Header::decode(rest)?;
+        let len = if header.next_command == 0 {
+            rest.len()
+        } else {
+            header.next_command as usize
+        };
+        let one = rest
+            .get(..len)
+            .ok_or_else(|| Error::Malformed("compound length past the end".into()))?
+            .to_vec();
+        inner.credits.add_permits(usize::from(header.credits));
+        let interim = header.status == NtStatus::PENDING && header.flags & flags::ASYNC != 0;
+        if !interim {
+            let result = check_integrity(inner, &header, &one, encrypted, session.as_deref());
+            deliver(
+                inner,
+                header.message_id,
+                result.map(|()| (header.clone(), one, encrypted)),
+            );
+        }
+        if header.next_command == 0 {
+            break;
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// Signed responses are verified; a session that requires protection gets no unprotected
+/// response through. SESSION_SETUP responses are checked by the session setup itself.
+fn check_integrity(
+    inner: &Inner,
+    header: &Header,
+    msg: &[u8],
+    encrypted: bool,
+    via: Option<&SessionCrypto>,
+) -> Result<()> {
+    if encrypted || header.session_id == 0 || header.command == Command::SessionSetup as u16 {
+        let _ = via;
+        return Ok(());
+    }
+    let session = inner
+        .sessions
+        .read()
+        .ok()
+        .and_then(|m| m.get(&header.session_id).cloned());
+    let Some(s) = session else { return Ok(()) };
+    if s.encrypt {
+        return Err(Error::Protocol(
+            "an unencrypted response in an encrypted session".into(),
+        ));
+    }
+    if header.flags & flags::SIGNED != 0 {
+        crypto::verify(s.signing, &s.signing_key, msg, true)
+    } else if header.status == NtStatus::PENDING {
+        Ok(())
+    } else {
+        Err(Error::Protocol(
+            "an unsigned response in a signed session".into(),
+        ))
+    }
+}

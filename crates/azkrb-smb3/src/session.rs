@@ -1,0 +1,557 @@
+//! Sessions (SESSION_SETUP with a pluggable GSS authenticator), trees and file operations.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::conn::{Connection, Response, SessionCrypto};
+use crate::crypto::{self, AeadKey, Dialect, SigningAlgorithm};
+use crate::error::{Error, Result};
+use crate::msg::{
+    self, Command, DirEntry, FileId, access, disposition, session_flags, share_flags,
+};
+use crate::status::NtStatus;
+
+/// What SMB needs from an authentication mechanism (SPNEGO with Kerberos, in azkrb). smb3
+/// defines it so that it does not depend on any Kerberos crate.
+pub trait Authenticator: Send {
+    /// The first token for SESSION_SETUP, given the server's NEGOTIATE security blob.
+    fn initial_token(&mut self, negotiate_blob: &[u8]) -> Result<Vec<u8>>;
+    /// Consumes the server's token (`complete` when the server said SUCCESS); returns the
+    /// next token to send, if the exchange continues.
+    fn next_token(&mut self, server_token: &[u8], complete: bool) -> Result<Option<Vec<u8>>>;
+    /// The full session key (all of the GSS key) once authentication completed.
+    fn session_key(&self) -> Option<Zeroizing<Vec<u8>>>;
+}
+
+/// Client-side security requirements.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Security {
+    /// Refuse a session the server does not encrypt (Azure's maximum-security profile does).
+    pub require_encryption: bool,
+    /// Encrypt even if the server does not ask for it (needs a negotiated cipher).
+    pub always_encrypt: bool,
+}
+
+/// An authenticated session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    conn: Connection,
+    id: u64,
+    /// True if the session's messages are encrypted.
+    pub encrypted: bool,
+}
+
+fn ok(command: &'static str, resp: &Response) -> Result<()> {
+    if resp.header.status == NtStatus::SUCCESS {
+        Ok(())
+    } else {
+        Err(Error::Status {
+            command,
+            status: resp.header.status,
+        })
+    }
+}
+
+impl Session {
+    /// Authenticates on `conn` with `auth`.
+    pub async fn setup(
+        conn: &Connection,
+        auth: &mut dyn Authenticator,
+        security: Security,
+    ) -> Result<Self> {
+        let neg = Arc::clone(&conn.negotiated);
+        let mut preauth = conn.preauth.clone();
+        let mut token = auth.initial_token(&neg.security_blob)?;
+        let mut session_id = 0u64;
+        let final_resp = loop {
+            let resp = conn
+                .request(
+                    Command::SessionSetup,
+                    session_id,
+                    0,
+                    msg::session_setup_request(&token),
+                    1,
+                )
+                .await?;
+            preauth.update(&resp.sent);
+            session_id = resp.header.session_id;
+            match resp.header.status {
+                NtStatus::MORE_PROCESSING_REQUIRED => {
+                    preauth.update(&resp.bytes);
+                    let (_, server_token) = msg::session_setup_response(&resp.bytes)?;
+                    token = auth.next_token(&server_token, false)?.ok_or_else(|| {
+                        Error::Auth(
+                            "the server wants more, the mechanism has nothing to send".into(),
+                        )
+                    })?;
+                }
+                NtStatus::SUCCESS => break resp,
+                status => {
+                    return Err(Error::Status {
+                        command: "SESSION_SETUP",
+                        status,
+                    });
+                }
+            }
+        };
+        let (flags, server_token) = msg::session_setup_response(&final_resp.bytes)?;
+        if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
+            return Err(Error::Auth(
+                "the server made this a guest or anonymous session".into(),
+            ));
+        }
+        if auth.next_token(&server_token, true)?.is_some() {
+            return Err(Error::Auth(
+                "the mechanism wants to send more after the server finished".into(),
+            ));
+        }
+        let key = auth
+            .session_key()
+            .ok_or_else(|| Error::Auth("authentication finished without a session key".into()))?;
+        let dialect = neg.dialect;
+        let cipher = match dialect {
+            Dialect::Smb311 => neg.cipher,
+            Dialect::Smb30 | Dialect::Smb302 => Some(crypto::Cipher::Aes128Ccm),
+            _ => None,
+        };
+        let keys = crypto::derive_keys(
+            dialect,
+            cipher,
+            &key,
+            (dialect == Dialect::Smb311).then_some(&preauth.0),
+        )?;
+        let signing = match dialect {
+            Dialect::Smb311 => neg.signing.unwrap_or(SigningAlgorithm::AesCmac),
+            d if d.is_smb3() => SigningAlgorithm::AesCmac,
+            _ => SigningAlgorithm::HmacSha256,
+        };
+        // The final 3.1.1 SESSION_SETUP response must be signed, and is verified.
+        let signed = final_resp.header.flags & msg::flags::SIGNED != 0;
+        if dialect == Dialect::Smb311 && !signed && !final_resp.encrypted {
+            return Err(Error::Protocol(
+                "the final SMB 3.1.1 SESSION_SETUP response is not signed".into(),
+            ));
+        }
+        if signed {
+            crypto::verify(signing, &keys.signing, &final_resp.bytes, true)?;
+        }
+        let server_encrypts = flags & session_flags::ENCRYPT_DATA != 0;
+        let encrypt = (server_encrypts || security.always_encrypt) && cipher.is_some();
+        if security.require_encryption && !encrypt {
+            return Err(Error::Unsupported(format!(
+                "encryption is required but the server negotiated {} without it",
+                dialect
+            )));
+        }
+        if server_encrypts && cipher.is_none() {
+            return Err(Error::Unsupported(
+                "the server requires encryption but no cipher was negotiated".into(),
+            ));
+        }
+        let (enc, dec) = match cipher {
+            Some(c) if encrypt => (
+                Some(AeadKey::new(c, &keys.encryption)?),
+                Some(AeadKey::new(c, &keys.decryption)?),
+            ),
+            _ => (None, None),
+        };
+        conn.add_session(
+            session_id,
+            SessionCrypto {
+                signing,
+                signing_key: keys.signing.clone(),
+                encrypt,
+                enc,
+                dec,
+            },
+        );
+        Ok(Self {
+            conn: conn.clone(),
+            id: session_id,
+            encrypted: encrypt,
+        })
+    }
+
+    /// The session id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Connects to `\\server\share`.
+    pub async fn tree_connect(&self, server: &str, share: &str) -> Result<Tree> {
+        let path = format!("\\\\{server}\\{share}");
+        let resp = self
+            .conn
+            .request(
+                Command::TreeConnect,
+                self.id,
+                0,
+                msg::tree_connect_request(&path),
+                1,
+            )
+            .await?;
+        ok("TREE_CONNECT", &resp)?;
+        let (_, flags, _) = msg::tree_connect_response(&resp.bytes)?;
+        if flags & share_flags::ENCRYPT_DATA != 0 && !self.encrypted {
+            return Err(Error::Unsupported(format!(
+                "share {share} requires encryption, which this session does not use"
+            )));
+        }
+        Ok(Tree {
+            session: self.clone(),
+            id: resp.header.tree_id(),
+            share: share.to_string(),
+        })
+    }
+
+    /// Ends the session.
+    pub async fn logoff(&self) -> Result<()> {
+        let resp = self
+            .conn
+            .request(Command::Logoff, self.id, 0, msg::small_request(), 1)
+            .await?;
+        ok("LOGOFF", &resp)
+    }
+}
+
+/// A connected share.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    session: Session,
+    id: u32,
+    share: String,
+}
+
+/// An open file or directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Handle {
+    /// The file id.
+    pub id: FileId,
+    /// Size when opened.
+    pub size: u64,
+    /// Attributes when opened.
+    pub attributes: u32,
+}
+
+/// Windows paths use backslashes and no leading separator.
+pub fn smb_path(path: &str) -> String {
+    path.trim_matches(|c| c == '/' || c == '\\')
+        .replace('/', "\\")
+}
+
+impl Tree {
+    /// The share name.
+    pub fn share(&self) -> &str {
+        &self.share
+    }
+
+    async fn req(&self, command: Command, body: Vec<u8>, charge: u16) -> Result<Response> {
+        self.session
+            .conn
+            .request(command, self.session.id, self.id, body, charge)
+            .await
+    }
+
+    /// Opens (or creates) `path`.
+    pub async fn create(
+        &self,
+        path: &str,
+        access: u32,
+        disposition: u32,
+        options: u32,
+    ) -> Result<Handle> {
+        let resp = self
+            .req(
+                Command::Create,
+                msg::create_request(&smb_path(path), access, disposition, options),
+                1,
+            )
+            .await?;
+        ok("CREATE", &resp)?;
+        let c = msg::create_response(&resp.bytes)?;
+        Ok(Handle {
+            id: c.file_id,
+            size: c.size,
+            attributes: c.attributes,
+        })
+    }
+
+    /// Closes a handle.
+    pub async fn close(&self, h: Handle) -> Result<()> {
+        let resp = self
+            .req(Command::Close, msg::close_request(h.id), 1)
+            .await?;
+        ok("CLOSE", &resp)
+    }
+
+    /// The largest single read or write, from NEGOTIATE (never more than 1 MiB per request).
+    fn chunk(&self, write: bool) -> usize {
+        let neg = &self.session.conn.negotiated;
+        let max = if write { neg.max_write } else { neg.max_read } as usize;
+        max.min(1 << 20)
+    }
+
+    /// Reads `len` bytes at `offset` (fewer at end of file).
+    pub async fn read_at(&self, h: Handle, offset: u64, len: u32) -> Result<Vec<u8>> {
+        let charge = self.session.conn.charge_for(len as usize);
+        let resp = self
+            .req(Command::Read, msg::read_request(h.id, offset, len), charge)
+            .await?;
+        if resp.header.status == NtStatus::END_OF_FILE {
+            return Ok(Vec::new());
+        }
+        ok("READ", &resp)?;
+        let range = msg::read_response(&resp.bytes)?;
+        let mut bytes = resp.bytes;
+        bytes.truncate(range.end);
+        bytes.drain(..range.start);
+        Ok(bytes)
+    }
+
+    /// Writes `data` at `offset`.
+    pub async fn write_at(&self, h: Handle, offset: u64, data: &[u8]) -> Result<u32> {
+        let charge = self.session.conn.charge_for(data.len());
+        let resp = self
+            .req(
+                Command::Write,
+                msg::write_request(h.id, offset, data),
+                charge,
+            )
+            .await?;
+        ok("WRITE", &resp)?;
+        msg::write_response(&resp.bytes)
+    }
+
+    /// Reads a whole file, with up to `window` reads in flight.
+    pub async fn read_file(&self, path: &str, window: usize) -> Result<Vec<u8>> {
+        let h = self
+            .create(
+                path,
+                access::READ,
+                disposition::OPEN,
+                access::NON_DIRECTORY_FILE,
+            )
+            .await?;
+        let result = self.read_all(h, window).await;
+        let closed = self.close(h).await;
+        let data = result?;
+        closed?;
+        Ok(data)
+    }
+
+    async fn read_all(&self, h: Handle, window: usize) -> Result<Vec<u8>> {
+        let size = h.size;
+        let chunk = self.chunk(false) as u64;
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut set = tokio::task::JoinSet::new();
+        let mut next = 0u64;
+        let mut results: std::collections::BTreeMap<u64, Vec<u8>> =
+            std::collections::BTreeMap::new();
+        let mut done = 0u64;
+        while done < size {
+            while next < size && set.len() < window.max(1) {
+                let t = self.clone();
+                let off = next;
+                let len = chunk.min(size - off) as u32;
+                set.spawn(async move { t.read_at(h, off, len).await.map(|d| (off, d)) });
+                next += u64::from(len);
+            }
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
+            let (off, data) = joined.map_err(|e| Error::Protocol(format!("read task: {e}")))??;
+            results.insert(off, data);
+            while let Some(data) = results.remove(&done) {
+                if data.is_empty() {
+                    return Err(Error::Protocol(format!(
+                        "the file ended at {done} bytes, not {size}"
+                    )));
+                }
+                done += data.len() as u64;
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a whole file (created or truncated), with up to `window` writes in flight.
+    pub async fn write_file(&self, path: &str, data: Arc<Vec<u8>>, window: usize) -> Result<()> {
+        let h = self
+            .create(
+                path,
+                access::WRITE | access::READ,
+                disposition::OVERWRITE_IF,
+                access::NON_DIRECTORY_FILE,
+            )
+            .await?;
+        let chunk = self.chunk(true);
+        let mut set = tokio::task::JoinSet::new();
+        let mut next = 0usize;
+        let mut err = None;
+        while next < data.len() || !set.is_empty() {
+            while next < data.len() && set.len() < window.max(1) {
+                let t = self.clone();
+                let d = Arc::clone(&data);
+                let off = next;
+                let end = (off + chunk).min(d.len());
+                set.spawn(async move {
+                    let n = t.write_at(h, off as u64, &d[off..end]).await?;
+                    if n as usize != end - off {
+                        return Err(Error::Protocol(format!(
+                            "short write: {n} of {} bytes",
+                            end - off
+                        )));
+                    }
+                    Ok(())
+                });
+                next = end;
+            }
+            match set.join_next().await {
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(e))) => {
+                    err = Some(e);
+                    break;
+                }
+                Some(Err(e)) => {
+                    err = Some(Error::Protocol(format!("write task: {e}")));
+                    break;
+                }
+                None => break,
+            }
+        }
+        let closed = self.close(h).await;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        closed
+    }
+
+    /// Lists a directory (every entry, over as many QUERY_DIRECTORY rounds as it takes).
+    pub async fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
+        let h = self
+            .create(
+                path,
+                access::LIST,
+                disposition::OPEN,
+                access::DIRECTORY_FILE,
+            )
+            .await?;
+        let mut out = Vec::new();
+        let mut first = true;
+        let result = loop {
+            let resp = self
+                .req(
+                    Command::QueryDirectory,
+                    msg::query_directory_request(h.id, "*", first, 65536),
+                    1,
+                )
+                .await;
+            first = false;
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
+            if resp.header.status == NtStatus::NO_MORE_FILES {
+                break Ok(());
+            }
+            if let Err(e) = ok("QUERY_DIRECTORY", &resp) {
+                break Err(e);
+            }
+            match msg::query_directory_response(&resp.bytes) {
+                Ok(entries) => out.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.name != "." && e.name != ".."),
+                ),
+                Err(e) => break Err(e),
+            }
+        };
+        let closed = self.close(h).await;
+        result?;
+        closed?;
+        Ok(out)
+    }
+
+    /// Creates a directory.
+    pub async fn mkdir(&self, path: &str) -> Result<()> {
+        let h = self
+            .create(
+                path,
+                access::LIST,
+                disposition::CREATE,
+                access::DIRECTORY_FILE,
+            )
+            .await?;
+        self.close(h).await
+    }
+
+    /// Deletes a file (or, with `dir`, an empty directory). Uses FileDispositionInformation
+    /// so that a refusal (a non-empty directory, a file in use) is reported, where
+    /// delete-on-close would fail silently at CLOSE.
+    pub async fn remove(&self, path: &str, dir: bool) -> Result<()> {
+        let options = if dir {
+            access::DIRECTORY_FILE
+        } else {
+            access::NON_DIRECTORY_FILE
+        };
+        let h = self
+            .create(
+                path,
+                access::DELETE | access::READ_ATTRIBUTES,
+                disposition::OPEN,
+                options,
+            )
+            .await?;
+        let resp = self
+            .req(Command::SetInfo, msg::set_info_request(h.id, 13, &[1]), 1)
+            .await;
+        let closed = self.close(h).await;
+        ok("SET_INFO (delete)", &resp?)?;
+        closed
+    }
+
+    /// Renames `from` to `to` (paths within the share).
+    pub async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
+        let h = self
+            .create(
+                from,
+                access::DELETE | access::READ_ATTRIBUTES,
+                disposition::OPEN,
+                0,
+            )
+            .await?;
+        let resp = self
+            .req(
+                Command::SetInfo,
+                msg::set_info_request(h.id, 10, &msg::rename_info(&smb_path(to), replace)),
+                1,
+            )
+            .await;
+        let closed = self.close(h).await;
+        ok("SET_INFO (rename)", &resp?)?;
+        closed
+    }
+
+    /// Size and attributes of `path`.
+    pub async fn stat(&self, path: &str) -> Result<Handle> {
+        let h = self
+            .create(path, access::READ_ATTRIBUTES, disposition::OPEN, 0)
+            .await?;
+        self.close(h).await?;
+        Ok(h)
+    }
+
+    /// Disconnects the tree.
+    pub async fn disconnect(&self) -> Result<()> {
+        let resp = self
+            .req(Command::TreeDisconnect, msg::small_request(), 1)
+            .await?;
+        ok("TREE_DISCONNECT", &resp)
+    }
+}
