@@ -286,3 +286,133 @@ async fn server_requiring_encryption_when_client_offers_no_usable_cipher() {
     .await;
     assert!(r.is_err(), "a 3.1.1-only server must refuse 3.0.2");
 }
+
+/// Bytes of a deterministic pattern, produced on demand (no gigabyte buffer).
+struct PatternReader {
+    left: u64,
+    pos: u64,
+    hash: sha2::Sha256,
+}
+
+impl tokio::io::AsyncRead for PatternReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use sha2::Digest;
+        let n = (buf.remaining() as u64).min(self.left) as usize;
+        let start = self.pos;
+        let chunk: Vec<u8> = (0..n as u64)
+            .map(|i| ((start + i).wrapping_mul(0x9E37_79B9) >> 7) as u8)
+            .collect();
+        self.hash.update(&chunk);
+        buf.put_slice(&chunk);
+        self.left -= n as u64;
+        self.pos += n as u64;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A sink that only hashes.
+struct HashWriter(sha2::Sha256, u64);
+
+impl tokio::io::AsyncWrite for HashWriter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use sha2::Digest;
+        self.0.update(buf);
+        self.1 += buf.len() as u64;
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn one_gib_round_trip_is_hash_identical() {
+    use sha2::Digest;
+    let env = lab();
+    let (_c, session, _) = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+        .await
+        .unwrap();
+    let ram = session
+        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_RAM_SHARE"])
+        .await
+        .unwrap();
+    const SIZE: u64 = 1 << 30;
+    let mut src = PatternReader {
+        left: SIZE,
+        pos: 0,
+        hash: sha2::Sha256::new(),
+    };
+    assert_eq!(
+        ram.upload("azkrb-1gib.bin", &mut src, 16).await.unwrap(),
+        SIZE
+    );
+    let sent = src.hash.finalize();
+    assert_eq!(
+        std::fs::metadata(format!("{}/azkrb-1gib.bin", env["AZKRB_LAB_RAM_DIR"]))
+            .unwrap()
+            .len(),
+        SIZE
+    );
+    let mut sink = HashWriter(sha2::Sha256::new(), 0);
+    assert_eq!(
+        ram.download("azkrb-1gib.bin", &mut sink, 16).await.unwrap(),
+        SIZE
+    );
+    assert_eq!(sink.1, SIZE);
+    assert_eq!(sink.0.finalize(), sent, "1 GiB came back different");
+    ram.remove("azkrb-1gib.bin", false).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_ten_thousand_entry_directory_is_listed_completely() {
+    let env = lab();
+    let dir = format!("{}/azkrb-10k", env["AZKRB_LAB_RAM_DIR"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..10_000 {
+        std::fs::write(format!("{dir}/entry-{i:05}.txt"), []).unwrap();
+    }
+    // The server's user must be able to read it.
+    Command::new("chmod")
+        .args(["-R", "a+rwX", &dir])
+        .status()
+        .unwrap();
+    let (_c, session, _) = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+        .await
+        .unwrap();
+    let ram = session
+        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_RAM_SHARE"])
+        .await
+        .unwrap();
+    let mut names: Vec<String> = ram
+        .list("azkrb-10k")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10_000);
+    assert_eq!(names[0], "entry-00000.txt");
+    assert_eq!(names[9_999], "entry-09999.txt");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

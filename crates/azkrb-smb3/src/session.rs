@@ -432,6 +432,143 @@ impl Tree {
         closed
     }
 
+    /// Streams `path` into `out`, with up to `window` reads of up to 1 MiB in flight: memory
+    /// stays near `window` chunks whatever the file size. Returns the byte count.
+    pub async fn download<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        path: &str,
+        out: &mut W,
+        window: usize,
+    ) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let h = self
+            .create(
+                path,
+                access::READ,
+                disposition::OPEN,
+                access::NON_DIRECTORY_FILE,
+            )
+            .await?;
+        let result = async {
+            let size = h.size;
+            let chunk = self.chunk(false) as u64;
+            let mut set = tokio::task::JoinSet::new();
+            let mut next = 0u64;
+            let mut done = 0u64;
+            let mut ready: std::collections::BTreeMap<u64, Vec<u8>> =
+                std::collections::BTreeMap::new();
+            while done < size {
+                while next < size && set.len() + ready.len() < window.max(1) {
+                    let t = self.clone();
+                    let off = next;
+                    let len = chunk.min(size - off) as u32;
+                    set.spawn(async move { t.read_at(h, off, len).await.map(|d| (off, d)) });
+                    next += u64::from(len);
+                }
+                let Some(joined) = set.join_next().await else {
+                    break;
+                };
+                let (off, data) =
+                    joined.map_err(|e| Error::Protocol(format!("read task: {e}")))??;
+                ready.insert(off, data);
+                while let Some(data) = ready.remove(&done) {
+                    if data.is_empty() {
+                        return Err(Error::Protocol(format!(
+                            "the file ended at {done} bytes, not {size}"
+                        )));
+                    }
+                    out.write_all(&data).await.map_err(|e| Error::Io {
+                        target: "local output".into(),
+                        detail: e.to_string(),
+                    })?;
+                    done += data.len() as u64;
+                }
+            }
+            out.flush().await.map_err(|e| Error::Io {
+                target: "local output".into(),
+                detail: e.to_string(),
+            })?;
+            Ok(done)
+        }
+        .await;
+        let closed = self.close(h).await;
+        let n = result?;
+        closed?;
+        Ok(n)
+    }
+
+    /// Streams `input` into `path` (created or truncated), with up to `window` writes of up
+    /// to 1 MiB in flight. Returns the byte count.
+    pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        path: &str,
+        input: &mut R,
+        window: usize,
+    ) -> Result<u64> {
+        use tokio::io::AsyncReadExt;
+        let h = self
+            .create(
+                path,
+                access::WRITE | access::READ,
+                disposition::OVERWRITE_IF,
+                access::NON_DIRECTORY_FILE,
+            )
+            .await?;
+        let chunk = self.chunk(true);
+        let result = async {
+            let mut set = tokio::task::JoinSet::new();
+            let mut offset = 0u64;
+            let mut eof = false;
+            while !eof || !set.is_empty() {
+                while !eof && set.len() < window.max(1) {
+                    let mut buf = vec![0u8; chunk];
+                    let mut filled = 0;
+                    while filled < chunk {
+                        let n = input
+                            .read(&mut buf[filled..])
+                            .await
+                            .map_err(|e| Error::Io {
+                                target: "local input".into(),
+                                detail: e.to_string(),
+                            })?;
+                        if n == 0 {
+                            eof = true;
+                            break;
+                        }
+                        filled += n;
+                    }
+                    buf.truncate(filled);
+                    if filled == 0 {
+                        break;
+                    }
+                    let t = self.clone();
+                    let off = offset;
+                    offset += filled as u64;
+                    set.spawn(async move {
+                        let n = t.write_at(h, off, &buf).await?;
+                        if n as usize != buf.len() {
+                            return Err(Error::Protocol(format!(
+                                "short write: {n} of {} bytes",
+                                buf.len()
+                            )));
+                        }
+                        Ok(())
+                    });
+                }
+                match set.join_next().await {
+                    Some(r) => r.map_err(|e| Error::Protocol(format!("write task: {e}")))??,
+                    None => break,
+                }
+            }
+            Ok(offset)
+        }
+        .await;
+        let closed = self.close(h).await;
+        let n = result?;
+        closed?;
+        Ok(n)
+    }
+
     /// Lists a directory (every entry, over as many QUERY_DIRECTORY rounds as it takes).
     pub async fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
         let h = self
