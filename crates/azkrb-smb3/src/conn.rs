@@ -198,6 +198,21 @@ impl Connection {
         body: Vec<u8>,
         charge: u16,
     ) -> Result<Response> {
+        self.request_with_data(command, session_id, tree_id, &body, &[], charge)
+            .await
+    }
+
+    /// Sends one request whose body is `fixed` followed by `data` (a WRITE's payload), built
+    /// and encrypted in one buffer, and waits for its final response.
+    pub async fn request_with_data(
+        &self,
+        command: Command,
+        session_id: u64,
+        tree_id: u32,
+        fixed: &[u8],
+        data: &[u8],
+        charge: u16,
+    ) -> Result<Response> {
         if let Some(reason) = self.inner.closed.lock().ok().and_then(|c| c.clone()) {
             return Err(Error::Io {
                 target: self.inner.target.clone(),
@@ -233,14 +248,19 @@ impl Connection {
             charge
         };
         header.credits = 256;
-        let mut m = Vec::with_capacity(HEADER_LEN + body.len());
+        // Room for a TRANSFORM_HEADER in front, so that encryption happens in place.
+        let mut m =
+            Vec::with_capacity(crypto::TRANSFORM_LEN + HEADER_LEN + fixed.len() + data.len());
+        m.resize(crypto::TRANSFORM_LEN, 0);
         header.encode(&mut m);
-        m.extend_from_slice(&body);
-        drop(body);
+        m.extend_from_slice(fixed);
+        m.extend_from_slice(data);
         let session = (session_id != 0)
             .then(|| self.session(session_id))
             .flatten();
-        let frame_body = match &session {
+        // The exact request bytes are kept only where the preauth hash needs them.
+        let keep_sent = matches!(command, Command::Negotiate | Command::SessionSetup);
+        let encrypted = match &session {
             Some(s) if s.encrypt => {
                 let key = s
                     .enc
@@ -256,19 +276,35 @@ impl Connection {
                 };
                 nonce[8..cipher_nonce_len]
                     .copy_from_slice(&self.inner.nonce_prefix[..cipher_nonce_len - 8]);
-                Some(crypto::encrypt(key, session_id, &nonce, &m)?)
+                let sent = if keep_sent {
+                    m[crypto::TRANSFORM_LEN..].to_vec()
+                } else {
+                    Vec::new()
+                };
+                crypto::encrypt_in_place(key, session_id, &nonce, &mut m)?;
+                Some(sent)
             }
-            Some(s) if command != Command::SessionSetup || s.encrypt => {
-                crypto::sign(s.signing, &s.signing_key, &mut m, false)?;
+            Some(s) if command != Command::SessionSetup => {
+                crypto::sign(
+                    s.signing,
+                    &s.signing_key,
+                    &mut m[crypto::TRANSFORM_LEN..],
+                    false,
+                )?;
                 None
             }
             _ => None,
         };
+        let (wire_start, sent) = match encrypted {
+            Some(sent) => (0, sent),
+            None if keep_sent => (crypto::TRANSFORM_LEN, m[crypto::TRANSFORM_LEN..].to_vec()),
+            None => (crypto::TRANSFORM_LEN, Vec::new()),
+        };
+        let wire = m.get(wire_start..).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
         if let Ok(mut p) = self.inner.pending.lock() {
             p.insert(message_id, tx);
         }
-        let wire = frame_body.as_deref().unwrap_or(&m);
         if wire.len() > MAX_FRAME {
             return Err(Error::Protocol(format!(
                 "a {}-byte message does not fit in a frame",
@@ -276,15 +312,23 @@ impl Connection {
             )));
         }
         {
-            let mut w = self.inner.writer.lock().await;
-            let mut frame = Vec::with_capacity(4 + wire.len());
-            frame.extend_from_slice(&(wire.len() as u32).to_be_bytes());
-            frame.extend_from_slice(wire);
-            w.write_all(&frame).await.map_err(|e| Error::Io {
+            let io = |e: std::io::Error| Error::Io {
                 target: self.inner.target.clone(),
                 detail: e.to_string(),
-            })?;
+            };
+            let prefix = (wire.len() as u32).to_be_bytes();
+            let mut w = self.inner.writer.lock().await;
+            if wire.len() < 65536 {
+                let mut frame = Vec::with_capacity(4 + wire.len());
+                frame.extend_from_slice(&prefix);
+                frame.extend_from_slice(&wire);
+                w.write_all(&frame).await.map_err(io)?;
+            } else {
+                w.write_all(&prefix).await.map_err(io)?;
+                w.write_all(&wire).await.map_err(io)?;
+            }
         }
+        drop(m);
         let timeout = self.inner.timeout;
         let result = tokio::time::timeout(timeout, rx).await;
         let (header, bytes, encrypted) = match result {
@@ -308,7 +352,7 @@ impl Connection {
         Ok(Response {
             header,
             bytes,
-            sent: m,
+            sent,
             encrypted,
         })
     }

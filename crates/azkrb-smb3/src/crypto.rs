@@ -530,6 +530,32 @@ pub fn encrypt(
     Ok(out)
 }
 
+/// Encrypts in place: `buf` holds [`TRANSFORM_LEN`] reserved bytes followed by the message;
+/// afterwards it is the whole TRANSFORM_HEADER message (no copy of the payload is made).
+pub fn encrypt_in_place(
+    key: &AeadKey,
+    session_id: u64,
+    nonce: &[u8; 16],
+    buf: &mut [u8],
+) -> Result<()> {
+    let size = buf
+        .len()
+        .checked_sub(TRANSFORM_LEN)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| Error::Protocol("bad message size".into()))?;
+    let (header, body) = buf.split_at_mut(TRANSFORM_LEN);
+    header[..4].copy_from_slice(&TRANSFORM_ID);
+    header[4..20].fill(0);
+    header[20..36].copy_from_slice(nonce);
+    header[36..40].copy_from_slice(&size.to_le_bytes());
+    header[40..42].copy_from_slice(&0u16.to_le_bytes());
+    header[42..44].copy_from_slice(&1u16.to_le_bytes());
+    header[44..52].copy_from_slice(&session_id.to_le_bytes());
+    let tag = key.seal(nonce, &header[20..TRANSFORM_LEN], body)?;
+    header[4..20].copy_from_slice(&tag);
+    Ok(())
+}
+
 /// The fields of a received TRANSFORM_HEADER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransformHeader {

@@ -718,10 +718,17 @@ pub fn read_response(msg: &[u8]) -> Result<std::ops::Range<usize>> {
 
 /// The WRITE request body.
 pub fn write_request(id: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(48 + data.len());
+    let mut b = write_request_fixed(id, offset, data.len());
+    b.extend_from_slice(data);
+    b
+}
+
+/// The fixed part of a WRITE request for `len` bytes of data (which follow it).
+pub fn write_request_fixed(id: FileId, offset: u64, len: usize) -> Vec<u8> {
+    let mut b = Vec::with_capacity(48);
     b.extend_from_slice(&49u16.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 48) as u16).to_le_bytes());
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&(len as u32).to_le_bytes());
     b.extend_from_slice(&offset.to_le_bytes());
     b.extend_from_slice(&id.0);
     b.extend_from_slice(&0u32.to_le_bytes());
@@ -729,7 +736,6 @@ pub fn write_request(id: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
-    b.extend_from_slice(data);
     b
 }
 
