@@ -321,11 +321,11 @@ impl Connection {
             if wire.len() < 65536 {
                 let mut frame = Vec::with_capacity(4 + wire.len());
                 frame.extend_from_slice(&prefix);
-                frame.extend_from_slice(&wire);
+                frame.extend_from_slice(wire);
                 w.write_all(&frame).await.map_err(io)?;
             } else {
                 w.write_all(&prefix).await.map_err(io)?;
-                w.write_all(&wire).await.map_err(io)?;
+                w.write_all(wire).await.map_err(io)?;
             }
         }
         drop(m);

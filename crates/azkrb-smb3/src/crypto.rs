@@ -380,10 +380,8 @@ pub enum AeadKey {
     Ccm128(Box<ccm::Ccm<Aes128, U16, U11>>),
     /// AES-256-CCM.
     Ccm256(Box<ccm::Ccm<Aes256, U16, U11>>),
-    /// AES-128-GCM.
-    Gcm128(Box<aes_gcm::Aes128Gcm>),
-    /// AES-256-GCM.
-    Gcm256(Box<aes_gcm::Aes256Gcm>),
+    /// AES-128-GCM or AES-256-GCM (ring's assembly implementation: the bulk data path).
+    Gcm(Box<ring::aead::LessSafeKey>),
 }
 
 impl std::fmt::Debug for AeadKey {
@@ -395,7 +393,7 @@ impl std::fmt::Debug for AeadKey {
 impl AeadKey {
     /// The key for `cipher`.
     pub fn new(cipher: Cipher, key: &[u8]) -> Result<Self> {
-        let bad = |_| {
+        let bad = || {
             Error::Protocol(format!(
                 "a {cipher} key is {} bytes, got {}",
                 cipher.key_len(),
@@ -404,102 +402,77 @@ impl AeadKey {
         };
         Ok(match cipher {
             Cipher::Aes128Ccm => {
-                Self::Ccm128(Box::new(ccm::Ccm::new_from_slice(key).map_err(bad)?))
+                Self::Ccm128(Box::new(ccm::Ccm::new_from_slice(key).map_err(|_| bad())?))
             }
             Cipher::Aes256Ccm => {
-                Self::Ccm256(Box::new(ccm::Ccm::new_from_slice(key).map_err(bad)?))
+                Self::Ccm256(Box::new(ccm::Ccm::new_from_slice(key).map_err(|_| bad())?))
             }
-            Cipher::Aes128Gcm => Self::Gcm128(Box::new(
-                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(bad)?,
-            )),
-            Cipher::Aes256Gcm => Self::Gcm256(Box::new(
-                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(bad)?,
-            )),
+            Cipher::Aes128Gcm | Cipher::Aes256Gcm => {
+                let alg = if cipher == Cipher::Aes128Gcm {
+                    &ring::aead::AES_128_GCM
+                } else {
+                    &ring::aead::AES_256_GCM
+                };
+                let unbound = ring::aead::UnboundKey::new(alg, key).map_err(|_| bad())?;
+                Self::Gcm(Box::new(ring::aead::LessSafeKey::new(unbound)))
+            }
         })
     }
 
     fn seal(&self, nonce: &[u8; 16], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
-        let fail = |_| Error::Protocol("encryption failed".into());
+        let fail = || Error::Protocol("encryption failed".into());
+        let mut n11 = [0u8; 11];
+        n11.copy_from_slice(&nonce[..11]);
         let tag: [u8; 16] = match self {
             Self::Ccm128(c) => c
-                .encrypt_inout_detached(
-                    nonce[..11]
-                        .try_into()
-                        .map_err(|_| Error::Protocol("nonce".into()))?,
-                    aad,
-                    buf.into(),
-                )
-                .map_err(fail)?
+                .encrypt_inout_detached(&n11.into(), aad, buf.into())
+                .map_err(|_| fail())?
                 .into(),
             Self::Ccm256(c) => c
-                .encrypt_inout_detached(
-                    nonce[..11]
-                        .try_into()
-                        .map_err(|_| Error::Protocol("nonce".into()))?,
-                    aad,
-                    buf.into(),
-                )
-                .map_err(fail)?
+                .encrypt_inout_detached(&n11.into(), aad, buf.into())
+                .map_err(|_| fail())?
                 .into(),
-            Self::Gcm128(c) => c
-                .encrypt_inout_detached(
-                    nonce[..12]
-                        .try_into()
-                        .map_err(|_| Error::Protocol("nonce".into()))?,
-                    aad,
-                    buf.into(),
-                )
-                .map_err(fail)?
-                .into(),
-            Self::Gcm256(c) => c
-                .encrypt_inout_detached(
-                    nonce[..12]
-                        .try_into()
-                        .map_err(|_| Error::Protocol("nonce".into()))?,
-                    aad,
-                    buf.into(),
-                )
-                .map_err(fail)?
-                .into(),
+            Self::Gcm(k) => {
+                let mut n = [0u8; 12];
+                n.copy_from_slice(&nonce[..12]);
+                let tag = k
+                    .seal_in_place_separate_tag(
+                        ring::aead::Nonce::assume_unique_for_key(n),
+                        ring::aead::Aad::from(aad),
+                        buf,
+                    )
+                    .map_err(|_| fail())?;
+                let mut t = [0u8; 16];
+                t.copy_from_slice(tag.as_ref());
+                t
+            }
         };
         Ok(tag)
     }
 
     fn open(&self, nonce: &[u8; 16], aad: &[u8], buf: &mut [u8], tag: &[u8; 16]) -> Result<()> {
-        let bad = |_| Error::BadSignature;
+        let mut n11 = [0u8; 11];
+        n11.copy_from_slice(&nonce[..11]);
         match self {
             Self::Ccm128(c) => c
-                .decrypt_inout_detached(
-                    nonce[..11].try_into().map_err(|_| Error::BadSignature)?,
-                    aad,
-                    buf.into(),
-                    tag.into(),
-                )
-                .map_err(bad),
+                .decrypt_inout_detached(&n11.into(), aad, buf.into(), tag.into())
+                .map_err(|_| Error::BadSignature),
             Self::Ccm256(c) => c
-                .decrypt_inout_detached(
-                    nonce[..11].try_into().map_err(|_| Error::BadSignature)?,
-                    aad,
-                    buf.into(),
-                    tag.into(),
+                .decrypt_inout_detached(&n11.into(), aad, buf.into(), tag.into())
+                .map_err(|_| Error::BadSignature),
+            Self::Gcm(k) => {
+                let mut n = [0u8; 12];
+                n.copy_from_slice(&nonce[..12]);
+                k.open_in_place_separate_tag(
+                    ring::aead::Nonce::assume_unique_for_key(n),
+                    ring::aead::Aad::from(aad),
+                    ring::aead::Tag::from(*tag),
+                    buf,
+                    0..,
                 )
-                .map_err(bad),
-            Self::Gcm128(c) => c
-                .decrypt_inout_detached(
-                    nonce[..12].try_into().map_err(|_| Error::BadSignature)?,
-                    aad,
-                    buf.into(),
-                    tag.into(),
-                )
-                .map_err(bad),
-            Self::Gcm256(c) => c
-                .decrypt_inout_detached(
-                    nonce[..12].try_into().map_err(|_| Error::BadSignature)?,
-                    aad,
-                    buf.into(),
-                    tag.into(),
-                )
-                .map_err(bad),
+                .map(drop)
+                .map_err(|_| Error::BadSignature)
+            }
         }
     }
 }
