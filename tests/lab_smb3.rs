@@ -416,3 +416,38 @@ async fn a_ten_thousand_entry_directory_is_listed_completely() {
     assert_eq!(names[9_999], "entry-09999.txt");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn smb302_fallback_is_signed_with_cmac() {
+    let env = lab();
+    let opts = NegotiateOptions {
+        dialects: vec![Dialect::Smb302, Dialect::Smb30],
+        server_name: env["AZKRB_LAB_HOST"].clone(),
+        ..Default::default()
+    };
+    let conn = Connection::connect(
+        &format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PLAIN_PORT"]),
+        &opts,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
+    assert_eq!(conn.negotiated.dialect, Dialect::Smb302);
+    let mut auth = KerberosAuth::new(ticket(&env).await).unwrap();
+    let session = Session::setup(&conn, &mut auth, Security::default())
+        .await
+        .unwrap();
+    let tree = session
+        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHARE"])
+        .await
+        .unwrap();
+    tree.write_file("azkrb-302.bin", Arc::new(pattern(200_000, 9)), 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        tree.read_file("azkrb-302.bin", 4).await.unwrap(),
+        pattern(200_000, 9)
+    );
+    tree.remove("azkrb-302.bin", false).await.unwrap();
+}
