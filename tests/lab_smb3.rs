@@ -451,3 +451,16 @@ async fn smb302_fallback_is_signed_with_cmac() {
     );
     tree.remove("azkrb-302.bin", false).await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn encryption_required_by_the_server_but_disabled_client_side() {
+    let env = lab();
+    // No cipher offered: the maximum-security server requires encryption.
+    let r = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![]).await;
+    let e = r
+        .err()
+        .expect("a server requiring encryption must not be usable without it");
+    assert!(matches!(e, Error::Unsupported(_)), "{e}");
+    assert!(e.to_string().contains("requires encryption"), "{e}");
+}

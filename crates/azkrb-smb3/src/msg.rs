@@ -312,13 +312,19 @@ pub fn negotiate_request(o: &NegotiateOptions, client_guid: [u8; 16], salt: [u8;
     b.extend_from_slice(&(o.dialects.len() as u16).to_le_bytes());
     b.extend_from_slice(&1u16.to_le_bytes()); // SecurityMode: signing enabled
     b.extend_from_slice(&0u16.to_le_bytes());
-    b.extend_from_slice(&(caps::LARGE_MTU | caps::ENCRYPTION).to_le_bytes());
+    let capabilities = if o.ciphers.is_empty() {
+        caps::LARGE_MTU
+    } else {
+        caps::LARGE_MTU | caps::ENCRYPTION
+    };
+    b.extend_from_slice(&capabilities.to_le_bytes());
     b.extend_from_slice(&client_guid);
     let ctx_offset_at = b.len();
     b.extend_from_slice(&0u32.to_le_bytes()); // NegotiateContextOffset (later)
     let smb311 = o.dialects.contains(&Dialect::Smb311);
+    // No ENCRYPTION context at all when no cipher is offered (a count of 0 is invalid).
     let ctx_count: u16 = if smb311 {
-        3 + u16::from(!o.server_name.is_empty())
+        2 + u16::from(!o.ciphers.is_empty()) + u16::from(!o.server_name.is_empty())
     } else {
         0
     };
@@ -351,11 +357,13 @@ pub fn negotiate_request(o: &NegotiateOptions, client_guid: [u8; 16], salt: [u8;
         pre.extend_from_slice(&1u16.to_le_bytes()); // SHA-512
         pre.extend_from_slice(&salt);
         ctx(&mut b, 1, &pre, false);
-        let mut enc = (o.ciphers.len() as u16).to_le_bytes().to_vec();
-        for c in &o.ciphers {
-            enc.extend_from_slice(&c.id().to_le_bytes());
+        if !o.ciphers.is_empty() {
+            let mut enc = (o.ciphers.len() as u16).to_le_bytes().to_vec();
+            for c in &o.ciphers {
+                enc.extend_from_slice(&c.id().to_le_bytes());
+            }
+            ctx(&mut b, 2, &enc, false);
         }
-        ctx(&mut b, 2, &enc, false);
         let mut sig = (o.signing.len() as u16).to_le_bytes().to_vec();
         for s in &o.signing {
             sig.extend_from_slice(&s.id().to_le_bytes());

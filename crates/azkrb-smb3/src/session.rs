@@ -87,6 +87,15 @@ impl Session {
                     })?;
                 }
                 NtStatus::SUCCESS => break resp,
+                NtStatus::ACCESS_DENIED
+                    if neg.cipher.is_none() && neg.dialect == Dialect::Smb311 =>
+                {
+                    return Err(Error::Unsupported(
+                        "the server refused the session (STATUS_ACCESS_DENIED) and no cipher was negotiated: \
+                         it most likely requires encryption; offer AES-256-GCM or AES-128-GCM"
+                            .into(),
+                    ));
+                }
                 status => {
                     return Err(Error::Status {
                         command: "SESSION_SETUP",
