@@ -458,9 +458,7 @@ async fn encryption_required_by_the_server_but_disabled_client_side() {
     let env = lab();
     // No cipher offered: the maximum-security server requires encryption.
     let r = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![]).await;
-    let e = r
-        .err()
-        .expect("a server requiring encryption must not be usable without it");
+    let e = r.expect_err("a server requiring encryption must not be usable without it");
     assert!(matches!(e, Error::Unsupported(_)), "{e}");
     assert!(e.to_string().contains("requires encryption"), "{e}");
 }
