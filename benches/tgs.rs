@@ -12,17 +12,9 @@ use azkrb_asn1::KerberosTime;
 use azkrb_cloudtgt::{Client, Principal, RealmConfig, TgsExchange, TgsStep, TransportOptions};
 use criterion::{Criterion, criterion_group};
 
-fn lab() -> Option<std::collections::HashMap<String, String>> {
-    let path = std::env::var("AZKRB_LAB_ENV")
-        .unwrap_or_else(|_| format!("{}/lab/state/lab.env", env!("CARGO_MANIFEST_DIR")));
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::try_lab as lab;
 
 fn median(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     v.sort();

@@ -3,8 +3,10 @@
 //!
 //! usage: smb_transfer <put|get> <cipher> <MiB> [share]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use azkrb::KerberosAuth;
 use azkrb_cloudtgt::{Client, Principal, RealmConfig, TransportOptions};
@@ -58,14 +60,7 @@ async fn main() {
         args[3].parse::<u64>().expect("MiB"),
     );
     let share = args.get(4).cloned().unwrap_or_else(|| "ram".into());
-    let env: std::collections::HashMap<String, String> = std::fs::read_to_string(
-        std::env::var("AZKRB_LAB_ENV").unwrap_or_else(|_| "lab/state/lab.env".into()),
-    )
-    .expect("lab.env: start the lab")
-    .lines()
-    .filter_map(|l| l.split_once('='))
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = common::lab();
     let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
     let c = Client::new(
         config,
@@ -131,7 +126,6 @@ async fn main() {
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     assert_eq!(n, size);
-    let _ = Arc::new(());
     println!(
         "{{\"mode\":\"{mode}\",\"cipher\":\"{cipher}\",\"bytes\":{n},\"seconds\":{secs:.4},\"cpu_seconds\":{cpu:.3},\"max_rss_kib\":{}}}",
         proc_status("VmHWM:")

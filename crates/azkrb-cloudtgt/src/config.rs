@@ -170,6 +170,12 @@ impl RealmConfig {
         Ok(self)
     }
 
+    /// True if a `[domain_realm]` tag covers `host` (lower-cased): the host itself, or a
+    /// `.domain` / bare `domain` suffix.
+    fn covers(tag: &str, host: &str) -> bool {
+        tag == host || host.ends_with(&format!(".{}", tag.trim_start_matches('.')))
+    }
+
     /// The realm of `host`: an exact `[domain_realm]` entry first, then the longest
     /// matching `.domain` suffix (a bare `domain` entry also covers its subdomains).
     pub fn realm_for_host(&self, host: &str) -> Option<&str> {
@@ -179,14 +185,7 @@ impl RealmConfig {
         }
         self.domain_realm
             .iter()
-            .filter(|(d, _)| {
-                let suffix = if d.starts_with('.') {
-                    d.clone()
-                } else {
-                    format!(".{d}")
-                };
-                host.ends_with(&suffix)
-            })
+            .filter(|(d, _)| Self::covers(d, &host))
             .max_by_key(|(d, _)| d.trim_start_matches('.').len())
             .map(|(_, r)| r.as_str())
     }
@@ -197,16 +196,7 @@ impl RealmConfig {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.domain_realm
             .iter()
-            .filter(|(d, _)| {
-                *d == host || {
-                    let suffix = if d.starts_with('.') {
-                        d.clone()
-                    } else {
-                        format!(".{d}")
-                    };
-                    host.ends_with(&suffix)
-                }
-            })
+            .filter(|(d, _)| Self::covers(d, &host))
             .map(|(d, r)| (d.as_str(), r.as_str()))
             .collect()
     }

@@ -337,55 +337,10 @@ impl Tree {
         msg::write_response(&resp.bytes)
     }
 
-    /// Reads a whole file, with up to `window` reads in flight.
+    /// Reads a whole file into memory, with up to `window` reads in flight.
     pub async fn read_file(&self, path: &str, window: usize) -> Result<Vec<u8>> {
-        let h = self
-            .create(
-                path,
-                access::READ,
-                disposition::OPEN,
-                access::NON_DIRECTORY_FILE,
-            )
-            .await?;
-        let result = self.read_all(h, window).await;
-        let closed = self.close(h).await;
-        let data = result?;
-        closed?;
-        Ok(data)
-    }
-
-    async fn read_all(&self, h: Handle, window: usize) -> Result<Vec<u8>> {
-        let size = h.size;
-        let chunk = self.chunk(false) as u64;
-        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        let mut set = tokio::task::JoinSet::new();
-        let mut next = 0u64;
-        let mut results: std::collections::BTreeMap<u64, Vec<u8>> =
-            std::collections::BTreeMap::new();
-        let mut done = 0u64;
-        while done < size {
-            while next < size && set.len() < window.max(1) {
-                let t = self.clone();
-                let off = next;
-                let len = chunk.min(size - off) as u32;
-                set.spawn(async move { t.read_at(h, off, len).await.map(|d| (off, d)) });
-                next += u64::from(len);
-            }
-            let Some(joined) = set.join_next().await else {
-                break;
-            };
-            let (off, data) = joined.map_err(|e| Error::Protocol(format!("read task: {e}")))??;
-            results.insert(off, data);
-            while let Some(data) = results.remove(&done) {
-                if data.is_empty() {
-                    return Err(Error::Protocol(format!(
-                        "the file ended at {done} bytes, not {size}"
-                    )));
-                }
-                done += data.len() as u64;
-                out.extend_from_slice(&data);
-            }
-        }
+        let mut out = Vec::new();
+        self.download(path, &mut out, window).await?;
         Ok(out)
     }
 
