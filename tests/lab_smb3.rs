@@ -213,6 +213,8 @@ async fn unencrypted_instance_is_signed_and_errors_are_typed() {
         tree.read_file("azkrb-plain.bin", 4).await.unwrap(),
         pattern(70_000, 1)
     );
+    // A compound on a signed (unencrypted) session: each message signed on its own.
+    assert_eq!(tree.stat("azkrb-plain.bin").await.unwrap().size, 70_000);
     tree.remove("azkrb-plain.bin", false).await.unwrap();
     // No such file.
     let e = tree.read_file("no/such/file", 1).await.unwrap_err();
@@ -461,4 +463,77 @@ async fn encryption_required_by_the_server_but_disabled_client_side() {
     let e = r.expect_err("a server requiring encryption must not be usable without it");
     assert!(matches!(e, Error::Unsupported(_)), "{e}");
     assert!(e.to_string().contains("requires encryption"), "{e}");
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn compound_stat_truncate_times_flush_and_echo() {
+    let env = lab();
+    let (conn, session, tree) = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+        .await
+        .unwrap();
+    conn.echo(session.id()).await.unwrap();
+    let name = "azkrb-meta.bin";
+    tree.write_file(name, Arc::new(pattern(100_000, 2)), 2)
+        .await
+        .unwrap();
+    // stat is one compound CREATE + QUERY_INFO + CLOSE, encrypted as one message.
+    let info = tree.stat(name).await.unwrap();
+    assert_eq!(info.size, 100_000);
+    assert!(!info.is_dir());
+    assert!(tree.stat("").await.unwrap().is_dir());
+    let e = tree.stat("no-such-file").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Status {
+                status: NtStatus::OBJECT_NAME_NOT_FOUND,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Truncate, extend.
+    tree.truncate(name, 1234).await.unwrap();
+    assert_eq!(tree.stat(name).await.unwrap().size, 1234);
+    assert_eq!(
+        tree.read_file(name, 2).await.unwrap(),
+        pattern(100_000, 2)[..1234]
+    );
+    tree.truncate(name, 5000).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(format!("{}/{name}", env["AZKRB_LAB_SHARE_DIR"]))
+            .unwrap()
+            .len(),
+        5000
+    );
+    // Set the last-write time to 2001-09-09T01:46:40Z (Unix 1e9) and see it on disk.
+    let filetime = (1_000_000_000u64 + 11_644_473_600) * 10_000_000;
+    tree.set_times(name, 0, 0, filetime, 0).await.unwrap();
+    assert_eq!(tree.stat(name).await.unwrap().written, filetime);
+    let mtime = std::fs::metadata(format!("{}/{name}", env["AZKRB_LAB_SHARE_DIR"]))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        mtime
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        1_000_000_000
+    );
+    // Flush.
+    let h = tree
+        .create(
+            name,
+            azkrb_smb3::msg::access::WRITE,
+            azkrb_smb3::msg::disposition::OPEN,
+            0,
+        )
+        .await
+        .unwrap();
+    tree.write_at(h, 0, b"flushed").await.unwrap();
+    tree.flush(h).await.unwrap();
+    tree.close(h).await.unwrap();
+    tree.remove(name, false).await.unwrap();
 }

@@ -16,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = msg::read_response(data);
     let _ = msg::write_response(data);
     let _ = msg::query_directory_response(data);
+    let _ = msg::query_info_response(data);
+    let _ = msg::FileInfo::decode(data);
     let _ = crypto::parse_transform(data);
     for cipher in [
         Cipher::Aes128Ccm,

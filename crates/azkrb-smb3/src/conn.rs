@@ -358,6 +358,141 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Sends related requests as one compound (MS-SMB2 §3.2.4.1.4): each after the first
+    /// carries RELATED_OPERATIONS and acts on the FileId the first one opened (pass
+    /// [`msg::RELATED_FILE_ID`]). Returns every response, in order.
+    pub async fn compound(
+        &self,
+        session_id: u64,
+        tree_id: u32,
+        requests: Vec<(Command, Vec<u8>)>,
+    ) -> Result<Vec<Response>> {
+        let n = requests.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let permits = self
+            .inner
+            .credits
+            .acquire_many(n as u32)
+            .await
+            .map_err(|_| Error::Io {
+                target: self.inner.target.clone(),
+                detail: "connection closed".into(),
+            })?;
+        permits.forget();
+        let first_id = {
+            let mut next = self
+                .inner
+                .next_id
+                .lock()
+                .map_err(|_| Error::Protocol("poisoned".into()))?;
+            let id = *next;
+            *next += n as u64;
+            id
+        };
+        let session = self
+            .session(session_id)
+            .ok_or_else(|| Error::Protocol("compound without a session".into()))?;
+        let mut chain = Vec::new();
+        let mut ids = Vec::with_capacity(n);
+        for (i, (command, body)) in requests.into_iter().enumerate() {
+            let mut h = Header::request(command, session_id, tree_id);
+            h.message_id = first_id + i as u64;
+            h.credits = 64;
+            if i > 0 {
+                h.flags |= flags::RELATED;
+            }
+            let mut m = Vec::with_capacity(HEADER_LEN + body.len() + 8);
+            h.encode(&mut m);
+            m.extend_from_slice(&body);
+            if i + 1 < n {
+                while !m.len().is_multiple_of(8) {
+                    m.push(0);
+                }
+                let len = m.len() as u32;
+                m[20..24].copy_from_slice(&len.to_le_bytes());
+            }
+            if !session.encrypt {
+                crypto::sign(session.signing, &session.signing_key, &mut m, false)?;
+            }
+            ids.push(h.message_id);
+            chain.extend_from_slice(&m);
+        }
+        let wire = if session.encrypt {
+            let key = session
+                .enc
+                .as_ref()
+                .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
+            let mut nonce = [0u8; 16];
+            let c = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
+            nonce[..8].copy_from_slice(&c.to_le_bytes());
+            let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
+                11
+            } else {
+                12
+            };
+            nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
+            crypto::encrypt(key, session_id, &nonce, &chain)?
+        } else {
+            chain
+        };
+        let mut waiters = Vec::with_capacity(n);
+        if let Ok(mut p) = self.inner.pending.lock() {
+            for id in &ids {
+                let (tx, rx) = oneshot::channel();
+                p.insert(*id, tx);
+                waiters.push(rx);
+            }
+        }
+        {
+            let mut w = self.inner.writer.lock().await;
+            let mut frame = (wire.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(&wire);
+            w.write_all(&frame).await.map_err(|e| Error::Io {
+                target: self.inner.target.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        let mut out = Vec::with_capacity(n);
+        for rx in waiters {
+            let (header, bytes, encrypted) = tokio::time::timeout(self.inner.timeout, rx)
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: "compound request".into(),
+                    seconds: self.inner.timeout.as_secs(),
+                })?
+                .map_err(|_| Error::Io {
+                    target: self.inner.target.clone(),
+                    detail: "connection closed".into(),
+                })??;
+            out.push(Response {
+                header,
+                bytes,
+                sent: Vec::new(),
+                encrypted,
+            });
+        }
+        Ok(out)
+    }
+
+    /// ECHO: a round trip that proves the connection alive.
+    pub async fn echo(&self, session_id: u64) -> Result<()> {
+        let r = self
+            .request(Command::Echo, session_id, 0, msg::small_request(), 1)
+            .await?;
+        if r.header.status == NtStatus::SUCCESS {
+            Ok(())
+        } else {
+            Err(Error::Status {
+                command: "ECHO",
+                status: r.header.status,
+            })
+        }
+    }
+}
+
 async fn read_frame(r: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;

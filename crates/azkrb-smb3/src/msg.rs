@@ -883,3 +883,96 @@ pub fn flush_request(id: FileId) -> Vec<u8> {
 pub fn status_of(msg: &[u8]) -> Result<NtStatus> {
     Ok(Header::decode(msg)?.status)
 }
+
+/// QUERY_INFO (InfoType FILE) for `class`, with the given FileId (all-FF in a related
+/// compound).
+pub fn query_info_request(id: FileId, class: u8, output_len: u32) -> Vec<u8> {
+    let mut b = Vec::with_capacity(41);
+    b.extend_from_slice(&41u16.to_le_bytes());
+    b.push(1); // SMB2_0_INFO_FILE
+    b.push(class);
+    b.extend_from_slice(&output_len.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes()); // InputBufferOffset
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes()); // InputBufferLength
+    b.extend_from_slice(&0u32.to_le_bytes()); // AdditionalInformation
+    b.extend_from_slice(&0u32.to_le_bytes()); // Flags
+    b.extend_from_slice(&id.0);
+    b.push(0);
+    b
+}
+
+/// The output buffer of a QUERY_INFO response.
+pub fn query_info_response(msg: &[u8]) -> Result<Vec<u8>> {
+    let r = R::new("QUERY_INFO response", msg);
+    if r.u16(HEADER_LEN)? != 9 {
+        return Err(Error::Malformed(
+            "QUERY_INFO response StructureSize is not 9".into(),
+        ));
+    }
+    let off = usize::from(r.u16(HEADER_LEN + 2)?);
+    let len = r.u32(HEADER_LEN + 4)? as usize;
+    Ok(r.slice(off, len)?.to_vec())
+}
+
+/// FileNetworkOpenInformation (class 34).
+pub const FILE_NETWORK_OPEN_INFORMATION: u8 = 34;
+
+/// What FileNetworkOpenInformation says about a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    /// CreationTime (FILETIME).
+    pub created: u64,
+    /// LastAccessTime.
+    pub accessed: u64,
+    /// LastWriteTime.
+    pub written: u64,
+    /// ChangeTime.
+    pub changed: u64,
+    /// AllocationSize.
+    pub allocation: u64,
+    /// EndOfFile: the size.
+    pub size: u64,
+    /// FileAttributes (0x10 = directory).
+    pub attributes: u32,
+}
+
+impl FileInfo {
+    /// Decodes FileNetworkOpenInformation.
+    pub fn decode(b: &[u8]) -> Result<Self> {
+        let r = R::new("FileNetworkOpenInformation", b);
+        Ok(Self {
+            created: r.u64(0)?,
+            accessed: r.u64(8)?,
+            written: r.u64(16)?,
+            changed: r.u64(24)?,
+            allocation: r.u64(32)?,
+            size: r.u64(40)?,
+            attributes: r.u32(48)?,
+        })
+    }
+
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.attributes & 0x10 != 0
+    }
+}
+
+/// FileEndOfFileInformation (class 20) data: truncate or extend to `size`.
+pub fn end_of_file_info(size: u64) -> Vec<u8> {
+    size.to_le_bytes().to_vec()
+}
+
+/// FileBasicInformation (class 4) data; 0 leaves a time unchanged.
+pub fn basic_info(created: u64, accessed: u64, written: u64, changed: u64) -> Vec<u8> {
+    let mut d = Vec::with_capacity(40);
+    for t in [created, accessed, written, changed] {
+        d.extend_from_slice(&t.to_le_bytes());
+    }
+    d.extend_from_slice(&0u32.to_le_bytes()); // FileAttributes: unchanged
+    d.extend_from_slice(&0u32.to_le_bytes());
+    d
+}
+
+/// The FileId that means "the file the previous request of this compound opened".
+pub const RELATED_FILE_ID: FileId = FileId([0xff; 16]);

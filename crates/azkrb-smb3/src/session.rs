@@ -639,13 +639,86 @@ impl Tree {
         closed
     }
 
-    /// Size and attributes of `path`.
-    pub async fn stat(&self, path: &str) -> Result<Handle> {
-        let h = self
-            .create(path, access::READ_ATTRIBUTES, disposition::OPEN, 0)
+    /// Size, times and attributes of `path`, in one round trip: CREATE + QUERY_INFO + CLOSE
+    /// as a compound.
+    pub async fn stat(&self, path: &str) -> Result<msg::FileInfo> {
+        let requests = vec![
+            (
+                Command::Create,
+                msg::create_request(
+                    &smb_path(path),
+                    access::READ_ATTRIBUTES,
+                    disposition::OPEN,
+                    0,
+                ),
+            ),
+            (
+                Command::QueryInfo,
+                msg::query_info_request(
+                    msg::RELATED_FILE_ID,
+                    msg::FILE_NETWORK_OPEN_INFORMATION,
+                    56,
+                ),
+            ),
+            (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
+        ];
+        let replies = self
+            .session
+            .conn
+            .compound(self.session.id, self.id, requests)
             .await?;
-        self.close(h).await?;
-        Ok(h)
+        let [create, query, close] = replies.as_slice() else {
+            return Err(Error::Protocol(
+                "the compound did not return three responses".into(),
+            ));
+        };
+        ok("CREATE", create)?;
+        ok("QUERY_INFO", query)?;
+        ok("CLOSE", close)?;
+        msg::FileInfo::decode(&msg::query_info_response(&query.bytes)?)
+    }
+
+    /// Sets the size of `path` (truncates or extends).
+    pub async fn truncate(&self, path: &str, size: u64) -> Result<()> {
+        self.set_info(path, access::WRITE, 20, &msg::end_of_file_info(size))
+            .await
+    }
+
+    /// Sets the times of `path` (FILETIMEs; 0 leaves one unchanged).
+    pub async fn set_times(
+        &self,
+        path: &str,
+        created: u64,
+        accessed: u64,
+        written: u64,
+        changed: u64,
+    ) -> Result<()> {
+        let data = msg::basic_info(created, accessed, written, changed);
+        // FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES.
+        self.set_info(path, 0x100 | access::READ_ATTRIBUTES, 4, &data)
+            .await
+    }
+
+    async fn set_info(&self, path: &str, desired: u32, class: u8, data: &[u8]) -> Result<()> {
+        let h = self.create(path, desired, disposition::OPEN, 0).await?;
+        let resp = self
+            .req(
+                Command::SetInfo,
+                msg::set_info_request(h.id, class, data),
+                1,
+            )
+            .await;
+        let closed = self.close(h).await;
+        ok("SET_INFO", &resp?)?;
+        closed
+    }
+
+    /// Flushes a file's data to stable storage on the server.
+    pub async fn flush(&self, h: Handle) -> Result<()> {
+        let resp = self
+            .req(Command::Flush, msg::flush_request(h.id), 1)
+            .await?;
+        ok("FLUSH", &resp)
     }
 
     /// Disconnects the tree.
