@@ -537,3 +537,43 @@ async fn compound_stat_truncate_times_flush_and_echo() {
     tree.close(h).await.unwrap();
     tree.remove(name, false).await.unwrap();
 }
+
+/// An interim STATUS_PENDING response, then CANCEL: CHANGE_NOTIFY on a quiet directory goes
+/// pending; cancelling it ends it with STATUS_CANCELLED. A change while waiting completes it.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn pending_change_notify_and_cancel() {
+    let env = lab();
+    let (_c, _s, tree) = connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+        .await
+        .unwrap();
+    let dir = "azkrb-watch";
+    let _ = std::fs::remove_dir_all(format!("{}/{dir}", env["AZKRB_LAB_SHARE_DIR"]));
+    tree.mkdir(dir).await.unwrap();
+    let start = std::time::Instant::now();
+    assert!(
+        !tree
+            .wait_for_change(dir, Duration::from_millis(500))
+            .await
+            .unwrap(),
+        "nothing changed: cancelled"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    // With a change during the wait, the notification completes.
+    let t2 = tree.clone();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        t2.write_file("azkrb-watch/new.txt", Arc::new(b"x".to_vec()), 1)
+            .await
+            .unwrap();
+    });
+    assert!(
+        tree.wait_for_change(dir, Duration::from_secs(10))
+            .await
+            .unwrap(),
+        "the change was reported"
+    );
+    writer.await.unwrap();
+    tree.remove("azkrb-watch/new.txt", false).await.unwrap();
+    tree.remove(dir, true).await.unwrap();
+}

@@ -50,6 +50,8 @@ struct Inner {
     next_id: Mutex<u64>,
     credits: Semaphore,
     sessions: RwLock<HashMap<u64, Arc<SessionCrypto>>>,
+    /// AsyncIds from interim responses, by MessageId (for CANCEL).
+    async_ids: Mutex<HashMap<u64, u64>>,
     nonce: AtomicU64,
     nonce_prefix: [u8; 4],
     timeout: Duration,
@@ -111,6 +113,7 @@ impl Connection {
             next_id: Mutex::new(0),
             credits: Semaphore::new(1),
             sessions: RwLock::new(HashMap::new()),
+            async_ids: Mutex::new(HashMap::new()),
             nonce: AtomicU64::new(1),
             nonce_prefix: random()?,
             timeout,
@@ -212,6 +215,44 @@ impl Connection {
         fixed: &[u8],
         data: &[u8],
         charge: u16,
+    ) -> Result<Response> {
+        self.exchange(command, session_id, tree_id, fixed, data, charge, None)
+            .await
+    }
+
+    /// Sends one request; if no final response comes within `cancel_after`, sends CANCEL
+    /// for it (with the AsyncId of its interim response, when one came) and returns the
+    /// final response the server then sends (normally STATUS_CANCELLED).
+    pub async fn request_cancellable(
+        &self,
+        command: Command,
+        session_id: u64,
+        tree_id: u32,
+        body: Vec<u8>,
+        cancel_after: Duration,
+    ) -> Result<Response> {
+        self.exchange(
+            command,
+            session_id,
+            tree_id,
+            &body,
+            &[],
+            1,
+            Some(cancel_after),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange(
+        &self,
+        command: Command,
+        session_id: u64,
+        tree_id: u32,
+        fixed: &[u8],
+        data: &[u8],
+        charge: u16,
+        cancel_after: Option<Duration>,
     ) -> Result<Response> {
         if let Some(reason) = self.inner.closed.lock().ok().and_then(|c| c.clone()) {
             return Err(Error::Io {
@@ -330,7 +371,18 @@ impl Connection {
         }
         drop(m);
         let timeout = self.inner.timeout;
-        let result = tokio::time::timeout(timeout, rx).await;
+        let mut rx = rx;
+        let mut early = None;
+        if let Some(after) = cancel_after {
+            match tokio::time::timeout(after, &mut rx).await {
+                Ok(r) => early = Some(r),
+                Err(_) => self.send_cancel(session_id, message_id).await?,
+            }
+        }
+        let result = match early {
+            Some(r) => Ok(r),
+            None => tokio::time::timeout(timeout, rx).await,
+        };
         let (header, bytes, encrypted) = match result {
             Ok(Ok(r)) => r?,
             Ok(Err(_)) => {
@@ -349,11 +401,69 @@ impl Connection {
                 });
             }
         };
+        if let Ok(mut a) = self.inner.async_ids.lock() {
+            a.remove(&message_id);
+        }
         Ok(Response {
             header,
             bytes,
             sent,
             encrypted,
+        })
+    }
+
+    /// CANCEL (MS-SMB2 §3.2.4.24): same MessageId as the request (or its AsyncId after an
+    /// interim response), no credit, no response; signed or encrypted like the session.
+    async fn send_cancel(&self, session_id: u64, message_id: u64) -> Result<()> {
+        let mut h = Header::request(Command::Cancel, session_id, 0);
+        h.message_id = message_id;
+        h.credit_charge = 0;
+        h.credits = 0;
+        if let Some(async_id) = self
+            .inner
+            .async_ids
+            .lock()
+            .ok()
+            .and_then(|a| a.get(&message_id).copied())
+        {
+            h.flags |= flags::ASYNC;
+            h.async_or_tree = async_id;
+        }
+        let mut m = Vec::with_capacity(HEADER_LEN + 4);
+        h.encode(&mut m);
+        m.extend_from_slice(&msg::small_request());
+        let wire = match (session_id != 0)
+            .then(|| self.session(session_id))
+            .flatten()
+        {
+            Some(s) if s.encrypt => {
+                let key = s
+                    .enc
+                    .as_ref()
+                    .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
+                let mut nonce = [0u8; 16];
+                let c = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
+                nonce[..8].copy_from_slice(&c.to_le_bytes());
+                let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
+                    11
+                } else {
+                    12
+                };
+                nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
+                crypto::encrypt(key, session_id, &nonce, &m)?
+            }
+            Some(s) => {
+                crypto::sign(s.signing, &s.signing_key, &mut m, false)?;
+                m
+            }
+            None => m,
+        };
+        let mut frame = (wire.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&wire);
+        let mut w = self.inner.writer.lock().await;
+        w.write_all(&frame).await.map_err(|e| Error::Io {
+            target: self.inner.target.clone(),
+            detail: e.to_string(),
         })
     }
 }
@@ -594,6 +704,9 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
             .to_vec();
         inner.credits.add_permits(usize::from(header.credits));
         let interim = header.status == NtStatus::PENDING && header.flags & flags::ASYNC != 0;
+        if interim && let Ok(mut a) = inner.async_ids.lock() {
+            a.insert(header.message_id, header.async_or_tree);
+        }
         if !interim {
             let result = check_integrity(inner, &header, &one, encrypted, session.as_deref());
             deliver(

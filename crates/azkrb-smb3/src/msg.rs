@@ -976,3 +976,15 @@ pub fn basic_info(created: u64, accessed: u64, written: u64, changed: u64) -> Ve
 
 /// The FileId that means "the file the previous request of this compound opened".
 pub const RELATED_FILE_ID: FileId = FileId([0xff; 16]);
+
+/// CHANGE_NOTIFY for file and directory name changes and writes in the directory `id`.
+pub fn change_notify_request(id: FileId, output_len: u32) -> Vec<u8> {
+    let mut b = Vec::with_capacity(32);
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes()); // Flags: not the whole tree
+    b.extend_from_slice(&output_len.to_le_bytes());
+    b.extend_from_slice(&id.0);
+    b.extend_from_slice(&(0x1u32 | 0x2 | 0x10).to_le_bytes()); // FILE_NAME | DIR_NAME | LAST_WRITE
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b
+}

@@ -713,6 +713,42 @@ impl Tree {
         closed
     }
 
+    /// Waits up to `wait` for a change in the directory `path` (CHANGE_NOTIFY). Returns true
+    /// if something changed; on time-out the request is cancelled (CANCEL), and false is
+    /// returned once the server confirms with STATUS_CANCELLED.
+    pub async fn wait_for_change(&self, path: &str, wait: std::time::Duration) -> Result<bool> {
+        let h = self
+            .create(
+                path,
+                access::LIST,
+                disposition::OPEN,
+                access::DIRECTORY_FILE,
+            )
+            .await?;
+        let resp = self
+            .session
+            .conn
+            .request_cancellable(
+                Command::ChangeNotify,
+                self.session.id,
+                self.id,
+                msg::change_notify_request(h.id, 4096),
+                wait,
+            )
+            .await;
+        let closed = self.close(h).await;
+        let resp = resp?;
+        closed?;
+        match resp.header.status {
+            NtStatus::SUCCESS | NtStatus::NOTIFY_ENUM_DIR => Ok(true),
+            NtStatus::CANCELLED => Ok(false),
+            status => Err(Error::Status {
+                command: "CHANGE_NOTIFY",
+                status,
+            }),
+        }
+    }
+
     /// Flushes a file's data to stable storage on the server.
     pub async fn flush(&self, h: Handle) -> Result<()> {
         let resp = self
