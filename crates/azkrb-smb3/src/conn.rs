@@ -3,6 +3,7 @@
 //! and a timeout on every request.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -33,15 +34,32 @@ pub(crate) struct SessionCrypto {
 pub struct Response {
     /// The header.
     pub header: Header,
-    /// The whole (decrypted) response message.
-    pub bytes: Vec<u8>,
+    /// The frame the response arrived in (decrypted in place); the message is `buf[msg]`.
+    buf: Vec<u8>,
+    msg: Range<usize>,
     /// The request exactly as sent (before encryption), for the preauth hash.
     pub sent: Vec<u8>,
     /// True if the response arrived encrypted.
     pub encrypted: bool,
 }
 
-type Waiter = oneshot::Sender<Result<(Header, Vec<u8>, bool)>>;
+impl Response {
+    /// The whole (decrypted) response message, header included.
+    pub fn bytes(&self) -> &[u8] {
+        self.buf.get(self.msg.clone()).unwrap_or_default()
+    }
+
+    /// The frame the message arrived in and where the message lies in it: lets a caller keep
+    /// a part of a large response (READ data) without copying it.
+    pub fn into_frame(self) -> (Vec<u8>, Range<usize>) {
+        (self.buf, self.msg)
+    }
+}
+
+/// What the reader hands a waiting request: header, frame, the message's range in it,
+/// and whether it arrived encrypted.
+type Delivery = (Header, Vec<u8>, Range<usize>, bool);
+type Waiter = oneshot::Sender<Result<Delivery>>;
 
 struct Inner {
     target: String,
@@ -145,7 +163,7 @@ impl Connection {
                 status: resp.header.status,
             });
         }
-        let neg = NegotiateResponse::decode(&resp.bytes)?;
+        let neg = NegotiateResponse::decode(resp.bytes())?;
         if !options.dialects.contains(&neg.dialect) {
             return Err(Error::Unsupported(format!(
                 "the server chose {}, which was not offered",
@@ -154,7 +172,7 @@ impl Connection {
         }
         if neg.dialect == crypto::Dialect::Smb311 {
             conn.preauth.update(&resp.sent);
-            conn.preauth.update(&resp.bytes);
+            conn.preauth.update(resp.bytes());
             if let Some(c) = neg.cipher
                 && !options.ciphers.contains(&c)
             {
@@ -383,7 +401,7 @@ impl Connection {
             Some(r) => Ok(r),
             None => tokio::time::timeout(timeout, rx).await,
         };
-        let (header, bytes, encrypted) = match result {
+        let (header, buf, msg, encrypted) = match result {
             Ok(Ok(r)) => r?,
             Ok(Err(_)) => {
                 return Err(Error::Io {
@@ -406,7 +424,8 @@ impl Connection {
         }
         Ok(Response {
             header,
-            bytes,
+            buf,
+            msg,
             sent,
             encrypted,
         })
@@ -567,7 +586,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(n);
         for rx in waiters {
-            let (header, bytes, encrypted) = tokio::time::timeout(self.inner.timeout, rx)
+            let (header, buf, msg, encrypted) = tokio::time::timeout(self.inner.timeout, rx)
                 .await
                 .map_err(|_| Error::Timeout {
                     what: "compound request".into(),
@@ -579,7 +598,8 @@ impl Connection {
                 })??;
             out.push(Response {
                 header,
-                bytes,
+                buf,
+                msg,
                 sent: Vec::new(),
                 encrypted,
             });
@@ -613,8 +633,12 @@ async fn read_frame(r: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
         )));
     }
     let n = u32::from_be_bytes(len) as usize;
-    let mut buf = vec![0u8; n];
-    r.read_exact(&mut buf).await?;
+    // Filled straight from the socket, without zeroing first (1 MiB per READ).
+    let mut buf = Vec::with_capacity(n);
+    let got = (&mut *r).take(n as u64).read_to_end(&mut buf).await?;
+    if got != n {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(buf)
 }
 
@@ -633,7 +657,7 @@ fn fail_all(inner: &Inner, reason: &str) {
     inner.credits.close();
 }
 
-fn deliver(inner: &Inner, message_id: u64, result: Result<(Header, Vec<u8>, bool)>) {
+fn deliver(inner: &Inner, message_id: u64, result: Result<Delivery>) {
     let tx = inner
         .pending
         .lock()
@@ -663,7 +687,7 @@ async fn read_loop(inner: Arc<Inner>, mut reader: OwnedReadHalf) {
 
 fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
     let encrypted = frame.starts_with(&crypto::TRANSFORM_ID);
-    let (plain, session) = if encrypted {
+    let (start, session) = if encrypted {
         let th = crypto::parse_transform(&frame)?;
         let s = inner
             .sessions
@@ -681,15 +705,16 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
             .as_ref()
             .ok_or_else(|| Error::Protocol("encrypted message without a decryption key".into()))?;
         crypto::decrypt(key, &mut frame)?;
-        frame.drain(..crypto::TRANSFORM_LEN);
-        (frame, Some(s))
+        (crypto::TRANSFORM_LEN, Some(s))
     } else {
-        (frame, None)
+        (0, None)
     };
-    // A (possibly compound) sequence of messages.
-    let mut at = 0usize;
+    // A (possibly compound) sequence of messages. Each is checked in place; a lone message
+    // (the bulk READ case) is handed over with its frame, without a copy.
+    let mut parts = Vec::new();
+    let mut at = start;
     loop {
-        let rest = plain
+        let rest = frame
             .get(at..)
             .ok_or_else(|| Error::Malformed("compound offset past the end".into()))?;
         let header = Header::decode(rest)?;
@@ -700,25 +725,39 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
         };
         let one = rest
             .get(..len)
-            .ok_or_else(|| Error::Malformed("compound length past the end".into()))?
-            .to_vec();
+            .ok_or_else(|| Error::Malformed("compound length past the end".into()))?;
         inner.credits.add_permits(usize::from(header.credits));
         let interim = header.status == NtStatus::PENDING && header.flags & flags::ASYNC != 0;
         if interim && let Ok(mut a) = inner.async_ids.lock() {
             a.insert(header.message_id, header.async_or_tree);
         }
         if !interim {
-            let result = check_integrity(inner, &header, &one, encrypted, session.as_deref());
-            deliver(
-                inner,
-                header.message_id,
-                result.map(|()| (header.clone(), one, encrypted)),
-            );
+            let result = check_integrity(inner, &header, one, encrypted, session.as_deref());
+            parts.push((header.clone(), at..at + len, result));
         }
         if header.next_command == 0 {
             break;
         }
         at += len;
+    }
+    if parts.len() == 1 && parts[0].1.start == start {
+        if let Some((header, range, result)) = parts.pop() {
+            deliver(
+                inner,
+                header.message_id,
+                result.map(|()| (header, frame, range, encrypted)),
+            );
+        }
+        return Ok(());
+    }
+    for (header, range, result) in parts {
+        let one = frame.get(range).unwrap_or_default().to_vec();
+        let len = one.len();
+        deliver(
+            inner,
+            header.message_id,
+            result.map(|()| (header, one, 0..len, encrypted)),
+        );
     }
     Ok(())
 }

@@ -78,8 +78,8 @@ impl Session {
             session_id = resp.header.session_id;
             match resp.header.status {
                 NtStatus::MORE_PROCESSING_REQUIRED => {
-                    preauth.update(&resp.bytes);
-                    let (_, server_token) = msg::session_setup_response(&resp.bytes)?;
+                    preauth.update(resp.bytes());
+                    let (_, server_token) = msg::session_setup_response(resp.bytes())?;
                     token = auth.next_token(&server_token, false)?.ok_or_else(|| {
                         Error::Auth(
                             "the server wants more, the mechanism has nothing to send".into(),
@@ -104,7 +104,7 @@ impl Session {
                 }
             }
         };
-        let (flags, server_token) = msg::session_setup_response(&final_resp.bytes)?;
+        let (flags, server_token) = msg::session_setup_response(final_resp.bytes())?;
         if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
             return Err(Error::Auth(
                 "the server made this a guest or anonymous session".into(),
@@ -143,7 +143,7 @@ impl Session {
             ));
         }
         if signed {
-            crypto::verify(signing, &keys.signing, &final_resp.bytes, true)?;
+            crypto::verify(signing, &keys.signing, final_resp.bytes(), true)?;
         }
         let server_encrypts = flags & session_flags::ENCRYPT_DATA != 0;
         let encrypt = (server_encrypts || security.always_encrypt) && cipher.is_some();
@@ -206,7 +206,7 @@ impl Session {
             )
             .await?;
         ok("TREE_CONNECT", &resp)?;
-        let (_, flags, _) = msg::tree_connect_response(&resp.bytes)?;
+        let (_, flags, _) = msg::tree_connect_response(resp.bytes())?;
         if flags & share_flags::ENCRYPT_DATA != 0 && !self.encrypted {
             return Err(Error::Unsupported(format!(
                 "share {share} requires encryption, which this session does not use"
@@ -283,7 +283,7 @@ impl Tree {
             )
             .await?;
         ok("CREATE", &resp)?;
-        let c = msg::create_response(&resp.bytes)?;
+        let c = msg::create_response(resp.bytes())?;
         Ok(Handle {
             id: c.file_id,
             size: c.size,
@@ -308,33 +308,51 @@ impl Tree {
 
     /// Reads `len` bytes at `offset` (fewer at end of file).
     pub async fn read_at(&self, h: Handle, offset: u64, len: u32) -> Result<Vec<u8>> {
-        let charge = self.session.conn.charge_for(len as usize);
-        let resp = self
-            .req(Command::Read, msg::read_request(h.id, offset, len), charge)
-            .await?;
-        if resp.header.status == NtStatus::END_OF_FILE {
-            return Ok(Vec::new());
-        }
-        ok("READ", &resp)?;
-        let range = msg::read_response(&resp.bytes)?;
-        let mut bytes = resp.bytes;
+        let (mut bytes, range) = self.read_in_frame(h, offset, len).await?;
         bytes.truncate(range.end);
         bytes.drain(..range.start);
         Ok(bytes)
     }
 
+    /// READ, leaving the data where it arrived: the frame and the data's range in it
+    /// (empty at end of file). The streaming paths write from here without a copy.
+    async fn read_in_frame(
+        &self,
+        h: Handle,
+        offset: u64,
+        len: u32,
+    ) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
+        let charge = self.session.conn.charge_for(len as usize);
+        let resp = self
+            .req(Command::Read, msg::read_request(h.id, offset, len), charge)
+            .await?;
+        if resp.header.status == NtStatus::END_OF_FILE {
+            return Ok((Vec::new(), 0..0));
+        }
+        ok("READ", &resp)?;
+        let range = msg::read_response(resp.bytes())?;
+        let (frame, at) = resp.into_frame();
+        Ok((frame, at.start + range.start..at.start + range.end))
+    }
+
     /// Writes `data` at `offset`.
     pub async fn write_at(&self, h: Handle, offset: u64, data: &[u8]) -> Result<u32> {
         let charge = self.session.conn.charge_for(data.len());
+        // The payload goes straight into the (then encrypted in place) message: one copy.
         let resp = self
-            .req(
+            .session
+            .conn
+            .request_with_data(
                 Command::Write,
-                msg::write_request(h.id, offset, data),
+                self.session.id,
+                self.id,
+                &msg::write_request_fixed(h.id, offset, data.len()),
+                data,
                 charge,
             )
             .await?;
         ok("WRITE", &resp)?;
-        msg::write_response(&resp.bytes)
+        msg::write_response(resp.bytes())
     }
 
     /// Reads a whole file into memory, with up to `window` reads in flight.
@@ -419,14 +437,14 @@ impl Tree {
             let mut set = tokio::task::JoinSet::new();
             let mut next = 0u64;
             let mut done = 0u64;
-            let mut ready: std::collections::BTreeMap<u64, Vec<u8>> =
+            let mut ready: std::collections::BTreeMap<u64, (Vec<u8>, std::ops::Range<usize>)> =
                 std::collections::BTreeMap::new();
             while done < size {
                 while next < size && set.len() + ready.len() < window.max(1) {
                     let t = self.clone();
                     let off = next;
                     let len = chunk.min(size - off) as u32;
-                    set.spawn(async move { t.read_at(h, off, len).await.map(|d| (off, d)) });
+                    set.spawn(async move { t.read_in_frame(h, off, len).await.map(|d| (off, d)) });
                     next += u64::from(len);
                 }
                 let Some(joined) = set.join_next().await else {
@@ -435,13 +453,14 @@ impl Tree {
                 let (off, data) =
                     joined.map_err(|e| Error::Protocol(format!("read task: {e}")))??;
                 ready.insert(off, data);
-                while let Some(data) = ready.remove(&done) {
+                while let Some((frame, range)) = ready.remove(&done) {
+                    let data = frame.get(range).unwrap_or_default();
                     if data.is_empty() {
                         return Err(Error::Protocol(format!(
                             "the file ended at {done} bytes, not {size}"
                         )));
                     }
-                    out.write_all(&data).await.map_err(|e| Error::Io {
+                    out.write_all(data).await.map_err(|e| Error::Io {
                         target: "local output".into(),
                         detail: e.to_string(),
                     })?;
@@ -485,11 +504,13 @@ impl Tree {
             let mut eof = false;
             while !eof || !set.is_empty() {
                 while !eof && set.len() < window.max(1) {
-                    let mut buf = vec![0u8; chunk];
+                    // Filled from the input without zeroing first.
+                    let mut buf = Vec::with_capacity(chunk);
                     let mut filled = 0;
                     while filled < chunk {
-                        let n = input
-                            .read(&mut buf[filled..])
+                        let n = (&mut *input)
+                            .take((chunk - filled) as u64)
+                            .read_buf(&mut buf)
                             .await
                             .map_err(|e| Error::Io {
                                 target: "local input".into(),
@@ -501,7 +522,6 @@ impl Tree {
                         }
                         filled += n;
                     }
-                    buf.truncate(filled);
                     if filled == 0 {
                         break;
                     }
@@ -564,7 +584,7 @@ impl Tree {
             if let Err(e) = ok("QUERY_DIRECTORY", &resp) {
                 break Err(e);
             }
-            match msg::query_directory_response(&resp.bytes) {
+            match msg::query_directory_response(resp.bytes()) {
                 Ok(entries) => out.extend(
                     entries
                         .into_iter()
@@ -675,7 +695,7 @@ impl Tree {
         ok("CREATE", create)?;
         ok("QUERY_INFO", query)?;
         ok("CLOSE", close)?;
-        msg::FileInfo::decode(&msg::query_info_response(&query.bytes)?)
+        msg::FileInfo::decode(&msg::query_info_response(query.bytes())?)
     }
 
     /// Sets the size of `path` (truncates or extends).
