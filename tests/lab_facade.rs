@@ -1,0 +1,181 @@
+//! The one-call API (`azkrb::AzureFiles`) against the lab: MIT KDC behind the kdcproxy KKDCP
+//! service, Samba requiring SMB 3.1.1 encryption.
+
+mod common;
+
+use std::process::Command;
+
+use azkrb::{AzureFiles, Error, Tgt};
+use azkrb_smb3::NtStatus;
+use common::lab;
+use zeroize::Zeroizing;
+
+type Env = std::collections::HashMap<String, String>;
+
+fn builder(env: &Env) -> azkrb::Builder {
+    AzureFiles::builder()
+        .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+        .ca_file(&env["AZKRB_LAB_CA"])
+        .connect_to(format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]))
+}
+
+fn password(env: &Env, password: &str) -> Tgt {
+    Tgt::Password {
+        principal: env["AZKRB_LAB_USER"].clone(),
+        realm: Some(env["AZKRB_LAB_REALM"].clone()),
+        password: Zeroizing::new(password.to_string()),
+    }
+}
+
+fn unc(env: &Env, share: &str) -> String {
+    format!("//{}/{share}", env["AZKRB_LAB_HOST"])
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn password_login_open_write_read_and_close() {
+    let env = lab();
+    // AES-256-GCM only, as Azure's maximum-security profile requires (Samba would otherwise
+    // pick its own preference, AES-128-GCM).
+    let files = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .ciphers(vec![azkrb_smb3::Cipher::Aes256Gcm])
+        .build()
+        .unwrap();
+    let share = files
+        .open(&format!(
+            r"\\{}\{}\ignored",
+            env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"]
+        ))
+        .await
+        .unwrap();
+    assert_eq!(share.unc().path, "ignored");
+    assert!(share.session().encrypted);
+    assert_eq!(
+        share.negotiated().cipher,
+        Some(azkrb_smb3::Cipher::Aes256Gcm)
+    );
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+    share
+        .tree()
+        .write_file("facade.bin", std::sync::Arc::new(data.clone()), 4)
+        .await
+        .unwrap();
+    assert_eq!(share.tree().read_file("facade.bin", 4).await.unwrap(), data);
+    let on_disk = std::fs::read(format!("{}/facade.bin", env["AZKRB_LAB_SHARE_DIR"])).unwrap();
+    assert_eq!(on_disk, data);
+    // A second open reuses the TGT and the cached service ticket (the same ticket, not a
+    // new one from the KDC).
+    let first = files.cifs_ticket(&env["AZKRB_LAB_HOST"]).await.unwrap();
+    let again = files
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    assert!(
+        again
+            .tree()
+            .list("")
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.name == "facade.bin")
+    );
+    let second = files.cifs_ticket(&env["AZKRB_LAB_HOST"]).await.unwrap();
+    assert!(first.ticket == second.ticket, "a new ticket was fetched");
+    share.tree().remove("facade.bin", false).await.unwrap();
+    share.close().await.unwrap();
+    again.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn tgt_from_an_mit_kinit_ccache() {
+    let env = lab();
+    let dir = std::env::temp_dir().join(format!("azkrb-facade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = dir.join("kinit.ccache").display().to_string();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo '{}' | kinit alice >/dev/null",
+            env["AZKRB_LAB_PASSWORD"]
+        ))
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", format!("FILE:{cc}"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let files = builder(&env)
+        .tgt(Tgt::Ccache(Some(format!("FILE:{cc}"))))
+        .build()
+        .unwrap();
+    let share = files
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    share.tree().list("").await.unwrap();
+    share.close().await.unwrap();
+    // An empty ccache is a clear usage error.
+    let empty = dir.join("empty.ccache").display().to_string();
+    azkrb_cloudtgt::ccache::Ccache::new(
+        azkrb_cloudtgt::Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap(),
+    )
+    .save(&empty)
+    .unwrap();
+    let e = builder(&env)
+        .tgt(Tgt::Ccache(Some(empty)))
+        .build()
+        .unwrap()
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Usage(m) if m.contains("no ticket-granting ticket")),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn errors_by_layer() {
+    let env = lab();
+    // Wrong password: a Kerberos error.
+    let e = builder(&env)
+        .tgt(password(&env, "not the password"))
+        .build()
+        .unwrap()
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Kerberos(_)), "{e}");
+    // Unknown share: the server's status, typed.
+    let files = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap();
+    let e = files.open(&unc(&env, "no-such-share")).await.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Smb(azkrb_smb3::Error::Status {
+                status: NtStatus::BAD_NETWORK_NAME,
+                ..
+            })
+        ),
+        "{e}"
+    );
+    // A malformed UNC path never reaches the network.
+    let e = files.open("//only-a-host").await.unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e}");
+    // Nobody listening on the SMB port: an SMB (I/O) error naming the target.
+    let e = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .connect_to("127.0.0.1:1")
+        .build()
+        .unwrap()
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Smb(azkrb_smb3::Error::Io { .. })), "{e}");
+}
