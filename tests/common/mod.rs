@@ -4,8 +4,15 @@
 use std::collections::HashMap;
 
 fn env_path() -> String {
-    std::env::var("AZKRB_LAB_ENV")
-        .unwrap_or_else(|_| format!("{}/lab/state/lab.env", env!("CARGO_MANIFEST_DIR")))
+    std::env::var("AZKRB_LAB_ENV").unwrap_or_else(|_| {
+        // The workspace root (this module is shared by packages below it too).
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = here
+            .ancestors()
+            .find(|d| d.join("lab/lib.sh").exists())
+            .unwrap_or(here);
+        format!("{}/lab/state/lab.env", root.display())
+    })
 }
 
 /// The variables lab/up wrote (AZKRB_LAB_ENV, or lab/state/lab.env), if the lab is up.

@@ -1,0 +1,576 @@
+//! mount-share: Azure Files (and any SMB 3 server) over Kerberos from the command line.
+//!
+//! Exit codes: 0 success; 1 the operation failed on the server (no such file, access denied,
+//! …); 2 usage (bad arguments or settings); 3 Kerberos (login, ticket, credential cache);
+//! 4 network or protocol (unreachable, timeout, refused session).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use azkrb::{AzureFiles, Error, Tgt, UncPath};
+use azkrb_cloudtgt::ccache::{self, Ccache};
+use azkrb_cloudtgt::exchange::AsSecret;
+use azkrb_cloudtgt::{Credential, Principal};
+use azkrb_smb3::Cipher;
+use clap::{Args, Parser, Subcommand};
+use zeroize::Zeroizing;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the server refused the operation \
+(no such file, access denied, …); 2 usage; 3 Kerberos (login, ticket, credential cache); \
+4 network or protocol.";
+
+#[derive(Parser)]
+#[command(name = "mount-share", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Args)]
+struct Global {
+    /// krb5.conf with [realms] and [domain_realm] (default: KRB5_CONFIG, then /etc/krb5.conf).
+    #[arg(long, global = true, env = "KRB5_CONFIG")]
+    krb5_conf: Option<String>,
+    /// Entra tenant ID: routes *.file.core.windows.net to KERBEROS.MICROSOFTONLINE.COM through
+    /// https://login.microsoftonline.com/<tenant>/kerberos.
+    #[arg(long, global = true, env = "AZKRB_TENANT")]
+    tenant: Option<String>,
+    /// Extra CA certificates (PEM) to trust for the KDC proxy.
+    #[arg(long, global = true, env = "AZKRB_CA_FILE")]
+    ca_file: Option<String>,
+    /// Credential cache (default: KRB5CCNAME, then /tmp/krb5cc_<uid>).
+    #[arg(long, global = true)]
+    ccache: Option<String>,
+    /// SMB port.
+    #[arg(long, global = true, default_value_t = 445)]
+    port: u16,
+    /// Connect to this address (host:port) instead of resolving the share's host; the ticket
+    /// is still for cifs/<host>.
+    #[arg(long, global = true)]
+    address: Option<String>,
+    /// Allowed ciphers in preference order (aes-256-gcm, aes-128-gcm, aes-256-ccm,
+    /// aes-128-ccm); default all, AES-256-GCM first.
+    #[arg(long, global = true, value_delimiter = ',')]
+    cipher: Vec<String>,
+    /// More logging (-v, -vv); secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Obtain a TGT and write it to the credential cache.
+    Login {
+        /// user@REALM (or a UPN with --realm).
+        principal: Option<String>,
+        /// Realm for a principal without one (or for a UPN).
+        #[arg(long)]
+        realm: Option<String>,
+        /// Read the password from standard input (first line) instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Log in with the principal's keys from this keytab.
+        #[arg(long, conflicts_with = "password_stdin")]
+        keytab: Option<String>,
+        /// Import an Entra `tgt_cloud` JSON (from a PRT response) instead of logging in.
+        #[arg(long, conflicts_with_all = ["password_stdin", "keytab"])]
+        tgt_cloud: Option<String>,
+    },
+    /// List the credential cache like MIT klist.
+    Klist,
+    /// Fetch cifs/<host> into the credential cache (for mount -t cifs -o sec=krb5) and print
+    /// the mount command.
+    Ticket {
+        /// //host[/share]
+        target: String,
+    },
+    /// List a directory.
+    Ls {
+        /// //host/share[/path]
+        path: String,
+        /// One JSON object per entry.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a file's or directory's metadata.
+    Stat {
+        /// //host/share/path
+        path: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a file.
+    Get {
+        /// //host/share/path
+        remote: String,
+        /// Local file (default: the remote file's name; `-` for standard output).
+        local: Option<String>,
+    },
+    /// Upload a file.
+    Put {
+        /// Local file (`-` for standard input).
+        local: String,
+        /// //host/share/path
+        remote: String,
+    },
+    /// Write a file to standard output.
+    Cat {
+        /// //host/share/path
+        path: String,
+    },
+    /// Delete a file.
+    Rm {
+        /// //host/share/path
+        path: String,
+    },
+    /// Create a directory.
+    Mkdir {
+        /// //host/share/path
+        path: String,
+    },
+    /// Delete an empty directory.
+    Rmdir {
+        /// //host/share/path
+        path: String,
+    },
+    /// Rename or move within a share.
+    Mv {
+        /// //host/share/path
+        from: String,
+        /// The new path: //host/share/path, or a path inside the same share.
+        to: String,
+        /// Replace an existing target.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::Usage(_) => 2,
+            Error::Kerberos(_) => 3,
+            Error::Smb(azkrb_smb3::Error::Status { .. }) => 1,
+            Error::Smb(azkrb_smb3::Error::Auth(_)) => 3,
+            Error::Smb(_) => 4,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<azkrb_cloudtgt::Error> for Failure {
+    fn from(e: azkrb_cloudtgt::Error) -> Self {
+        Error::Kerberos(e).into()
+    }
+}
+
+impl From<azkrb_smb3::Error> for Failure {
+    fn from(e: azkrb_smb3::Error) -> Self {
+        Error::Smb(e).into()
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+fn local_io(what: &str, e: std::io::Error) -> Failure {
+    Failure {
+        code: 4,
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.global.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AZKRB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mount-share: cannot start the runtime: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("mount-share: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn ccache_path(g: &Global) -> Result<String, Failure> {
+    Ok(match &g.ccache {
+        Some(name) => ccache::path_of(name)?,
+        None => ccache::default_path()?,
+    })
+}
+
+fn ciphers(g: &Global) -> Result<Option<Vec<Cipher>>, Failure> {
+    if g.cipher.is_empty() {
+        return Ok(None);
+    }
+    g.cipher
+        .iter()
+        .map(|c| match c.to_ascii_lowercase().as_str() {
+            "aes-256-gcm" => Ok(Cipher::Aes256Gcm),
+            "aes-128-gcm" => Ok(Cipher::Aes128Gcm),
+            "aes-256-ccm" => Ok(Cipher::Aes256Ccm),
+            "aes-128-ccm" => Ok(Cipher::Aes128Ccm),
+            other => Err(usage(format!(
+                "--cipher {other}: expected aes-256-gcm, aes-128-gcm, aes-256-ccm or aes-128-ccm"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
+    let mut b = AzureFiles::builder().tgt(tgt).smb_port(g.port);
+    if let Some(p) = &g.krb5_conf {
+        b = b.krb5_conf(p);
+    }
+    if let Some(t) = &g.tenant {
+        b = b.entra_tenant(t);
+    }
+    if let Some(c) = &g.ca_file {
+        b = b.ca_file(c);
+    }
+    if let Some(a) = &g.address {
+        b = b.connect_to(a);
+    }
+    if let Some(c) = ciphers(g)? {
+        b = b.ciphers(c);
+    }
+    Ok(b.build()?)
+}
+
+/// A client whose TGT is the credential cache's.
+fn from_ccache(g: &Global) -> Result<AzureFiles, Failure> {
+    client(g, Tgt::Ccache(Some(ccache_path(g)?)))
+}
+
+fn read_password(from_stdin: bool, principal: &str) -> Result<Zeroizing<String>, Failure> {
+    let stdin = std::io::stdin();
+    let prompt = !from_stdin && stdin.is_terminal();
+    if prompt {
+        eprint!("Password for {principal}: ");
+        let _ = std::io::stderr().flush();
+        // Echo off through stty (restored afterwards, also on error).
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+    }
+    let mut line = Zeroizing::new(String::new());
+    let read = stdin.lock().read_line(&mut line);
+    if prompt {
+        let _ = std::process::Command::new("stty").arg("echo").status();
+        eprintln!();
+    }
+    read.map_err(|e| local_io("reading the password", e))?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
+    if trimmed.is_empty() {
+        return Err(usage("no password given"));
+    }
+    Ok(trimmed)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let g = &cli.global;
+    match cli.command {
+        Cmd::Login {
+            principal,
+            realm,
+            password_stdin,
+            keytab,
+            tgt_cloud,
+        } => login(g, principal, realm, password_stdin, keytab, tgt_cloud).await,
+        Cmd::Klist => klist(g),
+        Cmd::Ticket { target } => ticket(g, &target).await,
+        Cmd::Ls { path, json } => ls(g, &path, json).await,
+        Cmd::Stat { path, json } => stat(g, &path, json).await,
+        Cmd::Get { remote, local } => get(g, &remote, local).await,
+        Cmd::Put { local, remote } => put(g, &local, &remote).await,
+        Cmd::Cat { path } => get(g, &path, Some("-".into())).await,
+        Cmd::Rm { path } => {
+            let (share, p) = open(g, &path, true).await?;
+            share.tree().remove(&p, false).await?;
+            Ok(share.close().await?)
+        }
+        Cmd::Mkdir { path } => {
+            let (share, p) = open(g, &path, true).await?;
+            share.tree().mkdir(&p).await?;
+            Ok(share.close().await?)
+        }
+        Cmd::Rmdir { path } => {
+            let (share, p) = open(g, &path, true).await?;
+            share.tree().remove(&p, true).await?;
+            Ok(share.close().await?)
+        }
+        Cmd::Mv { from, to, force } => {
+            let (share, p) = open(g, &from, true).await?;
+            let target = if to.starts_with("//") || to.starts_with("\\\\") {
+                let t = UncPath::parse(&to)?;
+                if t.host != share.unc().host || t.share != share.unc().share {
+                    return Err(usage("mv works within one share"));
+                }
+                t.path
+            } else {
+                to.trim_matches(['/', '\\']).replace('\\', "/")
+            };
+            if target.is_empty() {
+                return Err(usage("mv needs a target path inside the share"));
+            }
+            share.tree().rename(&p, &target, force).await?;
+            Ok(share.close().await?)
+        }
+    }
+}
+
+async fn login(
+    g: &Global,
+    principal: Option<String>,
+    realm: Option<String>,
+    password_stdin: bool,
+    keytab: Option<String>,
+    tgt_cloud: Option<String>,
+) -> Result<(), Failure> {
+    let path = ccache_path(g)?;
+    let tgt: Credential = if let Some(file) = tgt_cloud {
+        let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
+        azkrb_cloudtgt::cloud::CloudTgt::from_json(&text)?.credential(None)?
+    } else {
+        let name = principal.ok_or_else(|| usage("login needs a principal (user@REALM)"))?;
+        let files = client(g, Tgt::Ccache(None))?;
+        let p = Principal::parse(&name, realm.as_deref().unwrap_or_default())?;
+        if let Some(kt) = keytab {
+            let keys = azkrb_cloudtgt::keytab::Keytab::load(&kt)?.keys_for(&p);
+            if keys.is_empty() {
+                return Err(usage(format!("{kt}: no keys for {p}")));
+            }
+            files.kerberos().login(&p, AsSecret::Keys(keys)).await?
+        } else {
+            let password = read_password(password_stdin, &name)?;
+            files
+                .kerberos()
+                .login(&p, AsSecret::Password(password))
+                .await?
+        }
+    };
+    let mut cache = Ccache::new(tgt.client.clone());
+    cache.store(&tgt)?;
+    cache.save(&path)?;
+    eprintln!(
+        "Logged in as {} (TGT valid until {}); credential cache {path}",
+        tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+fn klist(g: &Global) -> Result<(), Failure> {
+    let path = ccache_path(g)?;
+    let cache = Ccache::load(&path)?;
+    let creds = cache.credentials();
+    println!("Ticket cache: FILE:{path}");
+    if let Some(first) = creds.first() {
+        println!("Default principal: {}", first.client);
+    }
+    println!();
+    println!("Valid starting       Expires              Service principal");
+    for c in &creds {
+        let start = c.starttime.unwrap_or(c.authtime);
+        println!("{start}  {}  {}", c.endtime, c.server);
+        if let Some(r) = c.renew_till {
+            println!("\trenew until {r}");
+        }
+        let tkt = azkrb_crypto::EncryptionType::try_from(c.ticket.enc_part.etype)
+            .map(|e| e.name().to_string())
+            .unwrap_or_else(|_| format!("etype {}", c.ticket.enc_part.etype));
+        println!(
+            "\tFlags: {}, Etype (skey, tkt): {}, {tkt}",
+            c.flags.names().join(" "),
+            c.session_key.etype().name()
+        );
+    }
+    Ok(())
+}
+
+async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
+    let unc = if target.trim_matches(['/', '\\']).contains(['/', '\\']) {
+        UncPath::parse(target)?
+    } else {
+        UncPath::parse(&format!("{}/IPC$", target.trim_end_matches(['/', '\\'])))?
+    };
+    let path = ccache_path(g)?;
+    let files = from_ccache(g)?;
+    let t = files.cifs_ticket(&unc.host).await?;
+    let mut cache = Ccache::load(&path)?;
+    cache.store(&t)?;
+    cache.save(&path)?;
+    println!("{} stored in {path} (valid until {})", t.server, t.endtime);
+    let share = if unc.share == "IPC$" {
+        "<share>"
+    } else {
+        &unc.share
+    };
+    let port = if g.port == 445 {
+        String::new()
+    } else {
+        format!(",port={}", g.port)
+    };
+    println!(
+        "sudo mount -t cifs //{}/{share} /mnt/{share} -o sec=krb5,cruid=$(id -u),vers=3.1.1,seal{port}",
+        unc.host
+    );
+    Ok(())
+}
+
+/// Opens the share of `unc`; the path inside it must be non-empty when `need_path`.
+async fn open(g: &Global, unc: &str, need_path: bool) -> Result<(azkrb::Share, String), Failure> {
+    let parsed = UncPath::parse(unc)?;
+    if need_path && parsed.path.is_empty() {
+        return Err(usage(format!("{unc}: needs a path inside the share")));
+    }
+    let files = from_ccache(g)?;
+    let share = files.open(unc).await?;
+    Ok((share, parsed.path))
+}
+
+fn filetime(ft: u64) -> String {
+    let unix = (ft / 10_000_000) as i64 - 11_644_473_600;
+    azkrb_asn1::KerberosTime(unix).to_string()
+}
+
+async fn ls(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
+    let (share, p) = open(g, unc, false).await?;
+    let mut entries = share.tree().list(&p).await?;
+    entries.retain(|e| e.name != "." && e.name != "..");
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = std::io::stdout().lock();
+    for e in &entries {
+        let line = if json {
+            serde_json::json!({
+                "name": e.name,
+                "size": e.size,
+                "directory": e.is_dir(),
+                "attributes": e.attributes,
+                "modified": filetime(e.last_write),
+            })
+            .to_string()
+        } else {
+            format!(
+                "{} {:>14} {} {}",
+                if e.is_dir() { "d" } else { "-" },
+                e.size,
+                filetime(e.last_write),
+                e.name
+            )
+        };
+        writeln!(out, "{line}").map_err(|e| local_io("standard output", e))?;
+    }
+    Ok(share.close().await?)
+}
+
+async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
+    let (share, p) = open(g, unc, false).await?;
+    let i = share.tree().stat(&p).await?;
+    let directory = i.attributes & 0x10 != 0;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": unc,
+                "size": i.size,
+                "allocation": i.allocation,
+                "directory": directory,
+                "attributes": i.attributes,
+                "created": filetime(i.created),
+                "accessed": filetime(i.accessed),
+                "modified": filetime(i.written),
+                "changed": filetime(i.changed),
+            })
+        );
+    } else {
+        println!("  Path: {unc}");
+        println!(
+            "  Size: {}  Allocated: {}  {}",
+            i.size,
+            i.allocation,
+            if directory { "directory" } else { "file" }
+        );
+        println!("  Attributes: 0x{:08x}", i.attributes);
+        println!("  Created:  {}", filetime(i.created));
+        println!("  Accessed: {}", filetime(i.accessed));
+        println!("  Modified: {}", filetime(i.written));
+        println!("  Changed:  {}", filetime(i.changed));
+    }
+    Ok(share.close().await?)
+}
+
+async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
+    let (share, p) = open(g, remote, true).await?;
+    let local = local.unwrap_or_else(|| p.rsplit('/').next().unwrap_or(&p).to_string());
+    let result = if local == "-" {
+        let mut out = tokio::io::stdout();
+        share.tree().download(&p, &mut out, 16).await.map(|_| ())
+    } else {
+        // Written to a temporary name and renamed into place: a failed transfer never
+        // leaves a truncated file under the final name.
+        let part = format!("{local}.part");
+        let mut file = tokio::fs::File::create(&part)
+            .await
+            .map_err(|e| local_io(&part, e))?;
+        let r = share.tree().download(&p, &mut file, 16).await;
+        drop(file);
+        match r {
+            Ok(_) => std::fs::rename(&part, &local).map_err(|e| local_io(&local, e))?,
+            Err(_) => {
+                let _ = std::fs::remove_file(&part);
+            }
+        }
+        r.map(|_| ())
+    };
+    result?;
+    Ok(share.close().await?)
+}
+
+async fn put(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
+    // Open the local side first: a missing file fails before any network traffic.
+    let mut input: Box<dyn tokio::io::AsyncRead + Unpin> = if local == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(
+            tokio::fs::File::open(local)
+                .await
+                .map_err(|e| local_io(local, e))?,
+        )
+    };
+    let (share, p) = open(g, remote, true).await?;
+    share.tree().upload(&p, &mut input, 8).await?;
+    Ok(share.close().await?)
+}
