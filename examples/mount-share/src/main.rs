@@ -4,6 +4,8 @@
 //! …); 2 usage (bad arguments or settings); 3 Kerberos (login, ticket, credential cache);
 //! 4 network or protocol (unreachable, timeout, refused session).
 
+mod diagnose;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -135,6 +137,15 @@ enum Cmd {
     Rmdir {
         /// //host/share/path
         path: String,
+    },
+    /// Check everything between this machine and the share, each PASS / WARN / FAIL with
+    /// the cause and the fix (exit code 1 if any check fails).
+    Diagnose {
+        /// //host/share
+        target: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Rename or move within a share.
     Mv {
@@ -331,6 +342,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let (share, p) = open(g, &path, true).await?;
             share.tree().remove(&p, true).await?;
             Ok(share.close().await?)
+        }
+        Cmd::Diagnose { target, json } => {
+            let unc = UncPath::parse(&target)?;
+            let files = from_ccache(g)?;
+            let checks = diagnose::run(&files, &unc, g.address.as_deref(), g.port).await;
+            if diagnose::report(&checks, json) {
+                Ok(())
+            } else {
+                Err(Failure {
+                    code: 1,
+                    message: "diagnose: some checks failed (see above)".into(),
+                })
+            }
         }
         Cmd::Mv { from, to, force } => {
             let (share, p) = open(g, &from, true).await?;

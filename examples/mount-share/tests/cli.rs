@@ -353,3 +353,74 @@ fn errors_are_one_line_with_documented_exit_codes() {
         .unwrap();
     assert_eq!(code(&out), 3, "{}", one_line(&out));
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn diagnose_passes_against_the_lab_and_names_what_is_wrong() {
+    let l = Lab::new("diagnose");
+    // Before login: the TGT check fails, with the fix, and the exit code says so.
+    let out = l.run(&["diagnose", &l.unc("")], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("FAIL TGT") && text.contains("mount-share login"),
+        "{text}"
+    );
+    l.login();
+    // Everything passes with AES-256-GCM (the lab's name is not resolved: --address).
+    let json = l.ok(
+        &["--cipher", "aes-256-gcm", "diagnose", "--json", &l.unc("")],
+        b"",
+    );
+    let checks: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let status = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {json}"))["status"]
+            .clone()
+    };
+    for name in [
+        "SMB port reachable",
+        "realm routing",
+        "TGT",
+        "KDC proxy",
+        "service ticket",
+        "clock skew",
+        "AES-256 ticket",
+        "SMB dialect",
+        "SMB encryption",
+        "tree connect",
+    ] {
+        assert_eq!(status(name), "PASS", "{name}: {json}");
+    }
+    assert_eq!(status("name resolution"), "SKIP");
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c["status"] == "FAIL" || c["status"] == "WARN"),
+        "{json}"
+    );
+    // Samba prefers AES-128-GCM when offered: a warning naming the fix.
+    let text = l.ok(
+        &[
+            "--cipher",
+            "aes-128-gcm,aes-256-gcm",
+            "diagnose",
+            &l.unc(""),
+        ],
+        b"",
+    );
+    assert!(
+        text.contains("WARN SMB encryption") && text.contains("--cipher aes-256-gcm"),
+        "{text}"
+    );
+    // A host the KDC does not know: the service ticket fails with the SPN in the message.
+    let out = l.run(&["diagnose", "//unknown.example/share"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("FAIL service ticket") && text.contains("cifs/unknown.example"),
+        "{text}"
+    );
+}

@@ -1,0 +1,350 @@
+//! `diagnose //host/share`: the client-side checks of Azure's Debug-AzStorageAccountAuth,
+//! each PASS / WARN / FAIL (or SKIP when it does not apply) with the cause and the fix.
+
+use std::time::Duration;
+
+use azkrb::{AzureFiles, Error, UncPath};
+use azkrb_asn1::KerberosTime;
+use azkrb_cloudtgt::config::KdcAddress;
+use azkrb_smb3::{Cipher, Dialect};
+
+/// A check's verdict.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+            Status::Skip => "SKIP",
+        }
+    }
+}
+
+/// One check's outcome.
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn with_fix(mut c: Check, fix: impl Into<String>) -> Check {
+    c.fix = Some(fix.into());
+    c
+}
+
+/// The TGT lifetime Entra Kerberos issues (about 10 hours); under an hour left is a warning.
+const NEAR_EXPIRY_SECONDS: i64 = 3600;
+
+/// Runs every check; `address` is the --address override, `port` the SMB port.
+pub async fn run(
+    files: &AzureFiles,
+    unc: &UncPath,
+    address: Option<&str>,
+    port: u16,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let host = unc.host.as_str();
+    // Name resolution and TCP reachability.
+    let target = match address {
+        Some(a) => {
+            out.push(check(
+                "name resolution",
+                Status::Skip,
+                format!("connecting to --address {a}; {host} is not looked up"),
+            ));
+            Some(a.to_string())
+        }
+        None => match tokio::net::lookup_host((host, port)).await {
+            Ok(addrs) => {
+                let list: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                let mut c = check(
+                    "name resolution",
+                    Status::Pass,
+                    format!("{host} → {}", list.join(", ")),
+                );
+                if host.ends_with(".file.core.windows.net") {
+                    c.detail.push_str(
+                        " (with a private endpoint the name should resolve, through a \
+                         privatelink CNAME, to a private address; the ticket stays for \
+                         cifs/<account>.file.core.windows.net)",
+                    );
+                }
+                out.push(c);
+                list.first().map(|ip| {
+                    if ip.contains(':') {
+                        format!("[{ip}]:{port}")
+                    } else {
+                        format!("{ip}:{port}")
+                    }
+                })
+            }
+            Err(e) => {
+                out.push(with_fix(
+                    check("name resolution", Status::Fail, format!("{host}: {e}")),
+                    "check the storage account name and the DNS servers (for a private \
+                     endpoint, the privatelink DNS zone)",
+                ));
+                None
+            }
+        },
+    };
+    match &target {
+        Some(t) => {
+            let r = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(t))
+                .await;
+            out.push(match r {
+                Ok(Ok(_)) => check(
+                    "SMB port reachable",
+                    Status::Pass,
+                    format!("TCP {t} accepts connections"),
+                ),
+                Ok(Err(e)) => with_fix(
+                    check("SMB port reachable", Status::Fail, format!("TCP {t}: {e}")),
+                    "port 445 outbound is blocked by many ISPs and firewalls: use a VPN, \
+                     ExpressRoute or a private endpoint",
+                ),
+                Err(_) => with_fix(
+                    check(
+                        "SMB port reachable",
+                        Status::Fail,
+                        format!("TCP {t}: no answer in 5 s"),
+                    ),
+                    "a firewall drops the traffic: open TCP 445 outbound",
+                ),
+            });
+        }
+        None => out.push(check(
+            "SMB port reachable",
+            Status::Skip,
+            "the name did not resolve",
+        )),
+    }
+    // Realm routing.
+    let config = files.kerberos().config();
+    let entries = config.matching_entries(host);
+    let mut realms: Vec<&str> = entries.iter().map(|(_, r)| *r).collect();
+    realms.sort_unstable();
+    realms.dedup();
+    let routed = config.realm_for_host(host).map(str::to_string);
+    out.push(match (&routed, realms.len()) {
+        (Some(r), n) if n > 1 => with_fix(
+            check(
+                "realm routing",
+                Status::Warn,
+                format!(
+                    "{host} → {r} (the most specific of {} [domain_realm] entries: {})",
+                    entries.len(),
+                    entries.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+            "conflicting mappings: keep one entry per storage account (AD DS accounts by full host name)",
+        ),
+        (Some(r), _) => check("realm routing", Status::Pass, format!("{host} → {r}")),
+        (None, _) => with_fix(
+            check("realm routing", Status::Warn, format!("no [domain_realm] entry for {host}: the TGT's realm is used")),
+            "pass --tenant <id> (Entra) or add the host to [domain_realm] (AD DS)",
+        ),
+    });
+    // The TGT.
+    let tgt = match files.tgt().await {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(with_fix(
+                check("TGT", Status::Fail, e.to_string()),
+                "log in: mount-share login user@REALM",
+            ));
+            return out;
+        }
+    };
+    let left = tgt.remaining(KerberosTime::now());
+    out.push(if left <= 0 {
+        with_fix(
+            check(
+                "TGT",
+                Status::Fail,
+                format!("{} expired at {}", tgt.client, tgt.endtime),
+            ),
+            "log in again: mount-share login",
+        )
+    } else if left < NEAR_EXPIRY_SECONDS {
+        with_fix(
+            check(
+                "TGT",
+                Status::Warn,
+                format!("{} valid for only {} more minutes", tgt.client, left / 60),
+            ),
+            "log in again soon (Entra cloud TGTs last about 10 hours)",
+        )
+    } else {
+        check(
+            "TGT",
+            Status::Pass,
+            format!(
+                "{} valid until {} ({} h {} min left)",
+                tgt.client,
+                tgt.endtime,
+                left / 3600,
+                left % 3600 / 60
+            ),
+        )
+    });
+    // The KDC proxy, the service ticket and the clock, from one fresh TGS exchange.
+    let realm = routed.unwrap_or_else(|| tgt.client.realm.clone());
+    let proxies: Vec<String> = config
+        .kdcs_for(&realm)
+        .map(|k| {
+            k.iter()
+                .filter_map(|a| match a {
+                    KdcAddress::Https(u) => Some(u.clone()),
+                    KdcAddress::Tcp(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let asked = KerberosTime::now();
+    let ticket = files.cifs_ticket(host).await;
+    let transport_failure = matches!(
+        &ticket,
+        Err(Error::Kerberos(
+            azkrb_cloudtgt::Error::Tls { .. }
+                | azkrb_cloudtgt::Error::Http { .. }
+                | azkrb_cloudtgt::Error::Unreachable { .. }
+                | azkrb_cloudtgt::Error::Timeout { .. }
+        ))
+    );
+    out.push(match (&ticket, proxies.is_empty()) {
+        (_, true) => check(
+            "KDC proxy",
+            Status::Skip,
+            format!("{realm} is reached over TCP, not a KDC proxy"),
+        ),
+        (Err(e), false) if transport_failure => with_fix(
+            check("KDC proxy", Status::Fail, e.to_string()),
+            "check HTTPS access to the proxy URL (HTTPS_PROXY if a proxy is needed) and its CA",
+        ),
+        (_, false) => check(
+            "KDC proxy",
+            Status::Pass,
+            format!(
+                "{} answered over TLS with a trusted certificate",
+                proxies.join(", ")
+            ),
+        ),
+    });
+    let ticket = match ticket {
+        Ok(t) => t,
+        Err(e) => {
+            if !transport_failure {
+                out.push(check("service ticket", Status::Fail, e.to_string()));
+            }
+            return out;
+        }
+    };
+    out.push(check(
+        "service ticket",
+        Status::Pass,
+        format!("{} from {realm}", ticket.server),
+    ));
+    // A fresh, non-postdated ticket starts at the KDC's "now"; an absent starttime means
+    // authtime (RFC 4120 §5.3), which MIT omits when the two are equal.
+    let kdc_now = ticket.starttime.unwrap_or(ticket.authtime);
+    let skew = asked.0 - kdc_now.0;
+    out.push(if skew.abs() > 300 {
+        with_fix(
+            check(
+                "clock skew",
+                Status::Fail,
+                format!("this machine is {skew} s off the KDC's clock"),
+            ),
+            "synchronise the clock (chrony/ntpd/w32time); Kerberos allows 5 minutes",
+        )
+    } else if skew.abs() > 60 {
+        with_fix(
+            check(
+                "clock skew",
+                Status::Warn,
+                format!("this machine is {skew} s off the KDC's clock"),
+            ),
+            "synchronise the clock before it drifts past Kerberos' 5 minutes",
+        )
+    } else {
+        check(
+            "clock skew",
+            Status::Pass,
+            format!("{skew} s against the KDC (limit 300 s)"),
+        )
+    });
+    let tkt_etype = ticket.ticket.enc_part.etype;
+    let skey = ticket.session_key.etype();
+    out.push(if tkt_etype == 18 && skey == azkrb_crypto::EncryptionType::Aes256CtsHmacSha196 {
+        check("AES-256 ticket", Status::Pass, "ticket and session key aes256-cts-hmac-sha1-96")
+    } else {
+        with_fix(
+            check("AES-256 ticket", Status::Warn, format!("ticket etype {tkt_etype}, session key {}", skey.name())),
+            "Azure Files with Entra Kerberos issues AES-256 only: check the account's supported encryption types",
+        )
+    });
+    // SMB: dialect, cipher, tree connect.
+    match files.open(&format!("//{host}/{}", unc.share)).await {
+        Ok(share) => {
+            let n = share.negotiated();
+            out.push(if n.dialect == Dialect::Smb311 {
+                check("SMB dialect", Status::Pass, "SMB 3.1.1")
+            } else {
+                with_fix(check("SMB dialect", Status::Warn, format!("{:?}", n.dialect)), "Azure's maximum-security profile needs SMB 3.1.1")
+            });
+            out.push(match n.cipher {
+                Some(Cipher::Aes256Gcm) => check("SMB encryption", Status::Pass, "AES-256-GCM"),
+                Some(c) => with_fix(
+                    check("SMB encryption", Status::Warn, format!("{c} negotiated")),
+                    "offer AES-256-GCM only (--cipher aes-256-gcm), as Azure's maximum-security profile requires",
+                ),
+                None => with_fix(check("SMB encryption", Status::Fail, "no cipher negotiated"), "the server must support SMB 3 encryption"),
+            });
+            out.push(check("tree connect", Status::Pass, format!("//{host}/{} connected", unc.share)));
+            let _ = share.close().await;
+        }
+        Err(e) => out.push(with_fix(
+            check("SMB session and tree connect", Status::Fail, e.to_string()),
+            "see the message; STATUS_ACCESS_DENIED at session setup usually means a security profile mismatch (cipher, dialect, ticket)",
+        )),
+    }
+    out
+}
+
+/// Prints the checks; true if none failed.
+pub fn report(checks: &[Check], json: bool) -> bool {
+    if json {
+        let rows: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| serde_json::json!({"check": c.name, "status": c.status.word(), "detail": c.detail, "fix": c.fix}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for c in checks {
+            println!("{} {:<22} {}", c.status.word(), c.name, c.detail);
+            if let Some(f) = &c.fix {
+                println!("     {:<22} fix: {f}", "");
+            }
+        }
+    }
+    !checks.iter().any(|c| c.status == Status::Fail)
+}
