@@ -106,6 +106,9 @@ enum Cmd {
     },
     /// Download a file.
     Get {
+        /// Copy a directory and everything below it.
+        #[arg(short, long)]
+        recursive: bool,
         /// //host/share/path
         remote: String,
         /// Local file (default: the remote file's name; `-` for standard output).
@@ -113,6 +116,9 @@ enum Cmd {
     },
     /// Upload a file.
     Put {
+        /// Copy a directory and everything below it.
+        #[arg(short, long)]
+        recursive: bool,
         /// Local file (`-` for standard input).
         local: String,
         /// //host/share/path
@@ -325,8 +331,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Ticket { target } => ticket(g, &target).await,
         Cmd::Ls { path, json } => ls(g, &path, json).await,
         Cmd::Stat { path, json } => stat(g, &path, json).await,
-        Cmd::Get { remote, local } => get(g, &remote, local).await,
-        Cmd::Put { local, remote } => put(g, &local, &remote).await,
+        Cmd::Get {
+            remote,
+            local,
+            recursive: false,
+        } => get(g, &remote, local).await,
+        Cmd::Get {
+            remote,
+            local,
+            recursive: true,
+        } => get_tree(g, &remote, local).await,
+        Cmd::Put {
+            local,
+            remote,
+            recursive: false,
+        } => put(g, &local, &remote).await,
+        Cmd::Put {
+            local,
+            remote,
+            recursive: true,
+        } => put_tree(g, &local, &remote).await,
         Cmd::Cat { path } => get(g, &path, Some("-".into())).await,
         Cmd::Rm { path } => {
             let (share, p) = open(g, &path, true).await?;
@@ -559,9 +583,15 @@ async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
 async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
     let (share, p) = open(g, remote, true).await?;
     let local = local.unwrap_or_else(|| p.rsplit('/').next().unwrap_or(&p).to_string());
+    download_one(&share, &p, &local).await?;
+    Ok(share.close().await?)
+}
+
+/// Downloads one file to `local` (`-`: standard output) through `local.part`.
+async fn download_one(share: &azkrb::Share, p: &str, local: &str) -> Result<(), Failure> {
     let result = if local == "-" {
         let mut out = tokio::io::stdout();
-        share.tree().download(&p, &mut out, 16).await.map(|_| ())
+        share.tree().download(p, &mut out, 16).await.map(|_| ())
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name.
@@ -569,17 +599,97 @@ async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Fail
         let mut file = tokio::fs::File::create(&part)
             .await
             .map_err(|e| local_io(&part, e))?;
-        let r = share.tree().download(&p, &mut file, 16).await;
+        let r = share.tree().download(p, &mut file, 16).await;
         drop(file);
         match r {
-            Ok(_) => std::fs::rename(&part, &local).map_err(|e| local_io(&local, e))?,
+            Ok(_) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
             Err(_) => {
                 let _ = std::fs::remove_file(&part);
             }
         }
         r.map(|_| ())
     };
-    result?;
+    Ok(result?)
+}
+
+/// `get -r`: the remote directory's tree, recreated under `local` (default: its name).
+async fn get_tree(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
+    let (share, root) = open(g, remote, false).await?;
+    let local = local.unwrap_or_else(|| {
+        root.rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&share.unc().share)
+            .to_string()
+    });
+    let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
+    while let Some((dir, into)) = stack.pop() {
+        std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
+        for e in share.tree().list(&dir).await? {
+            if e.name == "." || e.name == ".." {
+                continue;
+            }
+            if e.name.contains(['/', '\\']) {
+                return Err(Failure {
+                    code: 4,
+                    message: format!("the server listed an unusable name {:?}", e.name),
+                });
+            }
+            let remote_path = if dir.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            let local_path = into.join(&e.name);
+            if e.is_dir() {
+                stack.push((remote_path, local_path));
+            } else {
+                download_one(&share, &remote_path, &local_path.display().to_string()).await?;
+            }
+        }
+    }
+    Ok(share.close().await?)
+}
+
+/// `put -r`: the local directory's tree, recreated under the remote path.
+async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
+    let meta = std::fs::metadata(local).map_err(|e| local_io(local, e))?;
+    if !meta.is_dir() {
+        return Err(usage(format!("{local}: put -r needs a directory")));
+    }
+    let (share, root) = open(g, remote, true).await?;
+    let mut stack = vec![(std::path::PathBuf::from(local), root)];
+    while let Some((dir, into)) = stack.pop() {
+        match share.tree().mkdir(&into).await {
+            Ok(()) => {}
+            Err(azkrb_smb3::Error::Status {
+                status: azkrb_smb3::NtStatus::OBJECT_NAME_COLLISION,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| local_io(&dir.display().to_string(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| local_io(&dir.display().to_string(), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let target = format!("{into}/{name}");
+            let kind = entry
+                .file_type()
+                .map_err(|e| local_io(&path.display().to_string(), e))?;
+            if kind.is_dir() {
+                stack.push((path, target));
+            } else if kind.is_file() {
+                let mut file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| local_io(&path.display().to_string(), e))?;
+                share.tree().upload(&target, &mut file, 8).await?;
+            } else {
+                tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
+            }
+        }
+    }
     Ok(share.close().await?)
 }
 

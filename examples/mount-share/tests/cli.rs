@@ -424,3 +424,56 @@ fn diagnose_passes_against_the_lab_and_names_what_is_wrong() {
         "{text}"
     );
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn recursive_put_and_get_copy_a_tree() {
+    let l = Lab::new("recursive");
+    l.login();
+    let src = l.dir.join("tree");
+    std::fs::create_dir_all(src.join("a/b/c")).unwrap();
+    std::fs::create_dir_all(src.join("empty")).unwrap();
+    let files = [
+        ("top.txt", vec![b'x'; 10]),
+        (
+            "a/one.bin",
+            (0..70_000u32).map(|i| i as u8).collect::<Vec<u8>>(),
+        ),
+        ("a/b/c/deep.txt", b"deep".to_vec()),
+        ("a/b/zero", Vec::new()),
+    ];
+    for (name, data) in &files {
+        std::fs::write(src.join(name), data).unwrap();
+    }
+    let remote = format!("rtree-{}", std::process::id());
+    l.ok(&["put", "-r", src.to_str().unwrap(), &l.unc(&remote)], b"");
+    let on_server = format!("{}/{remote}", l.env["AZKRB_LAB_SHARE_DIR"]);
+    for (name, data) in &files {
+        assert_eq!(
+            &std::fs::read(format!("{on_server}/{name}")).unwrap(),
+            data,
+            "{name}"
+        );
+    }
+    assert!(std::path::Path::new(&format!("{on_server}/empty")).is_dir());
+    // Again over the existing tree: directories already there are fine.
+    l.ok(&["put", "-r", src.to_str().unwrap(), &l.unc(&remote)], b"");
+    let back = l.dir.join("back");
+    l.ok(&["get", "-r", &l.unc(&remote), back.to_str().unwrap()], b"");
+    for (name, data) in &files {
+        assert_eq!(&std::fs::read(back.join(name)).unwrap(), data, "{name}");
+    }
+    assert!(back.join("empty").is_dir());
+    // put -r of a file is a usage error.
+    let out = l.run(
+        &[
+            "put",
+            "-r",
+            src.join("top.txt").to_str().unwrap(),
+            &l.unc(&remote),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&on_server).unwrap();
+}
