@@ -5,6 +5,7 @@
 //! 4 network or protocol (unreachable, timeout, refused session).
 
 mod diagnose;
+mod progress;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -587,20 +588,24 @@ async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Fail
     Ok(share.close().await?)
 }
 
-/// Downloads one file to `local` (`-`: standard output) through `local.part`.
+/// Downloads one file to `local` (`-`: standard output) through `local.part`, with a
+/// progress bar on a terminal.
 async fn download_one(share: &azkrb::Share, p: &str, local: &str) -> Result<(), Failure> {
+    let size = share.tree().stat(p).await?.size;
+    let bar = progress::bar(size, p.rsplit('/').next().unwrap_or(p));
     let result = if local == "-" {
-        let mut out = tokio::io::stdout();
+        let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
         share.tree().download(p, &mut out, 16).await.map(|_| ())
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name.
         let part = format!("{local}.part");
-        let mut file = tokio::fs::File::create(&part)
+        let file = tokio::fs::File::create(&part)
             .await
             .map_err(|e| local_io(&part, e))?;
-        let r = share.tree().download(p, &mut file, 16).await;
-        drop(file);
+        let mut out = progress::Counted::new(file, bar.clone());
+        let r = share.tree().download(p, &mut out, 16).await;
+        drop(out);
         match r {
             Ok(_) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
             Err(_) => {
@@ -609,6 +614,7 @@ async fn download_one(share: &azkrb::Share, p: &str, local: &str) -> Result<(), 
         }
         r.map(|_| ())
     };
+    bar.finish_and_clear();
     Ok(result?)
 }
 
@@ -681,10 +687,15 @@ async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> 
             if kind.is_dir() {
                 stack.push((path, target));
             } else if kind.is_file() {
-                let mut file = tokio::fs::File::open(&path)
+                let file = tokio::fs::File::open(&path)
                     .await
                     .map_err(|e| local_io(&path.display().to_string(), e))?;
-                share.tree().upload(&target, &mut file, 8).await?;
+                let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                let bar = progress::bar(size, &target);
+                let mut input = progress::Counted::new(file, bar.clone());
+                let r = share.tree().upload(&target, &mut input, 8).await;
+                bar.finish_and_clear();
+                r?;
             } else {
                 tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
             }
@@ -695,16 +706,20 @@ async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> 
 
 async fn put(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
     // Open the local side first: a missing file fails before any network traffic.
-    let mut input: Box<dyn tokio::io::AsyncRead + Unpin> = if local == "-" {
-        Box::new(tokio::io::stdin())
+    let (input, size): (Box<dyn tokio::io::AsyncRead + Unpin>, u64) = if local == "-" {
+        (Box::new(tokio::io::stdin()), 0)
     } else {
-        Box::new(
-            tokio::fs::File::open(local)
-                .await
-                .map_err(|e| local_io(local, e))?,
-        )
+        let file = tokio::fs::File::open(local)
+            .await
+            .map_err(|e| local_io(local, e))?;
+        let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+        (Box::new(file), size)
     };
     let (share, p) = open(g, remote, true).await?;
-    share.tree().upload(&p, &mut input, 8).await?;
+    let bar = progress::bar(size, local);
+    let mut input = progress::Counted::new(input, bar.clone());
+    let r = share.tree().upload(&p, &mut input, 8).await;
+    bar.finish_and_clear();
+    r?;
     Ok(share.close().await?)
 }

@@ -477,3 +477,42 @@ fn recursive_put_and_get_copy_a_tree() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&on_server).unwrap();
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn progress_bars_on_a_terminal_only() {
+    let l = Lab::new("progress");
+    l.login();
+    let src = l.dir.join("p.bin");
+    std::fs::write(&src, vec![0u8; 20 << 20]).unwrap();
+    let remote = l.unc(&format!("progress-{}.bin", std::process::id()));
+    // Not a terminal: nothing on standard error.
+    let out = l.run(&["put", src.to_str().unwrap(), &remote], b"");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // On a terminal (script(1) gives it a pty): the bar with rate and ETA.
+    let cmd = format!(
+        "{} --ccache {} --address 127.0.0.1:{} get {remote} {}",
+        env!("CARGO_BIN_EXE_mount-share"),
+        l.ccache(),
+        l.env["AZKRB_LAB_SMB_PORT"],
+        l.dir.join("back.bin").display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{text}");
+    assert!(text.contains("ETA") && text.contains("/s"), "{text}");
+    assert_eq!(
+        std::fs::read(l.dir.join("back.bin")).unwrap().len(),
+        20 << 20
+    );
+    l.ok(&["rm", &remote], b"");
+}
