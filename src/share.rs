@@ -158,6 +158,7 @@ impl std::fmt::Debug for Tgt {
 pub struct Builder {
     krb5_conf: Option<String>,
     tenant: Option<String>,
+    kdc_proxy: Option<String>,
     ca_file: Option<String>,
     kdc_timeout: Duration,
     tgt: Tgt,
@@ -173,6 +174,7 @@ impl Default for Builder {
         Self {
             krb5_conf: None,
             tenant: None,
+            kdc_proxy: None,
             ca_file: None,
             kdc_timeout: TransportOptions::default().timeout,
             tgt: Tgt::Ccache(None),
@@ -198,6 +200,14 @@ impl Builder {
     /// and `.file.core.windows.net` mapped to it (entries of the krb5.conf win).
     pub fn entra_tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The KDC proxy (`https://…`) for the Entra realm `KERBEROS.MICROSOFTONLINE.COM`,
+    /// replacing any configured one; `.file.core.windows.net` is mapped to that realm unless
+    /// already mapped.
+    pub fn kdc_proxy(mut self, url: impl Into<String>) -> Self {
+        self.kdc_proxy = Some(url.into());
         self
     }
 
@@ -268,6 +278,26 @@ impl Builder {
         };
         if let Some(t) = &self.tenant {
             config = config.with_entra_tenant(t)?;
+        }
+        if let Some(url) = &self.kdc_proxy {
+            use azkrb_cloudtgt::config::{AZURE_FILES_SUFFIX, ENTRA_REALM, KdcAddress};
+            if !url.starts_with("https://") {
+                return Err(Error::Usage(format!(
+                    "KDC proxy {url:?}: expected an https:// URL"
+                )));
+            }
+            config
+                .kdcs
+                .insert(ENTRA_REALM.to_string(), vec![KdcAddress::parse(url)?]);
+            if !config
+                .domain_realm
+                .iter()
+                .any(|(d, _)| d == AZURE_FILES_SUFFIX)
+            {
+                config
+                    .domain_realm
+                    .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
+            }
         }
         if self.ciphers.is_empty() && self.require_encryption {
             return Err(Error::Usage(
@@ -486,6 +516,32 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(e, Error::Usage(_)), "{e}");
+    }
+
+    #[test]
+    fn kdc_proxy_must_be_https() {
+        let e = AzureFiles::builder()
+            .krb5_conf("/dev/null")
+            .kdc_proxy("http://example/kerberos")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        let ok = AzureFiles::builder()
+            .krb5_conf("/dev/null")
+            .kdc_proxy("https://proxy.example/t/kerberos")
+            .build()
+            .unwrap();
+        let c = ok.kerberos().config();
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some("KERBEROS.MICROSOFTONLINE.COM")
+        );
+        assert_eq!(
+            c.kdcs_for("KERBEROS.MICROSOFTONLINE.COM").unwrap(),
+            &[azkrb_cloudtgt::config::KdcAddress::Https(
+                "https://proxy.example/t/kerberos".into()
+            )]
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ struct Global {
     /// https://login.microsoftonline.com/<tenant>/kerberos.
     #[arg(long, global = true, env = "AZKRB_TENANT")]
     tenant: Option<String>,
+    /// The KDC proxy URL for KERBEROS.MICROSOFTONLINE.COM, replacing the configured one.
+    #[arg(long, global = true, env = "AZKRB_KDC_PROXY")]
+    kdc_proxy: Option<String>,
     /// Extra CA certificates (PEM) to trust for the KDC proxy.
     #[arg(long, global = true, env = "AZKRB_CA_FILE")]
     ca_file: Option<String>,
@@ -277,6 +280,9 @@ fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
     }
     if let Some(t) = &g.tenant {
         b = b.entra_tenant(t);
+    }
+    if let Some(u) = &g.kdc_proxy {
+        b = b.kdc_proxy(u);
     }
     if let Some(c) = &g.ca_file {
         b = b.ca_file(c);

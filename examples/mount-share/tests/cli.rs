@@ -516,3 +516,57 @@ fn progress_bars_on_a_terminal_only() {
     );
     l.ok(&["rm", &remote], b"");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn kdc_proxy_flag_needs_no_krb5_conf() {
+    let l = Lab::new("kdcproxy");
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+            .args([
+                "--ccache",
+                &l.ccache(),
+                "--kdc-proxy",
+                &l.env["AZKRB_LAB_PROXY_URL"],
+            ])
+            .args([
+                "--address",
+                &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            ])
+            .args(args)
+            .env("KRB5_CONFIG", "/dev/null")
+            .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    let out = run(
+        &[
+            "login",
+            "--password-stdin",
+            &format!("alice@{}", l.env["AZKRB_LAB_REALM"]),
+        ],
+        pw.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["ls", &l.unc("")], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &["--kdc-proxy", "http://plain/kerberos", "ls", &l.unc("")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
