@@ -3,15 +3,13 @@
 //!
 //! usage: smb_transfer <put|get> <cipher> <MiB> [share]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use azkrb::KerberosAuth;
-use azkrb_cloudtgt::{Client, Principal, RealmConfig, TransportOptions};
-use azkrb_smb3::msg::NegotiateOptions;
-use azkrb_smb3::{Cipher, Connection, Security, Session};
+use azkrb::{AzureFiles, Tgt};
+use azkrb_smb3::Cipher;
 
 struct Pattern(u64);
 
@@ -53,60 +51,38 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0 // USER_HZ
 }
 
+type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+async fn main() -> Fallible<()> {
     let args: Vec<String> = std::env::args().collect();
-    let (mode, cipher, mib) = (
-        args[1].clone(),
-        Cipher::from_name(&args[2]).expect("cipher"),
-        args[3].parse::<u64>().expect("MiB"),
-    );
-    let share = args.get(4).cloned().unwrap_or_else(|| "ram".into());
-    let env = common::lab();
-    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
-    let c = Client::new(
-        config,
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let user = Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap();
-    let tgt = c
-        .login_password(&user, &env["AZKRB_LAB_PASSWORD"])
-        .await
-        .unwrap();
-    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
-    let opts = NegotiateOptions {
-        ciphers: vec![cipher],
-        server_name: env["AZKRB_LAB_HOST"].clone(),
-        ..Default::default()
+    let usage = "usage: smb_transfer <put|get> <cipher> <MiB> [share]";
+    let (Some(mode), Some(cipher), Some(mib)) = (args.get(1), args.get(2), args.get(3)) else {
+        return Err(usage.into());
     };
+    let cipher = Cipher::from_name(cipher).ok_or(format!("unknown cipher {cipher}"))?;
+    let mib: u64 = mib.parse().map_err(|e| format!("MiB {mib:?}: {e}"))?;
+    let share = args.get(4).cloned().unwrap_or_else(|| "ram".into());
+    let env = common::try_lab().ok_or("the lab is not up: run lab/up")?;
+    let var = |k: &str| env.get(k).cloned().ok_or(format!("lab.env lacks {k}"));
+    let host = var("AZKRB_LAB_HOST")?;
+    let files = AzureFiles::builder()
+        .krb5_conf(var("AZKRB_LAB_KRB5_CONF")?)
+        .ca_file(var("AZKRB_LAB_CA")?)
+        .tgt(Tgt::Password {
+            principal: var("AZKRB_LAB_USER")?,
+            realm: Some(var("AZKRB_LAB_REALM")?),
+            password: var("AZKRB_LAB_PASSWORD")?.into(),
+        })
+        .connect_to(format!("127.0.0.1:{}", var("AZKRB_LAB_SMB_PORT")?))
+        .ciphers(vec![cipher])
+        .build()?;
+    // The service ticket is fetched before the clock starts (open reuses it).
+    files.cifs_ticket(&host).await?;
     let start = Instant::now();
     let cpu0 = cpu_seconds();
-    let conn = Connection::connect(
-        &format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]),
-        &opts,
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    let mut auth = KerberosAuth::new(ticket).unwrap();
-    let session = Session::setup(
-        &conn,
-        &mut auth,
-        Security {
-            require_encryption: true,
-            always_encrypt: false,
-        },
-    )
-    .await
-    .unwrap();
-    let tree = session
-        .tree_connect(&env["AZKRB_LAB_HOST"], &share)
-        .await
-        .unwrap();
+    let opened = files.open(&format!("//{host}/{share}")).await?;
+    let tree = opened.tree();
     let size = mib << 20;
     // Writes hold their payload until acknowledged: 8 in flight keeps RSS low; reads stream.
     let default_window = if mode == "put" { 8 } else { 16 };
@@ -115,21 +91,24 @@ async fn main() {
         .and_then(|w| w.parse().ok())
         .unwrap_or(default_window);
     let n = match mode.as_str() {
-        "put" => tree
-            .upload("azkrb-bench.bin", &mut Pattern(size), window)
-            .await
-            .unwrap(),
-        "get" => tree
-            .download("azkrb-bench.bin", &mut tokio::io::sink(), window)
-            .await
-            .unwrap(),
-        other => panic!("mode {other}"),
+        "put" => {
+            tree.upload("azkrb-bench.bin", &mut Pattern(size), window)
+                .await?
+        }
+        "get" => {
+            tree.download("azkrb-bench.bin", &mut tokio::io::sink(), window)
+                .await?
+        }
+        other => return Err(format!("mode {other}: {usage}").into()),
     };
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
-    assert_eq!(n, size);
+    if n != size {
+        return Err(format!("moved {n} bytes, not {size}").into());
+    }
     println!(
         "{{\"mode\":\"{mode}\",\"cipher\":\"{cipher}\",\"bytes\":{n},\"seconds\":{secs:.4},\"cpu_seconds\":{cpu:.3},\"max_rss_kib\":{}}}",
         proc_status("VmHWM:")
     );
+    Ok(())
 }

@@ -590,14 +590,23 @@ async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
 async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
     let (share, p) = open(g, remote, true).await?;
     let local = local.unwrap_or_else(|| p.rsplit('/').next().unwrap_or(&p).to_string());
-    download_one(&share, &p, &local).await?;
+    download_one(&share, &p, &local, None).await?;
     Ok(share.close().await?)
 }
 
 /// Downloads one file to `local` (`-`: standard output) through `local.part`, with a
 /// progress bar on a terminal.
-async fn download_one(share: &azkrb::Share, p: &str, local: &str) -> Result<(), Failure> {
-    let size = share.tree().stat(p).await?.size;
+/// `size` is the listing's when known (no extra round trip), else asked for.
+async fn download_one(
+    share: &azkrb::Share,
+    p: &str,
+    local: &str,
+    size: Option<u64>,
+) -> Result<(), Failure> {
+    let size = match size {
+        Some(s) => s,
+        None => share.tree().stat(p).await?.size,
+    };
     let bar = progress::bar(size, p.rsplit('/').next().unwrap_or(p));
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
@@ -656,7 +665,13 @@ async fn get_tree(g: &Global, remote: &str, local: Option<String>) -> Result<(),
             if e.is_dir() {
                 stack.push((remote_path, local_path));
             } else {
-                download_one(&share, &remote_path, &local_path.display().to_string()).await?;
+                download_one(
+                    &share,
+                    &remote_path,
+                    &local_path.display().to_string(),
+                    Some(e.size),
+                )
+                .await?;
             }
         }
     }
