@@ -482,6 +482,25 @@ async fn compound_stat_truncate_times_flush_and_echo() {
     assert_eq!(info.size, 100_000);
     assert!(!info.is_dir());
     assert!(tree.stat("").await.unwrap().is_dir());
+    // The volume's size, as df sees the share's directory (within 1 %: smbd rounds to its
+    // allocation unit).
+    let fs = tree.fs_size().await.unwrap();
+    let df = std::process::Command::new("df")
+        .args(["-B1", "--output=size,avail", &env["AZKRB_LAB_SHARE_DIR"]])
+        .output()
+        .unwrap();
+    let df = String::from_utf8(df.stdout).unwrap();
+    let nums: Vec<u64> = df
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let total = fs.total_units * fs.unit_bytes();
+    assert!(fs.unit_bytes() > 0, "{fs:?}");
+    assert!(
+        total.abs_diff(nums[0]) <= nums[0] / 100,
+        "{fs:?} vs df {df}"
+    );
+    assert!(fs.caller_available_units <= fs.total_units, "{fs:?}");
     let e = tree.stat("no-such-file").await.unwrap_err();
     assert!(
         matches!(

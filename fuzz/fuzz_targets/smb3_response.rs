@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = msg::query_directory_response(data);
     let _ = msg::query_info_response(data);
     let _ = msg::FileInfo::decode(data);
+    let _ = msg::FsSize::decode(data);
     let _ = crypto::parse_transform(data);
     for cipher in [
         Cipher::Aes128Ccm,

@@ -887,9 +887,14 @@ pub fn status_of(msg: &[u8]) -> Result<NtStatus> {
 /// QUERY_INFO (InfoType FILE) for `class`, with the given FileId (all-FF in a related
 /// compound).
 pub fn query_info_request(id: FileId, class: u8, output_len: u32) -> Vec<u8> {
+    query_info_request_of(1, id, class, output_len)
+}
+
+/// QUERY_INFO of any InfoType (1 FILE, 2 FILESYSTEM, 3 SECURITY, 4 QUOTA).
+pub fn query_info_request_of(info_type: u8, id: FileId, class: u8, output_len: u32) -> Vec<u8> {
     let mut b = Vec::with_capacity(41);
     b.extend_from_slice(&41u16.to_le_bytes());
-    b.push(1); // SMB2_0_INFO_FILE
+    b.push(info_type);
     b.push(class);
     b.extend_from_slice(&output_len.to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes()); // InputBufferOffset
@@ -913,6 +918,45 @@ pub fn query_info_response(msg: &[u8]) -> Result<Vec<u8>> {
     let off = usize::from(r.u16(HEADER_LEN + 2)?);
     let len = r.u32(HEADER_LEN + 4)? as usize;
     Ok(r.slice(off, len)?.to_vec())
+}
+
+/// FileFsFullSizeInformation (InfoType FILESYSTEM, class 7).
+pub const FILE_FS_FULL_SIZE_INFORMATION: u8 = 7;
+
+/// What FileFsFullSizeInformation says about the share's volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsSize {
+    /// TotalAllocationUnits.
+    pub total_units: u64,
+    /// CallerAvailableAllocationUnits (what this user may still use).
+    pub caller_available_units: u64,
+    /// ActualAvailableAllocationUnits.
+    pub actual_available_units: u64,
+    /// SectorsPerAllocationUnit.
+    pub sectors_per_unit: u32,
+    /// BytesPerSector.
+    pub bytes_per_sector: u32,
+}
+
+impl FsSize {
+    /// Decodes FileFsFullSizeInformation.
+    pub fn decode(b: &[u8]) -> Result<Self> {
+        let r = R::new("FileFsFullSizeInformation", b);
+        Ok(Self {
+            total_units: r.u64(0)?,
+            caller_available_units: r.u64(8)?,
+            actual_available_units: r.u64(16)?,
+            sectors_per_unit: r.u32(24)?,
+            bytes_per_sector: r.u32(28)?,
+        })
+    }
+
+    /// Bytes per allocation unit (0 if the server's figures overflow).
+    pub fn unit_bytes(&self) -> u64 {
+        u64::from(self.sectors_per_unit)
+            .checked_mul(u64::from(self.bytes_per_sector))
+            .unwrap_or(0)
+    }
 }
 
 /// FileNetworkOpenInformation (class 34).

@@ -260,6 +260,11 @@ impl Tree {
         &self.share
     }
 
+    /// The session the tree belongs to.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     async fn req(&self, command: Command, body: Vec<u8>, charge: u16) -> Result<Response> {
         self.session
             .conn
@@ -696,6 +701,46 @@ impl Tree {
         ok("QUERY_INFO", query)?;
         ok("CLOSE", close)?;
         msg::FileInfo::decode(&msg::query_info_response(query.bytes())?)
+    }
+
+    /// The size and free space of the share's volume (QUERY_INFO FileFsFullSizeInformation
+    /// on the share's root, as one CREATE + QUERY_INFO + CLOSE compound).
+    pub async fn fs_size(&self) -> Result<msg::FsSize> {
+        let requests = vec![
+            (
+                Command::Create,
+                msg::create_request(
+                    "",
+                    access::READ_ATTRIBUTES,
+                    disposition::OPEN,
+                    access::DIRECTORY_FILE,
+                ),
+            ),
+            (
+                Command::QueryInfo,
+                msg::query_info_request_of(
+                    2,
+                    msg::RELATED_FILE_ID,
+                    msg::FILE_FS_FULL_SIZE_INFORMATION,
+                    32,
+                ),
+            ),
+            (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
+        ];
+        let replies = self
+            .session
+            .conn
+            .compound(self.session.id, self.id, requests)
+            .await?;
+        let [create, query, close] = replies.as_slice() else {
+            return Err(Error::Protocol(
+                "the compound did not return three responses".into(),
+            ));
+        };
+        ok("CREATE", create)?;
+        ok("QUERY_INFO", query)?;
+        ok("CLOSE", close)?;
+        msg::FsSize::decode(&msg::query_info_response(query.bytes())?)
     }
 
     /// Sets the size of `path` (truncates or extends).

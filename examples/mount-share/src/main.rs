@@ -5,6 +5,7 @@
 //! 4 network or protocol (unreachable, timeout, refused session).
 
 mod diagnose;
+mod fuse;
 mod progress;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -156,6 +157,21 @@ enum Cmd {
         /// As JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Mount a share with FUSE and serve it until Ctrl-C or SIGTERM (or `umount MOUNTPOINT`),
+    /// then unmount.
+    Mount {
+        /// //host/share
+        target: String,
+        /// An existing directory.
+        mountpoint: String,
+        /// Let other users (and root) use the mount; non-root users need user_allow_other in
+        /// /etc/fuse.conf.
+        #[arg(long)]
+        allow_other: bool,
+        /// Mount read-only.
+        #[arg(long)]
+        read_only: bool,
     },
     /// Rename or move within a share.
     Mv {
@@ -387,6 +403,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 })
             }
         }
+        Cmd::Mount {
+            target,
+            mountpoint,
+            allow_other,
+            read_only,
+        } => mount(g, &target, &mountpoint, allow_other, read_only).await,
         Cmd::Mv { from, to, force } => {
             let (share, p) = open(g, &from, true).await?;
             let target = if to.starts_with("//") || to.starts_with("\\\\") {
@@ -743,4 +765,172 @@ async fn put(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
     bar.finish_and_clear();
     r?;
     Ok(share.close().await?)
+}
+
+async fn mount(
+    g: &Global,
+    target: &str,
+    mountpoint: &str,
+    allow_other: bool,
+    read_only: bool,
+) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let unc = UncPath::parse(target)?;
+    if !unc.path.is_empty() {
+        return Err(usage(format!(
+            "{target}: mount takes //host/share, without a path"
+        )));
+    }
+    match std::fs::metadata(mountpoint) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(usage(format!("{mountpoint}: not a directory"))),
+        Err(e) => return Err(usage(format!("{mountpoint}: {e}"))),
+    }
+    let canonical = std::fs::canonicalize(mountpoint)
+        .map_err(|e| usage(format!("{mountpoint}: {e}")))?
+        .to_string_lossy()
+        .into_owned();
+    // Files appear owned by whoever runs this (/proc/self belongs to our effective ids).
+    let me = std::fs::metadata("/proc/self").map_err(|e| local_io("/proc/self", e))?;
+    let share = from_ccache(g)?.open(target).await?;
+    let fs = fuse::SmbFs::new(
+        tokio::runtime::Handle::current(),
+        share.tree().clone(),
+        me.uid(),
+        me.gid(),
+    );
+    let mut config = fuser::Config::default();
+    config.mount_options = vec![
+        fuser::MountOption::FSName(format!("//{}/{}", unc.host, unc.share)),
+        fuser::MountOption::Subtype("azkrb".into()),
+        fuser::MountOption::NoDev,
+        fuser::MountOption::NoSuid,
+        if read_only {
+            fuser::MountOption::RO
+        } else {
+            fuser::MountOption::RW
+        },
+    ];
+    if allow_other {
+        config.acl = fuser::SessionACL::All;
+    }
+    let mp = mountpoint.to_string();
+    let session = tokio::task::spawn_blocking(move || fuser::Session::new(fs, &mp, &config))
+        .await
+        .map_err(|e| usage(format!("mount task: {e}")))?
+        .map_err(|e| Failure {
+            code: 4,
+            message: format!(
+                "mounting on {mountpoint}: {e} (FUSE needs /dev/fuse, and fusermount3 from \
+                 the fuse3 package when not root)"
+            ),
+        })?;
+    let mut session = session;
+    let mut unmounter = session.unmount_callable();
+    // From mountinfo: a stat of the mount point would wait for the file system we serve.
+    let connection = fuse_connection(&canonical);
+    let mut served = tokio::task::spawn_blocking(move || session.run());
+    let mut term = signal(SignalKind::terminate()).map_err(|e| local_io("SIGTERM", e))?;
+    eprintln!("mount-share: {target} mounted on {mountpoint}; Ctrl-C or SIGTERM unmounts");
+    let ended = tokio::select! {
+        r = &mut served => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+        _ = term.recv() => None,
+    };
+    let result = match ended {
+        Some(r) => r,
+        None => {
+            match unmounter.unmount() {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(16) => {
+                    // EBUSY: something still has a file or its working directory there.
+                    eprintln!(
+                        "mount-share: {mountpoint} is busy; detached it (gone from the \
+                         namespace, open files are served until closed); Ctrl-C again stops \
+                         at once"
+                    );
+                    detach(mountpoint);
+                }
+                Err(e) => eprintln!("mount-share: unmounting {mountpoint}: {e}"),
+            }
+            tokio::select! {
+                r = &mut served => r,
+                _ = tokio::signal::ctrl_c() => abort_and_wait(connection, served).await,
+                _ = term.recv() => abort_and_wait(connection, served).await,
+            }
+        }
+    };
+    let closed = share.close().await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(local_io(&format!("serving {mountpoint}"), e)),
+        Err(e) => return Err(usage(format!("FUSE task: {e}"))),
+    }
+    eprintln!("mount-share: {mountpoint} unmounted");
+    Ok(closed?)
+}
+
+/// The FUSE connection number of the mount at `mountpoint` (its device number as the kernel
+/// counts it, from /proc/self/mountinfo; the last mount there wins).
+fn fuse_connection(mountpoint: &str) -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let escaped = mountpoint
+        .replace('\\', "\\134")
+        .replace(' ', "\\040")
+        .replace('\t', "\\011")
+        .replace('\n', "\\012");
+    info.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let dev = fields.nth(2)?;
+            let at = fields.nth(1)?;
+            (at == escaped).then_some(dev)
+        })
+        .next_back()
+        .and_then(|dev| {
+            let (major, minor) = dev.split_once(':')?;
+            Some((major.parse::<u64>().ok()? << 20) | minor.parse::<u64>().ok()?)
+        })
+}
+
+/// Lazy unmount: the mount leaves the namespace now and ends when its last user does.
+fn detach(mountpoint: &str) {
+    let quiet = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !quiet("fusermount3", &["-u", "-z", "--", mountpoint])
+        && !quiet("umount", &["-l", "--", mountpoint])
+    {
+        eprintln!("mount-share: could not detach {mountpoint}");
+    }
+}
+
+/// Ends the FUSE connection at once (processes using it get ENOTCONN), then waits for the
+/// serving thread.
+async fn abort_and_wait(
+    connection: Option<u64>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> Result<std::io::Result<()>, tokio::task::JoinError> {
+    let dir = "/sys/fs/fuse/connections";
+    if let Some(id) = connection {
+        let abort = format!("{dir}/{id}/abort");
+        if !std::path::Path::new(&abort).exists() {
+            // The fusectl file system may not be mounted yet (root only).
+            let _ = std::process::Command::new("mount")
+                .args(["-t", "fusectl", "fusectl", dir])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        if let Err(e) = std::fs::write(&abort, "1") {
+            eprintln!("mount-share: aborting the FUSE connection ({abort}): {e}");
+        }
+    }
+    served.await
 }

@@ -570,3 +570,282 @@ fn kdc_proxy_flag_needs_no_krb5_conf() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// True while `mountpoint` is in this process's mount table.
+fn mounted(mountpoint: &std::path::Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = mountpoint.display().to_string();
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// Starts `mount-share mount` and waits until the kernel lists the mount.
+fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> std::process::Child {
+    assert!(
+        std::path::Path::new("/dev/fuse").exists(),
+        "FUSE needs /dev/fuse (and the fuse3 package)"
+    );
+    std::fs::create_dir_all(mountpoint).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+        .args([
+            "--ccache",
+            &l.ccache(),
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            "mount",
+            l.unc("").trim_end_matches('/'),
+            mountpoint.to_str().unwrap(),
+        ])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .env_remove("KRB5CCNAME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if mounted(mountpoint) {
+            return child;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "mount-share mount exited ({status}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the mount did not appear within 10 s");
+}
+
+fn sigterm(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Waits up to 10 s for the mount process to end; its stderr.
+fn wait_exit(child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let mut child = child;
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("mount-share mount did not exit within 10 s");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
+    use std::io::{Read, Seek, SeekFrom};
+    let l = Lab::new("fuse");
+    l.login();
+    let mp = l.dir.join("mnt");
+    let child = start_mount(&l, &mp);
+    let dir = format!("fuse-{}", std::process::id());
+    let server = std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&dir);
+    let m = mp.join(&dir);
+
+    // Write through the mount: a directory, a 3 MB + 17 file in odd-sized writes, an append.
+    std::fs::create_dir(&m).unwrap();
+    let data: Vec<u8> = (0..3_000_017u32).map(|i| (i * 7 % 253) as u8).collect();
+    {
+        let mut f = std::fs::File::create(m.join("a.bin")).unwrap();
+        for chunk in data.chunks(70_001) {
+            f.write_all(chunk).unwrap();
+        }
+        f.sync_all().unwrap();
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(m.join("a.bin"))
+        .unwrap()
+        .write_all(b"tail")
+        .unwrap();
+    let mut want = data.clone();
+    want.extend_from_slice(b"tail");
+    assert_eq!(
+        std::fs::metadata(m.join("a.bin")).unwrap().len(),
+        want.len() as u64
+    );
+    // Read back: through the mount (whole and at an offset), on the server's disk, over
+    // SMB with mount-share get, and with smbclient.
+    assert!(std::fs::read(m.join("a.bin")).unwrap() == want);
+    let mut f = std::fs::File::open(m.join("a.bin")).unwrap();
+    f.seek(SeekFrom::Start(2_999_990)).unwrap();
+    let mut part = Vec::new();
+    f.read_to_end(&mut part).unwrap();
+    assert!(part == want[2_999_990..]);
+    drop(f);
+    assert!(std::fs::read(server.join("a.bin")).unwrap() == want);
+    let back = l.dir.join("back.bin");
+    l.ok(
+        &[
+            "get",
+            &l.unc(&format!("{dir}/a.bin")),
+            back.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(std::fs::read(&back).unwrap() == want);
+    l.ok(&["ticket", &l.unc("")], b"");
+    let smb_copy = l.dir.join("smbclient.bin");
+    let smb = Command::new("smbclient")
+        .args([
+            &format!("//{}/{}", l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]),
+            "-I",
+            "127.0.0.1",
+            "-p",
+            &l.env["AZKRB_LAB_SMB_PORT"],
+            "--use-kerberos=required",
+            "-c",
+            &format!("get {dir}/a.bin {}", smb_copy.display()),
+        ])
+        .env("KRB5CCNAME", format!("FILE:{}", l.ccache()))
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .output()
+        .unwrap();
+    assert!(
+        smb.status.success(),
+        "{}",
+        String::from_utf8_lossy(&smb.stderr)
+    );
+    assert!(std::fs::read(&smb_copy).unwrap() == want);
+
+    // What arrives over SMB shows up in the mount.
+    l.ok(
+        &["put", "-", &l.unc(&format!("{dir}/via-smb.txt"))],
+        b"over SMB\n",
+    );
+    assert_eq!(std::fs::read(m.join("via-smb.txt")).unwrap(), b"over SMB\n");
+
+    // Listing, rename, truncate, times, statfs.
+    let mut names: Vec<String> = std::fs::read_dir(&m)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.bin", "via-smb.txt"]);
+    std::fs::rename(m.join("a.bin"), m.join("b.bin")).unwrap();
+    assert!(!server.join("a.bin").exists() && server.join("b.bin").exists());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(m.join("b.bin"))
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    assert_eq!(std::fs::metadata(server.join("b.bin")).unwrap().len(), 1000);
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(m.join("b.bin"))
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(server.join("b.bin"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        when
+    );
+    assert_eq!(
+        std::fs::metadata(m.join("b.bin"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        when
+    );
+    let df = |p: &std::path::Path| {
+        let out = Command::new("df")
+            .args(["-B1", "--output=size"])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let (ours, theirs) = (df(&mp), df(&server));
+    assert!(
+        ours.abs_diff(theirs) <= theirs / 100,
+        "df {ours} vs {theirs}"
+    );
+
+    // Errors come back as the errno a program expects.
+    let kind = |r: std::io::Result<()>| r.unwrap_err().kind();
+    assert_eq!(
+        kind(std::fs::File::open(m.join("missing")).map(drop)),
+        std::io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(std::fs::File::create_new(m.join("b.bin")).map(drop)),
+        std::io::ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        kind(std::fs::remove_dir(&m)),
+        std::io::ErrorKind::DirectoryNotEmpty
+    );
+
+    // Delete through the mount.
+    std::fs::remove_file(m.join("b.bin")).unwrap();
+    std::fs::remove_file(m.join("via-smb.txt")).unwrap();
+    std::fs::create_dir(m.join("sub")).unwrap();
+    std::fs::remove_dir(m.join("sub")).unwrap();
+    std::fs::remove_dir(&m).unwrap();
+    assert!(!server.exists());
+
+    // SIGTERM unmounts and exits 0.
+    sigterm(&child);
+    let (status, stderr) = wait_exit(child);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("unmounted"), "{stderr}");
+    assert!(!mounted(&mp));
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_busy_at_sigterm_is_detached_and_served_until_closed() {
+    use std::io::Read;
+    let l = Lab::new("fusebusy");
+    l.login();
+    let name = format!("fuse-busy-{}.txt", std::process::id());
+    l.ok(&["put", "-", &l.unc(&name)], b"still readable");
+    let mp = l.dir.join("mnt");
+    let child = start_mount(&l, &mp);
+    let mut open = std::fs::File::open(mp.join(&name)).unwrap();
+    sigterm(&child);
+    // Detached at once: gone from the mount table, but the open file still works.
+    for _ in 0..100 {
+        if !mounted(&mp) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!mounted(&mp));
+    let mut text = String::new();
+    open.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "still readable");
+    drop(open);
+    let (status, stderr) = wait_exit(child);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("busy; detached"), "{stderr}");
+    l.ok(&["rm", &l.unc(&name)], b"");
+}
