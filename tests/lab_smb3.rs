@@ -596,3 +596,60 @@ async fn pending_change_notify_and_cancel() {
     tree.remove("azkrb-watch/new.txt", false).await.unwrap();
     tree.remove(dir, true).await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn downloads_and_uploads_resume_at_an_offset() {
+    let env = lab();
+    let (_conn, _session, tree) =
+        connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+            .await
+            .unwrap();
+    let name = "azkrb-resume.bin";
+    let data = pattern(3_000_005, 9);
+    // Upload the first part, then resume with the rest: the file is whole.
+    tree.write_file(name, Arc::new(data[..1_234_567].to_vec()), 2)
+        .await
+        .unwrap();
+    let mut rest = &data[1_234_567..];
+    let n = tree
+        .upload_from(name, 1_234_567, &mut rest, 4)
+        .await
+        .unwrap();
+    assert_eq!(n, (data.len() - 1_234_567) as u64);
+    let disk = format!("{}/{name}", env["AZKRB_LAB_SHARE_DIR"]);
+    assert!(std::fs::read(&disk).unwrap() == data);
+    // Download from an offset: exactly the tail.
+    let mut tail = Vec::new();
+    let n = tree
+        .download_from(name, 2_000_000, &mut tail, 4)
+        .await
+        .unwrap();
+    assert_eq!(n, 1_000_005);
+    assert!(tail == data[2_000_000..]);
+    let mut none = Vec::new();
+    assert_eq!(
+        tree.download_from(name, data.len() as u64, &mut none, 4)
+            .await
+            .unwrap(),
+        0
+    );
+    // A resumed upload whose input ends early cuts the longer remote file there.
+    let mut short = &data[100..200];
+    tree.upload_from(name, 100, &mut short, 2).await.unwrap();
+    assert!(std::fs::read(&disk).unwrap() == data[..200]);
+    // Offsets past the end are refused, not padded.
+    let e = tree
+        .download_from(name, 201, &mut none, 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    let mut empty: &[u8] = &[];
+    let e = tree
+        .upload_from(name, 500, &mut empty, 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert_eq!(std::fs::metadata(&disk).unwrap().len(), 200);
+    tree.remove(name, false).await.unwrap();
+}

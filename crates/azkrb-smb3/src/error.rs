@@ -37,6 +37,9 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// The caller asked for something impossible (e.g. resuming past the end of a file).
+    #[error("{0}")]
+    InvalidArgument(String),
     /// No answer in time.
     #[error("{what} timed out after {seconds}s")]
     Timeout {

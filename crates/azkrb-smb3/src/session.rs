@@ -427,6 +427,19 @@ impl Tree {
         out: &mut W,
         window: usize,
     ) -> Result<u64> {
+        self.download_from(path, 0, out, window).await
+    }
+
+    /// [`download`](Self::download) from byte `offset` on (to resume a transfer): `out`
+    /// receives the file's bytes from `offset` to its end. Returns the byte count written.
+    /// An `offset` past the end of the file is an [`Error::InvalidArgument`].
+    pub async fn download_from<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        path: &str,
+        offset: u64,
+        out: &mut W,
+        window: usize,
+    ) -> Result<u64> {
         use tokio::io::AsyncWriteExt;
         let h = self
             .create(
@@ -438,10 +451,15 @@ impl Tree {
             .await?;
         let result = async {
             let size = h.size;
+            if offset > size {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot resume {path} at byte {offset}: it has {size} bytes"
+                )));
+            }
             let chunk = self.chunk(false) as u64;
             let mut set = tokio::task::JoinSet::new();
-            let mut next = 0u64;
-            let mut done = 0u64;
+            let mut next = offset;
+            let mut done = offset;
             let mut ready: std::collections::BTreeMap<u64, (Vec<u8>, std::ops::Range<usize>)> =
                 std::collections::BTreeMap::new();
             while done < size {
@@ -476,7 +494,7 @@ impl Tree {
                 target: "local output".into(),
                 detail: e.to_string(),
             })?;
-            Ok(done)
+            Ok(done - offset)
         }
         .await;
         let closed = self.close(h).await;
@@ -493,19 +511,54 @@ impl Tree {
         input: &mut R,
         window: usize,
     ) -> Result<u64> {
+        self.upload_at(path, None, input, window).await
+    }
+
+    /// Resumes an upload: `input` (positioned by the caller at byte `offset` of its source)
+    /// is written into the existing `path` from `offset` on, and the file is cut at the end
+    /// of the input. Returns the byte count written. An `offset` past the remote file's end
+    /// is an [`Error::InvalidArgument`].
+    pub async fn upload_from<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        path: &str,
+        offset: u64,
+        input: &mut R,
+        window: usize,
+    ) -> Result<u64> {
+        self.upload_at(path, Some(offset), input, window).await
+    }
+
+    async fn upload_at<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        path: &str,
+        resume: Option<u64>,
+        input: &mut R,
+        window: usize,
+    ) -> Result<u64> {
         use tokio::io::AsyncReadExt;
         let h = self
             .create(
                 path,
                 access::WRITE | access::READ,
-                disposition::OVERWRITE_IF,
+                if resume.is_some() {
+                    disposition::OPEN
+                } else {
+                    disposition::OVERWRITE_IF
+                },
                 access::NON_DIRECTORY_FILE,
             )
             .await?;
+        let start = resume.unwrap_or(0);
         let chunk = self.chunk(true);
         let result = async {
+            if start > h.size {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot resume {path} at byte {start}: it has {} bytes",
+                    h.size
+                )));
+            }
             let mut set = tokio::task::JoinSet::new();
-            let mut offset = 0u64;
+            let mut offset = start;
             let mut eof = false;
             while !eof || !set.is_empty() {
                 while !eof && set.len() < window.max(1) {
@@ -549,7 +602,11 @@ impl Tree {
                     None => break,
                 }
             }
-            Ok(offset)
+            // A resumed file ends where the input does (it may have been longer).
+            if resume.is_some() && offset < h.size {
+                self.set_end_of_file(h, offset).await?;
+            }
+            Ok(offset - start)
         }
         .await;
         let closed = self.close(h).await;
@@ -762,6 +819,18 @@ impl Tree {
         // FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES.
         self.set_info(path, 0x100 | access::READ_ATTRIBUTES, 4, &data)
             .await
+    }
+
+    /// Sets the size of an open file.
+    async fn set_end_of_file(&self, h: Handle, size: u64) -> Result<()> {
+        let resp = self
+            .req(
+                Command::SetInfo,
+                msg::set_info_request(h.id, 20, &msg::end_of_file_info(size)),
+                1,
+            )
+            .await?;
+        ok("SET_INFO (end of file)", &resp)
     }
 
     async fn set_info(&self, path: &str, desired: u32, class: u8, data: &[u8]) -> Result<()> {

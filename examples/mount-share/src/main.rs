@@ -114,6 +114,10 @@ enum Cmd {
         /// Copy a directory and everything below it.
         #[arg(short, long)]
         recursive: bool,
+        /// Continue an interrupted download from its NAME.part (files already complete are
+        /// checked and skipped).
+        #[arg(short = 'c', long)]
+        resume: bool,
         /// //host/share/path
         remote: String,
         /// Local file (default: the remote file's name; `-` for standard output).
@@ -124,6 +128,10 @@ enum Cmd {
         /// Copy a directory and everything below it.
         #[arg(short, long)]
         recursive: bool,
+        /// Continue an interrupted upload: keep what the remote file already holds (checked
+        /// against the local file) and send the rest.
+        #[arg(short = 'c', long)]
+        resume: bool,
         /// Local file (`-` for standard input).
         local: String,
         /// //host/share/path
@@ -198,6 +206,7 @@ impl From<Error> for Failure {
             Error::Kerberos(_) => 3,
             Error::Smb(azkrb_smb3::Error::Status { .. }) => 1,
             Error::Smb(azkrb_smb3::Error::Auth(_)) => 3,
+            Error::Smb(azkrb_smb3::Error::InvalidArgument(_)) => 2,
             Error::Smb(_) => 4,
         };
         Failure {
@@ -358,23 +367,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             remote,
             local,
             recursive: false,
-        } => get(g, &remote, local).await,
+            resume,
+        } => get(g, &remote, local, resume).await,
         Cmd::Get {
             remote,
             local,
             recursive: true,
-        } => get_tree(g, &remote, local).await,
+            resume,
+        } => get_tree(g, &remote, local, resume).await,
         Cmd::Put {
             local,
             remote,
             recursive: false,
-        } => put(g, &local, &remote).await,
+            resume,
+        } => put(g, &local, &remote, resume).await,
         Cmd::Put {
             local,
             remote,
             recursive: true,
-        } => put_tree(g, &local, &remote).await,
-        Cmd::Cat { path } => get(g, &path, Some("-".into())).await,
+            resume,
+        } => put_tree(g, &local, &remote, resume).await,
+        Cmd::Cat { path } => get(g, &path, Some("-".into()), false).await,
         Cmd::Rm { path } => {
             let (share, p) = open(g, &path, true).await?;
             share.tree().remove(&p, false).await?;
@@ -609,42 +622,125 @@ async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
     Ok(share.close().await?)
 }
 
-async fn get(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
+async fn get(g: &Global, remote: &str, local: Option<String>, resume: bool) -> Result<(), Failure> {
     let (share, p) = open(g, remote, true).await?;
     let local = local.unwrap_or_else(|| p.rsplit('/').next().unwrap_or(&p).to_string());
-    download_one(&share, &p, &local, None).await?;
+    if resume && local == "-" {
+        return Err(usage("--resume needs a local file, not standard output"));
+    }
+    download_one(&share, &p, &local, None, resume).await?;
     Ok(share.close().await?)
 }
 
+/// How much of a transfer to check again when resuming: the last bytes both sides hold
+/// must agree, or the partial copy is of another version of the file.
+const RESUME_CHECK: u64 = 64 * 1024;
+
+/// Whether the first `len` bytes of `local` end like the first `len` bytes of the remote
+/// file `p` (the last [`RESUME_CHECK`] bytes are compared).
+async fn same_prefix(
+    share: &azkrb::Share,
+    p: &str,
+    local: &str,
+    len: u64,
+) -> Result<bool, Failure> {
+    use std::io::{Read, Seek, SeekFrom};
+    if len == 0 {
+        return Ok(true);
+    }
+    let from = len.saturating_sub(RESUME_CHECK);
+    let want = (len - from) as usize;
+    let mut mine = vec![0; want];
+    let mut f = std::fs::File::open(local).map_err(|e| local_io(local, e))?;
+    f.seek(SeekFrom::Start(from))
+        .and_then(|_| f.read_exact(&mut mine))
+        .map_err(|e| local_io(local, e))?;
+    let tree = share.tree();
+    let h = tree
+        .create(
+            p,
+            azkrb_smb3::msg::access::READ,
+            azkrb_smb3::msg::disposition::OPEN,
+            azkrb_smb3::msg::access::NON_DIRECTORY_FILE,
+        )
+        .await?;
+    let theirs = tree.read_at(h, from, want as u32).await;
+    tree.close(h).await?;
+    Ok(theirs? == mine)
+}
+
 /// Downloads one file to `local` (`-`: standard output) through `local.part`, with a
-/// progress bar on a terminal.
+/// progress bar on a terminal; with `resume`, continues an existing `local.part` (and skips
+/// a complete `local`) after checking it against the remote file.
 /// `size` is the listing's when known (no extra round trip), else asked for.
 async fn download_one(
     share: &azkrb::Share,
     p: &str,
     local: &str,
     size: Option<u64>,
+    resume: bool,
 ) -> Result<(), Failure> {
     let size = match size {
         Some(s) => s,
         None => share.tree().stat(p).await?.size,
     };
+    let part = format!("{local}.part");
+    let mut offset = 0;
+    if resume {
+        if !std::path::Path::new(&part).exists()
+            && let Ok(m) = std::fs::metadata(local)
+            && m.is_file()
+            && m.len() == size
+        {
+            if same_prefix(share, p, local, size).await? {
+                eprintln!("{local}: already complete");
+                return Ok(());
+            }
+            return Err(Failure {
+                code: 1,
+                message: format!(
+                    "{local} exists with the remote file's size but other contents; \
+                     remove it to download again"
+                ),
+            });
+        }
+        if let Ok(m) = std::fs::metadata(&part) {
+            let have = m.len();
+            if have > size || !same_prefix(share, p, &part, have).await? {
+                return Err(Failure {
+                    code: 1,
+                    message: format!(
+                        "{part} does not match {p} on the server (the file changed?); \
+                         remove it to start over"
+                    ),
+                });
+            }
+            offset = have;
+            eprintln!("{local}: resuming at byte {have} of {size}");
+        }
+    }
     let bar = progress::bar(size, p.rsplit('/').next().unwrap_or(p));
+    bar.set_position(offset);
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
         share.tree().download(p, &mut out, 16).await.map(|_| ())
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
-        // leaves a truncated file under the final name.
-        let part = format!("{local}.part");
-        let file = tokio::fs::File::create(&part)
-            .await
-            .map_err(|e| local_io(&part, e))?;
+        // leaves a truncated file under the final name (and --resume can continue it).
+        let file = if offset > 0 {
+            tokio::fs::OpenOptions::new().append(true).open(&part).await
+        } else {
+            tokio::fs::File::create(&part).await
+        }
+        .map_err(|e| local_io(&part, e))?;
         let mut out = progress::Counted::new(file, bar.clone());
-        let r = share.tree().download(p, &mut out, 16).await;
+        let r = share.tree().download_from(p, offset, &mut out, 16).await;
         drop(out);
         match r {
             Ok(_) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
+            Err(_) if resume => {
+                // Kept for the next --resume.
+            }
             Err(_) => {
                 let _ = std::fs::remove_file(&part);
             }
@@ -656,7 +752,12 @@ async fn download_one(
 }
 
 /// `get -r`: the remote directory's tree, recreated under `local` (default: its name).
-async fn get_tree(g: &Global, remote: &str, local: Option<String>) -> Result<(), Failure> {
+async fn get_tree(
+    g: &Global,
+    remote: &str,
+    local: Option<String>,
+    resume: bool,
+) -> Result<(), Failure> {
     let (share, root) = open(g, remote, false).await?;
     let local = local.unwrap_or_else(|| {
         root.rsplit('/')
@@ -692,6 +793,7 @@ async fn get_tree(g: &Global, remote: &str, local: Option<String>) -> Result<(),
                     &remote_path,
                     &local_path.display().to_string(),
                     Some(e.size),
+                    resume,
                 )
                 .await?;
             }
@@ -701,7 +803,7 @@ async fn get_tree(g: &Global, remote: &str, local: Option<String>) -> Result<(),
 }
 
 /// `put -r`: the local directory's tree, recreated under the remote path.
-async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
+async fn put_tree(g: &Global, local: &str, remote: &str, resume: bool) -> Result<(), Failure> {
     let meta = std::fs::metadata(local).map_err(|e| local_io(local, e))?;
     if !meta.is_dir() {
         return Err(usage(format!("{local}: put -r needs a directory")));
@@ -730,15 +832,7 @@ async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> 
             if kind.is_dir() {
                 stack.push((path, target));
             } else if kind.is_file() {
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|e| local_io(&path.display().to_string(), e))?;
-                let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-                let bar = progress::bar(size, &target);
-                let mut input = progress::Counted::new(file, bar.clone());
-                let r = share.tree().upload(&target, &mut input, 8).await;
-                bar.finish_and_clear();
-                r?;
+                upload_one(&share, &path.display().to_string(), &target, resume).await?;
             } else {
                 tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
             }
@@ -747,24 +841,81 @@ async fn put_tree(g: &Global, local: &str, remote: &str) -> Result<(), Failure> 
     Ok(share.close().await?)
 }
 
-async fn put(g: &Global, local: &str, remote: &str) -> Result<(), Failure> {
+async fn put(g: &Global, local: &str, remote: &str, resume: bool) -> Result<(), Failure> {
+    if local == "-" {
+        if resume {
+            return Err(usage("--resume needs a local file, not standard input"));
+        }
+        let (share, p) = open(g, remote, true).await?;
+        let bar = progress::bar(0, local);
+        let mut input = progress::Counted::new(tokio::io::stdin(), bar.clone());
+        let r = share.tree().upload(&p, &mut input, 8).await;
+        bar.finish_and_clear();
+        r?;
+        return Ok(share.close().await?);
+    }
     // Open the local side first: a missing file fails before any network traffic.
-    let (input, size): (Box<dyn tokio::io::AsyncRead + Unpin>, u64) = if local == "-" {
-        (Box::new(tokio::io::stdin()), 0)
-    } else {
-        let file = tokio::fs::File::open(local)
-            .await
-            .map_err(|e| local_io(local, e))?;
-        let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-        (Box::new(file), size)
-    };
+    std::fs::File::open(local).map_err(|e| local_io(local, e))?;
     let (share, p) = open(g, remote, true).await?;
+    upload_one(&share, local, &p, resume).await?;
+    Ok(share.close().await?)
+}
+
+/// Uploads one local file to `p`, with a progress bar on a terminal; with `resume`, keeps
+/// what the remote file already holds (checked against the local file) and sends the rest.
+async fn upload_one(
+    share: &azkrb::Share,
+    local: &str,
+    p: &str,
+    resume: bool,
+) -> Result<(), Failure> {
+    use tokio::io::AsyncSeekExt;
+    let mut file = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| local_io(local, e))?;
+    let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let mut offset = None;
+    if resume {
+        match share.tree().stat(p).await {
+            Ok(info) => {
+                let have = info.size;
+                if have > size || !same_prefix(share, p, local, have).await? {
+                    return Err(Failure {
+                        code: 1,
+                        message: format!(
+                            "{p} on the server does not match the start of {local} (another \
+                             file?); remove it or put without --resume"
+                        ),
+                    });
+                }
+                if have == size {
+                    eprintln!("{p}: already complete");
+                    return Ok(());
+                }
+                eprintln!("{p}: resuming at byte {have} of {size}");
+                file.seek(std::io::SeekFrom::Start(have))
+                    .await
+                    .map_err(|e| local_io(local, e))?;
+                offset = Some(have);
+            }
+            Err(azkrb_smb3::Error::Status {
+                status:
+                    azkrb_smb3::NtStatus::OBJECT_NAME_NOT_FOUND | azkrb_smb3::NtStatus::NO_SUCH_FILE,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let bar = progress::bar(size, local);
-    let mut input = progress::Counted::new(input, bar.clone());
-    let r = share.tree().upload(&p, &mut input, 8).await;
+    bar.set_position(offset.unwrap_or(0));
+    let mut input = progress::Counted::new(file, bar.clone());
+    let r = match offset {
+        Some(at) => share.tree().upload_from(p, at, &mut input, 8).await,
+        None => share.tree().upload(p, &mut input, 8).await,
+    };
     bar.finish_and_clear();
     r?;
-    Ok(share.close().await?)
+    Ok(())
 }
 
 async fn mount(
