@@ -157,6 +157,8 @@ impl std::fmt::Debug for Tgt {
 #[derive(Debug)]
 pub struct Builder {
     krb5_conf: Option<String>,
+    realm_kdcs: Vec<(String, Vec<String>)>,
+    domain_realms: Vec<(String, String)>,
     tenant: Option<String>,
     kdc_proxy: Option<String>,
     ca_file: Option<String>,
@@ -173,6 +175,8 @@ impl Default for Builder {
     fn default() -> Self {
         Self {
             krb5_conf: None,
+            realm_kdcs: Vec::new(),
+            domain_realms: Vec::new(),
             tenant: None,
             kdc_proxy: None,
             ca_file: None,
@@ -192,6 +196,20 @@ impl Builder {
     /// `/etc/krb5.conf` if it exists, else none (Entra defaults only).
     pub fn krb5_conf(mut self, path: impl Into<String>) -> Self {
         self.krb5_conf = Some(path.into());
+        self
+    }
+
+    /// The KDCs of `realm` (`host[:port]`, `tcp/host:port` or an `https://` KDC proxy URL),
+    /// replacing the krb5.conf's.
+    pub fn realm_kdcs(mut self, realm: impl Into<String>, kdcs: Vec<String>) -> Self {
+        self.realm_kdcs.push((realm.into(), kdcs));
+        self
+    }
+
+    /// Maps a host, or a `.domain` suffix, to `realm`, replacing the krb5.conf's entry for
+    /// the same name.
+    pub fn domain_realm(mut self, domain: impl Into<String>, realm: impl Into<String>) -> Self {
+        self.domain_realms.push((domain.into(), realm.into()));
         self
     }
 
@@ -266,7 +284,7 @@ impl Builder {
         let path = self
             .krb5_conf
             .clone()
-            .or_else(|| std::env::var("KRB5_CONFIG").ok())
+            .or_else(|| std::env::var("KRB5_CONFIG").ok().filter(|v| !v.is_empty()))
             .or_else(|| {
                 std::path::Path::new("/etc/krb5.conf")
                     .exists()
@@ -276,6 +294,21 @@ impl Builder {
             Some(p) => RealmConfig::load(p)?,
             None => RealmConfig::parse("")?,
         };
+        for (realm, kdcs) in &self.realm_kdcs {
+            let parsed = kdcs
+                .iter()
+                .map(|k| azkrb_cloudtgt::config::KdcAddress::parse(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            if parsed.is_empty() {
+                return Err(Error::Usage(format!("realm {realm}: no KDC given")));
+            }
+            config.kdcs.insert(realm.clone(), parsed);
+        }
+        for (domain, realm) in &self.domain_realms {
+            let domain = domain.to_ascii_lowercase();
+            config.domain_realm.retain(|(d, _)| *d != domain);
+            config.domain_realm.push((domain, realm.clone()));
+        }
         if let Some(t) = &self.tenant {
             config = config.with_entra_tenant(t)?;
         }
@@ -516,6 +549,51 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(e, Error::Usage(_)), "{e}");
+    }
+
+    #[test]
+    fn programmatic_realms_and_domains_win_over_krb5_conf_and_tenant() {
+        let dir = std::env::temp_dir().join(format!("azkrb-builder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("krb5.conf");
+        std::fs::write(
+            &conf,
+            "[realms]\nKERBEROS.MICROSOFTONLINE.COM = {\n kdc = https://old.example/kerberos\n}\n\
+             [domain_realm]\nacct.file.core.windows.net = OLD.REALM\n",
+        )
+        .unwrap();
+        let files = AzureFiles::builder()
+            .krb5_conf(conf.to_str().unwrap())
+            .realm_kdcs(
+                "KERBEROS.MICROSOFTONLINE.COM",
+                vec!["https://new.example/t/kerberos".into()],
+            )
+            .realm_kdcs("CONTOSO.LOCAL", vec!["dc1.contoso.local:88".into()])
+            .domain_realm("ACCT.file.core.windows.net", "CONTOSO.LOCAL")
+            .entra_tenant("tenant-1")
+            .build()
+            .unwrap();
+        let c = files.kerberos().config();
+        assert_eq!(
+            c.kdcs_for("KERBEROS.MICROSOFTONLINE.COM").unwrap()[0],
+            azkrb_cloudtgt::config::KdcAddress::parse("https://new.example/t/kerberos").unwrap()
+        );
+        assert_eq!(c.kdcs_for("CONTOSO.LOCAL").unwrap().len(), 1);
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some("CONTOSO.LOCAL")
+        );
+        assert_eq!(
+            c.realm_for_host("other.file.core.windows.net"),
+            Some("KERBEROS.MICROSOFTONLINE.COM")
+        );
+        let e = AzureFiles::builder()
+            .krb5_conf(conf.to_str().unwrap())
+            .realm_kdcs("EMPTY.REALM", vec![])
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("EMPTY.REALM"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

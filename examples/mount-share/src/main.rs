@@ -4,6 +4,7 @@
 //! …); 2 usage (bad arguments or settings); 3 Kerberos (login, ticket, credential cache);
 //! 4 network or protocol (unreachable, timeout, refused session).
 
+mod config;
 mod diagnose;
 mod fuse;
 mod progress;
@@ -34,6 +35,10 @@ struct Cli {
 
 #[derive(Args)]
 struct Global {
+    /// Config file (TOML; default ~/.config/azkrb/config.toml when it exists). Flags and
+    /// environment variables override it; it overrides the krb5.conf.
+    #[arg(long, global = true, env = "AZKRB_CONFIG")]
+    config: Option<String>,
     /// krb5.conf with [realms] and [domain_realm] (default: KRB5_CONFIG, then /etc/krb5.conf).
     #[arg(long, global = true, env = "KRB5_CONFIG")]
     krb5_conf: Option<String>,
@@ -50,9 +55,9 @@ struct Global {
     /// Credential cache (default: KRB5CCNAME, then /tmp/krb5cc_<uid>).
     #[arg(long, global = true)]
     ccache: Option<String>,
-    /// SMB port.
-    #[arg(long, global = true, default_value_t = 445)]
-    port: u16,
+    /// SMB port [default: 445].
+    #[arg(long, global = true)]
+    port: Option<u16>,
     /// Connect to this address (host:port) instead of resolving the share's host; the ticket
     /// is still for cifs/<host>.
     #[arg(long, global = true)]
@@ -64,6 +69,102 @@ struct Global {
     /// More logging (-v, -vv); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Realms' KDCs from the config file.
+    #[arg(skip)]
+    realms: Vec<(String, Vec<String>)>,
+    /// `[domain_realm]` entries from the config file.
+    #[arg(skip)]
+    domain_realm: Vec<(String, String)>,
+    /// Where each setting came from, for `mount-share config`.
+    #[arg(skip)]
+    sources: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Global {
+    fn port(&self) -> u16 {
+        self.port.unwrap_or(445)
+    }
+
+    /// Fills what flags and environment left unset from the config file, and records where
+    /// every setting came from.
+    fn apply_config_file(&mut self, matches: &clap::ArgMatches) -> Result<(), Failure> {
+        use clap::parser::ValueSource;
+        // An empty variable or flag counts as unset.
+        for v in [
+            &mut self.config,
+            &mut self.krb5_conf,
+            &mut self.tenant,
+            &mut self.kdc_proxy,
+            &mut self.ca_file,
+            &mut self.ccache,
+            &mut self.address,
+        ] {
+            if v.as_deref() == Some("") {
+                *v = None;
+            }
+        }
+        let (path, named) = match &self.config {
+            Some(p) => (Some(std::path::PathBuf::from(p)), true),
+            None => (config::default_path(), false),
+        };
+        let file = match &path {
+            Some(p) if named || p.exists() => {
+                let c = config::load(p).map_err(usage)?;
+                self.sources
+                    .insert("config", format!("{} (read)", p.display()));
+                Some((c, p.display().to_string()))
+            }
+            Some(p) => {
+                self.sources
+                    .insert("config", format!("{} (not present)", p.display()));
+                None
+            }
+            None => None,
+        };
+        let from = |id: &str, env: &str, set: bool| match matches.value_source(id) {
+            Some(ValueSource::CommandLine) if set => Some(format!("--{}", id.replace('_', "-"))),
+            Some(ValueSource::EnvVariable) if set => Some(format!("environment {env}")),
+            _ => None,
+        };
+        macro_rules! setting {
+            ($field:ident, $env:literal) => {
+                let source = from(stringify!($field), $env, self.$field.is_some());
+                match (source, &file) {
+                    (Some(s), _) => {
+                        self.sources.insert(stringify!($field), s);
+                    }
+                    (None, Some((f, p))) if f.$field.is_some() => {
+                        self.$field = f.$field.clone();
+                        self.sources
+                            .insert(stringify!($field), format!("config file {p}"));
+                    }
+                    _ => {}
+                }
+            };
+        }
+        setting!(krb5_conf, "KRB5_CONFIG");
+        setting!(tenant, "AZKRB_TENANT");
+        setting!(kdc_proxy, "AZKRB_KDC_PROXY");
+        setting!(ca_file, "AZKRB_CA_FILE");
+        setting!(ccache, "");
+        setting!(port, "");
+        setting!(address, "");
+        match (from("cipher", "", !self.cipher.is_empty()), &file) {
+            (Some(s), _) => {
+                self.sources.insert("cipher", s);
+            }
+            (None, Some((f, p))) if f.cipher.is_some() => {
+                self.cipher = f.cipher.clone().unwrap_or_default();
+                self.sources.insert("cipher", format!("config file {p}"));
+            }
+            _ => {}
+        }
+        if let Some((f, _)) = file {
+            self.realms = f.realms.into_iter().map(|(r, e)| (r, e.kdc)).collect();
+            self.domain_realm = f.domain_realm.into_iter().collect();
+        }
+        Ok(())
+    }
 }
 
 #[derive(Subcommand)]
@@ -181,6 +282,9 @@ enum Cmd {
         #[arg(long)]
         read_only: bool,
     },
+    /// Show the settings in effect and where each came from (flag, environment, config
+    /// file).
+    Config,
     /// Rename or move within a share.
     Mv {
         /// //host/share/path
@@ -243,7 +347,17 @@ fn local_io(what: &str, e: std::io::Error) -> Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(&matches);
+    if let Err(f) = cli.global.apply_config_file(sub) {
+        eprintln!("mount-share: {}", f.message);
+        return ExitCode::from(f.code);
+    }
     let level = match cli.global.verbose {
         0 => "warn",
         1 => "info",
@@ -299,7 +413,13 @@ fn ciphers(g: &Global) -> Result<Option<Vec<Cipher>>, Failure> {
 }
 
 fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
-    let mut b = AzureFiles::builder().tgt(tgt).smb_port(g.port);
+    let mut b = AzureFiles::builder().tgt(tgt).smb_port(g.port());
+    for (realm, kdcs) in &g.realms {
+        b = b.realm_kdcs(realm, kdcs.clone());
+    }
+    for (domain, realm) in &g.domain_realm {
+        b = b.domain_realm(domain, realm);
+    }
     if let Some(p) = &g.krb5_conf {
         b = b.krb5_conf(p);
     }
@@ -360,6 +480,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             tgt_cloud,
         } => login(g, principal, realm, password_stdin, keytab, tgt_cloud).await,
         Cmd::Klist => klist(g),
+        Cmd::Config => {
+            show_config(g);
+            Ok(())
+        }
         Cmd::Ticket { target } => ticket(g, &target).await,
         Cmd::Ls { path, json } => ls(g, &path, json).await,
         Cmd::Stat { path, json } => stat(g, &path, json).await,
@@ -406,7 +530,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Diagnose { target, json } => {
             let unc = UncPath::parse(&target)?;
             let files = from_ccache(g)?;
-            let checks = diagnose::run(&files, &unc, g.address.as_deref(), g.port).await;
+            let checks = diagnose::run(&files, &unc, g.address.as_deref(), g.port()).await;
             if diagnose::report(&checks, json) {
                 Ok(())
             } else {
@@ -528,10 +652,10 @@ async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
     } else {
         &unc.share
     };
-    let port = if g.port == 445 {
+    let port = if g.port() == 445 {
         String::new()
     } else {
-        format!(",port={}", g.port)
+        format!(",port={}", g.port())
     };
     println!(
         "sudo mount -t cifs //{}/{share} /mnt/{share} -o sec=krb5,cruid=$(id -u),vers=3.1.1,seal{port}",
@@ -1084,4 +1208,57 @@ async fn abort_and_wait(
         }
     }
     served.await
+}
+
+fn show_config(g: &Global) {
+    let source = |k: &str| {
+        g.sources
+            .get(k)
+            .map(|s| format!("  ({s})"))
+            .unwrap_or_default()
+    };
+    let show = |k: &str, v: Option<String>, unset: &str| {
+        println!(
+            "{k:<10} {}{}",
+            v.unwrap_or_else(|| unset.to_string()),
+            source(k)
+        );
+    };
+    println!(
+        "config     {}",
+        g.sources
+            .get("config")
+            .cloned()
+            .unwrap_or_else(|| "none".into())
+    );
+    show(
+        "krb5_conf",
+        g.krb5_conf.clone(),
+        "/etc/krb5.conf if present",
+    );
+    show("tenant", g.tenant.clone(), "-");
+    show(
+        "kdc_proxy",
+        g.kdc_proxy.clone(),
+        "- (from krb5.conf or tenant)",
+    );
+    show("ca_file", g.ca_file.clone(), "- (system roots)");
+    show(
+        "ccache",
+        g.ccache.clone(),
+        "KRB5CCNAME, else /tmp/krb5cc_<uid>",
+    );
+    show("port", g.port.map(|p| p.to_string()), "445");
+    show("address", g.address.clone(), "- (the share's host)");
+    show(
+        "cipher",
+        (!g.cipher.is_empty()).then(|| g.cipher.join(",")),
+        "aes-256-gcm,aes-128-gcm,aes-256-ccm,aes-128-ccm",
+    );
+    for (realm, kdcs) in &g.realms {
+        println!("realm      {realm} = {}  (config file)", kdcs.join(", "));
+    }
+    for (domain, realm) in &g.domain_realm {
+        println!("domain     {domain} -> {realm}  (config file)");
+    }
 }

@@ -960,3 +960,112 @@ fn get_and_put_resume_interrupted_transfers_and_refuse_mismatches() {
     l.ok(&["rmdir", &l.unc(&format!("{rdir}/sub"))], b"");
     l.ok(&["rmdir", &l.unc(&rdir)], b"");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn config_file_settings_with_environment_and_flags_above_it() {
+    let l = Lab::new("config");
+    let realm = &l.env["AZKRB_LAB_REALM"];
+    let file = l.dir.join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "ccache = \"{cc}\"\nca_file = \"{ca}\"\naddress = \"127.0.0.1:{port}\"\n\
+             cipher = [\"aes-256-gcm\"]\n\n[realms.\"{realm}\"]\nkdc = [\"{proxy}\"]\n\n\
+             [domain_realm]\n\".file.core.windows.net\" = \"{realm}\"\n",
+            cc = l.ccache(),
+            ca = l.env["AZKRB_LAB_CA"],
+            port = l.env["AZKRB_LAB_SMB_PORT"],
+            proxy = l.env["AZKRB_LAB_PROXY_URL"],
+        ),
+    )
+    .unwrap();
+    // Only the config file: no krb5.conf of the lab's, no lab flags or variables.
+    let run = |args: &[&str], env: &[(&str, &str)], stdin: &[u8]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        cmd.arg("--config").arg(&file).args(args);
+        for v in [
+            "KRB5_CONFIG",
+            "KRB5CCNAME",
+            "AZKRB_TENANT",
+            "AZKRB_KDC_PROXY",
+            "AZKRB_CA_FILE",
+            "AZKRB_CONFIG",
+        ] {
+            cmd.env_remove(v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // The lab's realm is in no krb5.conf this process sees: its routing can only come from
+    // the config file (an empty KRB5_CONFIG counts as unset).
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    let login = ["login", "--password-stdin", "alice", "--realm", realm];
+    let out = run(&login, &[("KRB5_CONFIG", "")], pw.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let share = format!("//{}/{}", l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]);
+    let out = run(&["ls", &share], &[("KRB5_CONFIG", "")], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The environment overrides the file: a dead KDC proxy fails the login (exit 3)...
+    let dead = "https://127.0.0.1:9/x/kerberos";
+    let out = run(&login, &[("AZKRB_KDC_PROXY", dead)], pw.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ... and a flag overrides the environment.
+    let mut with_flag = vec!["--kdc-proxy", &l.env["AZKRB_LAB_PROXY_URL"]];
+    with_flag.extend_from_slice(&login);
+    let out = run(&with_flag, &[("AZKRB_KDC_PROXY", dead)], pw.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `config` says where each setting came from.
+    let out = run(
+        &["--port", "4999", "config"],
+        &[("AZKRB_KDC_PROXY", dead)],
+        b"",
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("port       4999  (--port)"), "{shown}");
+    assert!(
+        shown.contains(&format!("kdc_proxy  {dead}  (environment AZKRB_KDC_PROXY)")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("cipher     aes-256-gcm  (config file"),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("realm      {realm} = ")), "{shown}");
+    // A mistake in the file: exit 2, one line, with the line number.
+    std::fs::write(&file, "port = 4445\ncyphers = [\"aes-256-gcm\"]\n").unwrap();
+    let out = run(&["klist"], &[], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("line 2") && said.contains("cyphers"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+}
