@@ -24,7 +24,7 @@ ADHOST=acctad.file.core.windows.net
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
-python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3"
+python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime"
 
 ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT"
 

@@ -1069,3 +1069,79 @@ fn config_file_settings_with_environment_and_flags_above_it() {
     );
     assert_eq!(said.lines().count(), 1, "{said}");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn expired_ticket_and_skewed_clock_are_one_line_kerberos_errors() {
+    let l = Lab::new("clock");
+    l.login();
+    // The same commands with this machine's clock moved (libfaketime, the real KDC and
+    // server unchanged).
+    let faked = |offset: &str, args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new("faketime")
+            .arg(offset)
+            .arg(env!("CARGO_BIN_EXE_mount-share"))
+            .args([
+                "--ccache",
+                &l.ccache(),
+                "--address",
+                &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            ])
+            .args(args)
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env_remove("KRB5CCNAME")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("faketime (Debian package faketime, installed by lab/up)");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let share = l.unc("");
+    // A day later the 10-hour TGT has expired.
+    let (code, said) = faked("+1 day", &["ls", &share], b"");
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("expired") && said.contains("new TGT"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let (code, said) = faked("+1 day", &["diagnose", &share], b"");
+    assert_eq!(code, Some(1), "{said}");
+    // Ten minutes fast: the KDC refuses both the TGS exchange and a new login, and the
+    // message gives the measured offset and the fix.
+    let (code, said) = faked("+10 minutes", &["ls", &share], b"");
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("clock skew") && said.contains("600s"),
+        "{said}"
+    );
+    assert!(said.contains("NTP"), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    let (code, said) = faked(
+        "-10 minutes",
+        &[
+            "login",
+            "--password-stdin",
+            "alice",
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        pw.as_bytes(),
+    );
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("clock skew") && said.contains("600s"),
+        "{said}"
+    );
+    // With the clock right again, everything works with the same ccache.
+    l.ok(&["ls", &share], b"");
+}
