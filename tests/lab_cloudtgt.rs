@@ -4,6 +4,8 @@
 //! the service ticket decrypts with the keytab's key. `scripts/test` runs these.
 
 mod common;
+#[path = "common/tgt_cloud.rs"]
+mod tgt_cloud;
 
 use std::process::Command;
 
@@ -342,110 +344,29 @@ async fn every_error_is_provoked_for_real() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn tgt_cloud_from_a_real_as_rep() {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-
     let env = lab();
-    let c = client(&env);
     let alice = alice(&env);
-    // Run the AS exchange by hand to keep the AS-REP bytes and derive the reply key.
-    let now = KerberosTime::now();
-    let mut x = AsExchange::new(
-        alice.clone(),
-        AsSecret::Password(env["AZKRB_LAB_PASSWORD"].clone().into()),
-        now,
-    )
-    .unwrap();
-    let kdcs = c.config().kdcs_for(x.realm()).unwrap().to_vec();
-    let first = c
-        .transport()
-        .send(&kdcs, x.realm(), x.request())
-        .await
-        .unwrap();
-    let azkrb_asn1::KerberosMessage::KrbError(err) =
-        azkrb_asn1::KerberosMessage::from_der(&first).unwrap()
-    else {
-        panic!("expected PREAUTH_REQUIRED");
-    };
-    let salt = err.etype_info2()[0].salt.clone().unwrap();
-    let key = azkrb::crypto::Key::from_password(
-        EncryptionType::Aes256CtsHmacSha196,
-        env["AZKRB_LAB_PASSWORD"].as_bytes(),
-        salt.as_bytes(),
-        None,
-    )
-    .unwrap();
-    assert!(matches!(
-        x.handle_reply(&first, now).unwrap(),
-        AsStep::Continue
-    ));
-    let as_rep = c
-        .transport()
-        .send(&kdcs, x.realm(), x.request())
-        .await
-        .unwrap();
-    assert!(matches!(
-        x.handle_reply(&as_rep, KerberosTime::now()).unwrap(),
-        AsStep::Done(_)
-    ));
-
-    let object = |client_key: String| {
-        serde_json::json!({
-            "clientKey": client_key,
-            "keyType": 18,
-            "messageBuffer": STANDARD.encode(&as_rep),
-            "realm": env["AZKRB_LAB_REALM"],
-        })
-        .to_string()
-    };
+    let cifs = Principal::cifs(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_REALM"]);
     // Raw form.
-    let raw = azkrb_cloudtgt::cloud::CloudTgt::from_json(&object(STANDARD.encode(key.as_bytes())))
-        .unwrap();
+    let raw =
+        azkrb_cloudtgt::cloud::CloudTgt::from_json(&tgt_cloud::lab_tgt_cloud(&env, None).await)
+            .unwrap();
     let tgt = raw.credential(None).unwrap();
-    let t = c
-        .service_ticket(
-            &tgt,
-            &Principal::cifs(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_REALM"]),
-        )
+    let t = client(&env).service_ticket(&tgt, &cifs).await.unwrap();
+    assert_eq!(t.client.to_string(), alice.to_string());
+    // JWE form under a PRT session key: needs that key, and only that key.
+    let prt_key = [0x5au8; 32];
+    let from_jwe = azkrb_cloudtgt::cloud::CloudTgt::from_json(
+        &tgt_cloud::lab_tgt_cloud(&env, Some(&prt_key)).await,
+    )
+    .unwrap();
+    assert!(from_jwe.credential(None).is_err());
+    assert!(from_jwe.credential(Some(&[0x5b; 32])).is_err());
+    let tgt2 = from_jwe.credential(Some(&prt_key)).unwrap();
+    client(&env) // a fresh client: no cached ticket
+        .service_ticket(&tgt2, &cifs)
         .await
         .unwrap();
-    assert_eq!(t.client.to_string(), alice.to_string());
-    // JWE form under a PRT session key.
-    let prt_key = [0x5au8; 32];
-    let ctx = [0x11u8; 24];
-    let header = URL_SAFE_NO_PAD.encode(format!(
-        r#"{{"alg":"dir","enc":"A256GCM","ctx":"{}"}}"#,
-        STANDARD.encode(ctx)
-    ));
-    let derived = azkrb_cloudtgt::cloud::derive_session_key(&prt_key, &ctx).unwrap();
-    let iv = [0x22u8; 12];
-    let sealed = aes_gcm::Aes256Gcm::new_from_slice(&derived)
-        .unwrap()
-        .encrypt(
-            &aes_gcm::Nonce::try_from(&iv[..]).unwrap(),
-            Payload {
-                msg: key.as_bytes(),
-                aad: header.as_bytes(),
-            },
-        )
-        .unwrap();
-    let (ct, tag) = sealed.split_at(sealed.len() - 16);
-    let jwe = format!(
-        "{header}..{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(iv),
-        URL_SAFE_NO_PAD.encode(ct),
-        URL_SAFE_NO_PAD.encode(tag)
-    );
-    let from_jwe = azkrb_cloudtgt::cloud::CloudTgt::from_json(&object(jwe)).unwrap();
-    let tgt2 = from_jwe.credential(Some(&prt_key)).unwrap();
-    let c2 = client(&env); // a fresh client: no cached ticket
-    c2.service_ticket(
-        &tgt2,
-        &Principal::cifs(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_REALM"]),
-    )
-    .await
-    .unwrap();
 }
 
 /// A keytab login: the service's own keys from the lab keytab get it a TGT.

@@ -185,6 +185,10 @@ enum Cmd {
         /// Import an Entra `tgt_cloud` JSON (from a PRT response) instead of logging in.
         #[arg(long, conflicts_with_all = ["password_stdin", "keytab"])]
         tgt_cloud: Option<String>,
+        /// The PRT session key (32 bytes: raw, base64 or hex) in this file (`-`: standard
+        /// input), for a `tgt_cloud` whose clientKey is a JWE.
+        #[arg(long, requires = "tgt_cloud")]
+        prt_session_key: Option<String>,
     },
     /// List the credential cache like MIT klist.
     Klist,
@@ -478,7 +482,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             password_stdin,
             keytab,
             tgt_cloud,
-        } => login(g, principal, realm, password_stdin, keytab, tgt_cloud).await,
+            prt_session_key,
+        } => {
+            let cloud = tgt_cloud.map(|file| (file, prt_session_key));
+            login(g, principal, realm, password_stdin, keytab, cloud).await
+        }
         Cmd::Klist => klist(g),
         Cmd::Config => {
             show_config(g);
@@ -572,12 +580,14 @@ async fn login(
     realm: Option<String>,
     password_stdin: bool,
     keytab: Option<String>,
-    tgt_cloud: Option<String>,
+    tgt_cloud: Option<(String, Option<String>)>,
 ) -> Result<(), Failure> {
     let path = ccache_path(g)?;
-    let tgt: Credential = if let Some(file) = tgt_cloud {
+    let tgt: Credential = if let Some((file, session_key)) = tgt_cloud {
         let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
-        azkrb_cloudtgt::cloud::CloudTgt::from_json(&text)?.credential(None)?
+        let session_key = session_key.map(|f| read_prt_session_key(&f)).transpose()?;
+        azkrb_cloudtgt::cloud::CloudTgt::from_json(&text)?
+            .credential(session_key.as_deref().map(|k| &k[..]))?
     } else {
         let name = principal.ok_or_else(|| usage("login needs a principal (user@REALM)"))?;
         let files = client(g, Tgt::Ccache(None))?;
@@ -1260,5 +1270,40 @@ fn show_config(g: &Global) {
     }
     for (domain, realm) in &g.domain_realm {
         println!("domain     {domain} -> {realm}  (config file)");
+    }
+}
+
+/// Reads a PRT session key: 32 bytes raw, or as base64 (standard or URL-safe) or hex text.
+fn read_prt_session_key(file: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    use base64::Engine;
+    use std::io::Read;
+    let mut raw = Zeroizing::new(Vec::new());
+    if file == "-" {
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .map_err(|e| local_io("standard input", e))?;
+    } else {
+        *raw = std::fs::read(file).map_err(|e| local_io(file, e))?;
+    }
+    if raw.len() == 32 {
+        return Ok(raw);
+    }
+    let text = String::from_utf8_lossy(&raw).trim().to_string();
+    let text = Zeroizing::new(text);
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let decoded = engines
+        .iter()
+        .find_map(|e| e.decode(text.as_bytes()).ok().filter(|k| k.len() == 32))
+        .or_else(|| hex::decode(text.as_bytes()).ok().filter(|k| k.len() == 32));
+    match decoded {
+        Some(k) => Ok(Zeroizing::new(k)),
+        None => Err(usage(format!(
+            "{file}: not a PRT session key (expected 32 bytes, raw, base64 or hex)"
+        ))),
     }
 }

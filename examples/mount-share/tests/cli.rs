@@ -3,6 +3,8 @@
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
+#[path = "../../../tests/common/tgt_cloud.rs"]
+mod tgt_cloud;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -1144,4 +1146,76 @@ fn expired_ticket_and_skewed_clock_are_one_line_kerberos_errors() {
     );
     // With the clock right again, everything works with the same ccache.
     l.ok(&["ls", &share], b"");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_imports_a_tgt_cloud_in_both_forms() {
+    use base64::Engine;
+    let l = Lab::new("tgtcloud");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let prt_key = [0x3cu8; 32];
+    let raw = rt.block_on(tgt_cloud::lab_tgt_cloud(&l.env, None));
+    let jwe = rt.block_on(tgt_cloud::lab_tgt_cloud(&l.env, Some(&prt_key)));
+    let (raw_file, jwe_file) = (l.dir.join("raw.json"), l.dir.join("jwe.json"));
+    std::fs::write(&raw_file, raw).unwrap();
+    std::fs::write(&jwe_file, jwe).unwrap();
+    // Raw clientKey: the ccache holds alice's TGT, which gets a service ticket and a listing.
+    l.ok(&["login", "--tgt-cloud", raw_file.to_str().unwrap()], b"");
+    let said = l.ok(&["klist"], b"");
+    assert!(
+        said.contains("alice@KERBEROS.MICROSOFTONLINE.COM"),
+        "{said}"
+    );
+    l.ok(&["ls", &l.unc("")], b"");
+    // JWE clientKey: needs the PRT session key, given as base64, hex or raw bytes.
+    std::fs::remove_file(l.ccache()).unwrap();
+    let jwe_arg = jwe_file.to_str().unwrap();
+    let out = l.run(&["login", "--tgt-cloud", jwe_arg], b"");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PRT session key"));
+    let key_b64 = l.dir.join("prt.b64");
+    std::fs::write(
+        &key_b64,
+        base64::engine::general_purpose::STANDARD.encode(prt_key),
+    )
+    .unwrap();
+    let key_hex = l.dir.join("prt.hex");
+    std::fs::write(&key_hex, format!("{}\n", hex::encode(prt_key))).unwrap();
+    for key in [key_b64.to_str().unwrap(), key_hex.to_str().unwrap()] {
+        l.ok(
+            &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", key],
+            b"",
+        );
+        l.ok(&["ls", &l.unc("")], b"");
+    }
+    l.ok(
+        &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", "-"],
+        &prt_key,
+    );
+    // The wrong key is a Kerberos error; something that is no key at all, a usage error.
+    let wrong = l.dir.join("wrong.hex");
+    std::fs::write(&wrong, hex::encode([0x3du8; 32])).unwrap();
+    let out = l.run(
+        &[
+            "login",
+            "--tgt-cloud",
+            jwe_arg,
+            "--prt-session-key",
+            wrong.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = l.run(
+        &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", "-"],
+        b"not a key",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
