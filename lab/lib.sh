@@ -11,6 +11,7 @@ PROXY_PORT=${AZKRB_LAB_PROXY_PORT:-18443}
 SMB_PORT=${AZKRB_LAB_SMB_PORT:-4445}          # Azure "maximum security": 3.1.1, encryption required
 SMB_PLAIN_PORT=${AZKRB_LAB_SMB_PLAIN_PORT:-4446}  # no encryption, for comparisons
 HTTP_PROXY_PORT=${AZKRB_LAB_HTTP_PROXY_PORT:-18888}  # an HTTP CONNECT proxy, for HTTPS_PROXY tests
+DNS_PORT=${AZKRB_LAB_DNS_PORT:-15353}          # DNS with private-endpoint style CNAMEs
 TENANT=${AZKRB_LAB_TENANT:-00000000-1111-2222-3333-444444444444}
 # Set AZKRB_LAB_SMB_CIPHERS=AES-256-GCM to make the encrypted instance exactly Azure's
 # maximum-security cipher list.
@@ -21,12 +22,13 @@ ADDS=CONTOSO.LOCAL
 SHA2=SHA2.KERBEROS.TEST
 HOST=acct.file.core.windows.net
 ADHOST=acctad.file.core.windows.net
+PUBHOST=acctpub.file.core.windows.net   # in the lab DNS: privatelink CNAME, public address
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
-python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime"
+python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
 
-ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT"
+ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT $DNS_PORT"
 
 say() { printf '%s\n' "lab: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -52,5 +54,6 @@ smbd-plain $LAB_DIR/smb/plain/pid/smbd.pid $LAB_DIR/smb/plain/smb.conf
 dcerpcd-enc $LAB_DIR/smb/enc/pid/samba-dcerpcd.pid $LAB_DIR/smb/enc/smb.conf
 dcerpcd-plain $LAB_DIR/smb/plain/pid/samba-dcerpcd.pid $LAB_DIR/smb/plain/smb.conf
 http-proxy $LAB_DIR/httpproxy/tinyproxy.pid $LAB_DIR/httpproxy/tinyproxy.conf
+dns $RUN/dnsmasq.pid $LAB_DIR/dns/dnsmasq.conf
 SERVICES
 }

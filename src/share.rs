@@ -456,19 +456,27 @@ impl AzureFiles {
     /// Connects to `//host/share` (any path part is kept in [`Share::unc`]): service ticket,
     /// NEGOTIATE, Kerberos SESSION_SETUP, TREE_CONNECT.
     pub async fn open(&self, unc: &str) -> Result<Share, Error> {
-        let unc = UncPath::parse(unc)?;
-        let ticket = self.cifs_ticket(&unc.host).await?;
+        let host = UncPath::parse(unc)?.host;
         let addr = self
             .settings
             .connect_to
             .clone()
-            .unwrap_or_else(|| format!("{}:{}", unc.host, self.settings.smb_port));
+            .unwrap_or_else(|| format!("{host}:{}", self.settings.smb_port));
+        self.open_at(unc, &addr).await
+    }
+
+    /// [`open`](Self::open), connecting to `addr` (`host:port`) whatever the settings say;
+    /// the ticket is still for `cifs/<host of unc>` (e.g. an address found by the caller's
+    /// own name resolution).
+    pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
+        let unc = UncPath::parse(unc)?;
+        let ticket = self.cifs_ticket(&unc.host).await?;
         let opts = NegotiateOptions {
             ciphers: self.settings.ciphers.clone(),
             server_name: unc.host.clone(),
             ..Default::default()
         };
-        let conn = Connection::connect(&addr, &opts, self.settings.smb_timeout).await?;
+        let conn = Connection::connect(addr, &opts, self.settings.smb_timeout).await?;
         let mut auth = KerberosAuth::new(ticket)?;
         let session = Session::setup(
             &conn,

@@ -660,6 +660,8 @@ pub struct CreateResponse {
     pub attributes: u32,
     /// LastWriteTime (FILETIME).
     pub last_write: u64,
+    /// Times, sizes and attributes, as FileNetworkOpenInformation would give them.
+    pub info: FileInfo,
 }
 
 /// Decodes a CREATE response.
@@ -673,11 +675,21 @@ pub fn create_response(msg: &[u8]) -> Result<CreateResponse> {
     }
     let mut id = [0u8; 16];
     id.copy_from_slice(r.slice(b + 64, 16)?);
-    Ok(CreateResponse {
-        file_id: FileId(id),
+    let info = FileInfo {
+        created: r.u64(b + 8)?,
+        accessed: r.u64(b + 16)?,
+        written: r.u64(b + 24)?,
+        changed: r.u64(b + 32)?,
+        allocation: r.u64(b + 40)?,
         size: r.u64(b + 48)?,
         attributes: r.u32(b + 56)?,
-        last_write: r.u64(b + 24)?,
+    };
+    Ok(CreateResponse {
+        file_id: FileId(id),
+        size: info.size,
+        attributes: info.attributes,
+        last_write: info.written,
+        info,
     })
 }
 

@@ -246,6 +246,8 @@ pub struct Handle {
     pub size: u64,
     /// Attributes when opened.
     pub attributes: u32,
+    /// Times, sizes and attributes when opened.
+    pub info: msg::FileInfo,
 }
 
 /// Windows paths use backslashes and no leading separator.
@@ -293,6 +295,7 @@ impl Tree {
             id: c.file_id,
             size: c.size,
             attributes: c.attributes,
+            info: c.info,
         })
     }
 
@@ -821,8 +824,37 @@ impl Tree {
             .await
     }
 
-    /// Sets the size of an open file.
-    async fn set_end_of_file(&self, h: Handle, size: u64) -> Result<()> {
+    /// Size, times and attributes of an open file (QUERY_INFO on its handle).
+    pub async fn stat_handle(&self, h: Handle) -> Result<msg::FileInfo> {
+        let resp = self
+            .req(
+                Command::QueryInfo,
+                msg::query_info_request(h.id, msg::FILE_NETWORK_OPEN_INFORMATION, 56),
+                1,
+            )
+            .await?;
+        ok("QUERY_INFO", &resp)?;
+        msg::FileInfo::decode(&msg::query_info_response(resp.bytes())?)
+    }
+
+    /// Sets the times of an open file (FILETIMEs; 0 leaves one unchanged).
+    pub async fn set_times_handle(
+        &self,
+        h: Handle,
+        created: u64,
+        accessed: u64,
+        written: u64,
+        changed: u64,
+    ) -> Result<()> {
+        let data = msg::basic_info(created, accessed, written, changed);
+        let resp = self
+            .req(Command::SetInfo, msg::set_info_request(h.id, 4, &data), 1)
+            .await?;
+        ok("SET_INFO (times)", &resp)
+    }
+
+    /// Sets the size of an open file (truncates or extends).
+    pub async fn set_end_of_file(&self, h: Handle, size: u64) -> Result<()> {
         let resp = self
             .req(
                 Command::SetInfo,

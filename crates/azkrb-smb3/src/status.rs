@@ -65,6 +65,11 @@ statuses! {
     STOPPED_ON_SYMLINK = 0x8000_002D => "stopped on a symbolic link",
     REQUEST_NOT_ACCEPTED = 0xC000_00D0 => "the server accepts no more connections",
     ENCRYPTION_REQUIRED = 0xC000_A200 => "the server requires encryption",
+    CANNOT_DELETE = 0xC000_0121 => "the file cannot be deleted (read-only attribute?)",
+    FILE_LOCK_CONFLICT = 0xC000_0054 => "a lock conflicts with the request",
+    LOCK_NOT_GRANTED = 0xC000_0055 => "the lock was not granted",
+    QUOTA_EXCEEDED = 0xC000_0044 => "the quota is exceeded",
+    NAME_TOO_LONG = 0xC000_0106 => "the name is too long",
 }
 
 impl std::fmt::Display for NtStatus {

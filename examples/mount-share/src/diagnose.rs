@@ -1,7 +1,10 @@
 //! `diagnose //host/share`: the client-side checks of Azure's Debug-AzStorageAccountAuth,
 //! each PASS / WARN / FAIL (or SKIP when it does not apply) with the cause and the fix.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use crate::dns;
 
 use azkrb::{AzureFiles, Error, UncPath};
 use azkrb_asn1::KerberosTime;
@@ -53,18 +56,20 @@ fn with_fix(mut c: Check, fix: impl Into<String>) -> Check {
 /// The TGT lifetime Entra Kerberos issues (about 10 hours); under an hour left is a warning.
 const NEAR_EXPIRY_SECONDS: i64 = 3600;
 
-/// Runs every check; `address` is the --address override, `port` the SMB port.
+/// Runs every check; `address` is the --address override, `port` the SMB port,
+/// `dns_server` a DNS server to ask instead of the system's.
 pub async fn run(
     files: &AzureFiles,
     unc: &UncPath,
     address: Option<&str>,
     port: u16,
+    dns_server: Option<SocketAddr>,
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let host = unc.host.as_str();
     // Name resolution and TCP reachability.
-    let target = match address {
-        Some(a) => {
+    let target = match (address, dns_server) {
+        (Some(a), None) => {
             out.push(check(
                 "name resolution",
                 Status::Skip,
@@ -72,39 +77,14 @@ pub async fn run(
             ));
             Some(a.to_string())
         }
-        None => match tokio::net::lookup_host((host, port)).await {
-            Ok(addrs) => {
-                let list: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
-                let mut c = check(
-                    "name resolution",
-                    Status::Pass,
-                    format!("{host} → {}", list.join(", ")),
-                );
-                if host.ends_with(".file.core.windows.net") {
-                    c.detail.push_str(
-                        " (with a private endpoint the name should resolve, through a \
-                         privatelink CNAME, to a private address; the ticket stays for \
-                         cifs/<account>.file.core.windows.net)",
-                    );
-                }
-                out.push(c);
-                list.first().map(|ip| {
-                    if ip.contains(':') {
-                        format!("[{ip}]:{port}")
-                    } else {
-                        format!("{ip}:{port}")
-                    }
-                })
+        _ => {
+            let (c, resolved) = name_resolution(host, dns_server).await;
+            out.push(c);
+            match address {
+                Some(a) => Some(a.to_string()),
+                None => resolved.map(|ip| SocketAddr::new(ip, port).to_string()),
             }
-            Err(e) => {
-                out.push(with_fix(
-                    check("name resolution", Status::Fail, format!("{host}: {e}")),
-                    "check the storage account name and the DNS servers (for a private \
-                     endpoint, the privatelink DNS zone)",
-                ));
-                None
-            }
-        },
+        }
     };
     match &target {
         Some(t) => {
@@ -303,7 +283,12 @@ pub async fn run(
         )
     });
     // SMB: dialect, cipher, tree connect.
-    match files.open(&format!("//{host}/{}", unc.share)).await {
+    let share_unc = format!("//{host}/{}", unc.share);
+    let opened = match &target {
+        Some(t) => files.open_at(&share_unc, t).await,
+        None => files.open(&share_unc).await,
+    };
+    match opened {
         Ok(share) => {
             let n = share.negotiated();
             out.push(if n.dialect == Dialect::Smb311 {
@@ -347,4 +332,109 @@ pub fn report(checks: &[Check], json: bool) -> bool {
         }
     }
     !checks.iter().any(|c| c.status == Status::Fail)
+}
+
+/// The name's CNAME chain and addresses: asked of `server` (or of the system's DNS server,
+/// for the chain, with the system resolver giving the addresses), and judged as a private
+/// endpoint should look. Returns the check and the address to connect to.
+async fn name_resolution(host: &str, server: Option<SocketAddr>) -> (Check, Option<IpAddr>) {
+    const NAME: &str = "name resolution";
+    let explicit = server.is_some();
+    let asked = server.or_else(dns::system_server);
+    let answer = match asked {
+        Some(s) => Some(dns::resolve(s, host, Duration::from_secs(3)).await),
+        None => None,
+    };
+    let (chain, addrs, note) = match (answer, explicit) {
+        (Some(Err(e)), true) => {
+            return (
+                with_fix(
+                    check(NAME, Status::Fail, e),
+                    "check the storage account name and the DNS server",
+                ),
+                None,
+            );
+        }
+        (Some(Ok(a)), true) => (a.cnames, a.addrs, String::new()),
+        // The system resolver decides the addresses (hosts file, search domains, …); the
+        // system's DNS server shows the chain.
+        (answer, _) => {
+            let system: Vec<IpAddr> = match tokio::net::lookup_host((host, 445)).await {
+                Ok(a) => a.map(|a| a.ip()).collect(),
+                Err(e) => {
+                    return (
+                        with_fix(
+                            check(NAME, Status::Fail, format!("{host}: {e}")),
+                            "check the storage account name and the DNS servers (for a \
+                             private endpoint, the privatelink DNS zone)",
+                        ),
+                        None,
+                    );
+                }
+            };
+            match answer {
+                Some(Ok(a)) => (a.cnames, system, String::new()),
+                Some(Err(e)) => (Vec::new(), system, format!("; CNAME chain not seen: {e}")),
+                None => (
+                    Vec::new(),
+                    system,
+                    "; CNAME chain not seen: no nameserver in /etc/resolv.conf".into(),
+                ),
+            }
+        }
+    };
+    if addrs.is_empty() {
+        return (
+            with_fix(
+                check(NAME, Status::Fail, format!("{host}: no address")),
+                "check the storage account name and the DNS records",
+            ),
+            None,
+        );
+    }
+    let mut path = vec![host.to_string()];
+    path.extend(chain.iter().cloned());
+    let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    let by = asked
+        .filter(|_| explicit)
+        .map(|s| format!(" (asked {s})"))
+        .unwrap_or_default();
+    let detail = format!("{} → {}{by}{note}", path.join(" → "), list.join(", "));
+    let privatelink = chain.iter().any(|c| c.contains(".privatelink."));
+    let private = addrs.iter().all(|ip| dns::is_private(*ip));
+    let c = match (privatelink, private) {
+        (true, true) => check(NAME, Status::Pass, format!("{detail}: a private endpoint")),
+        (true, false) => with_fix(
+            check(
+                NAME,
+                Status::Warn,
+                format!(
+                    "{detail}: the privatelink name resolves to a public address, so \
+                     traffic goes to the public endpoint"
+                ),
+            ),
+            "if the account has a private endpoint, this DNS server must answer the \
+             privatelink.file.core.windows.net zone with its address: link the private DNS \
+             zone to the network, or forward that zone to Azure DNS (168.63.129.16)",
+        ),
+        (false, true) => check(
+            NAME,
+            Status::Pass,
+            format!(
+                "{detail}: a private address without a privatelink CNAME (hosts file or a custom zone)"
+            ),
+        ),
+        (false, false) => {
+            let mut c = check(NAME, Status::Pass, format!("{detail}: the public endpoint"));
+            if host.ends_with(".file.core.windows.net") {
+                c.detail.push_str(
+                    " (with a private endpoint the name resolves through a privatelink \
+                     CNAME to a private address; the ticket stays for \
+                     cifs/<account>.file.core.windows.net)",
+                );
+            }
+            c
+        }
+    };
+    (c, addrs.first().copied())
 }

@@ -1,11 +1,14 @@
 //! `mount-share mount`: an SMB share as a FUSE file system (fuser, no libfuse).
 //!
 //! Paths are the identity: inode numbers are handed out per path as the kernel looks names
-//! up, and dropped when the kernel forgets them. Every open file is an SMB handle. Writes are
-//! gathered into runs of up to 1 MiB (one WRITE each) and sent before anything that needs
-//! them on the server (flush/close, fsync, getattr, read, truncate, rename); sequential reads
-//! fetch 1 MiB at a time. Errors from the server become errno values (ENOENT, EACCES,
-//! EEXIST, ENOTEMPTY, …); anything else is EIO, logged with its cause.
+//! up, and dropped when the kernel forgets them (an unlinked or replaced inode is orphaned:
+//! only its open handles still reach it). Every open file is an SMB handle. Writes are
+//! gathered per handle into runs of up to 1 MiB (one WRITE each) and sent, for every handle
+//! of the file, before anything that needs them on the server (lookup, getattr, read,
+//! truncate, fsync, flush/close); a failed send is reported by the writer's next write,
+//! flush or fsync. Sequential reads fetch 1 MiB at a time. Errors from the server become
+//! errno values (ENOENT, EACCES, EEXIST, ENOTEMPTY, …); anything else is EIO, logged with its
+//! cause.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -30,6 +33,9 @@ const BLOCK: usize = 1 << 20;
 const UNIX_EPOCH_FILETIME: u64 = 116_444_736_000_000_000;
 /// FILE_ATTRIBUTE_READONLY.
 const READONLY: u32 = 0x1;
+/// Directory entries the kernel has not looked up get d_ino values from here up (a hash of
+/// the path): real inode numbers count up from 2 and never get near.
+const UNLISTED_INO: u64 = 1 << 63;
 
 /// The share as a FUSE file system.
 pub struct SmbFs {
@@ -49,6 +55,8 @@ type Listed = (u64, FileType, String);
 struct Node {
     path: String,
     lookups: u64,
+    /// Unlinked or replaced: the path no longer names this inode.
+    orphan: bool,
 }
 
 /// Inode numbers by path and back. The root is inode 1 with the empty path.
@@ -66,6 +74,7 @@ impl Inodes {
             Node {
                 path: String::new(),
                 lookups: 1,
+                orphan: false,
             },
         );
         let mut by_path = HashMap::new();
@@ -77,18 +86,22 @@ impl Inodes {
         }
     }
 
+    /// The path of a live inode.
     fn path(&self, ino: INodeNo) -> Result<String, Errno> {
-        self.by_ino
-            .get(&ino.0)
-            .map(|n| n.path.clone())
-            .ok_or(Errno::ENOENT)
+        match self.by_ino.get(&ino.0) {
+            Some(n) if !n.orphan => Ok(n.path.clone()),
+            _ => Err(Errno::ENOENT),
+        }
     }
 
     /// The path of `name` in the directory `parent`.
     fn child(&self, parent: INodeNo, name: &OsStr) -> Result<String, Errno> {
         let dir = self.path(parent)?;
         let name = name.to_str().ok_or(Errno::EINVAL)?;
-        // A backslash would be a separator on the server; these are not valid in SMB names.
+        if name.len() > 255 {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        // These are separators or wildcards on the server, not valid in SMB names.
         if name.is_empty() || name.contains(['\\', '/', ':', '*', '?', '"', '<', '>', '|']) {
             return Err(Errno::EINVAL);
         }
@@ -99,12 +112,12 @@ impl Inodes {
         })
     }
 
-    /// The inode for `path`, with `lookups` more references held by the kernel.
-    fn remember(&mut self, path: &str, lookups: u64) -> u64 {
-        if let Some(&ino) = self.by_path.get(path) {
-            if let Some(n) = self.by_ino.get_mut(&ino) {
-                n.lookups += lookups;
-            }
+    /// The inode for `path`, with one more reference held by the kernel.
+    fn remember(&mut self, path: &str) -> u64 {
+        if let Some(&ino) = self.by_path.get(path)
+            && let Some(n) = self.by_ino.get_mut(&ino)
+        {
+            n.lookups += 1;
             return ino;
         }
         let ino = self.next;
@@ -113,11 +126,24 @@ impl Inodes {
             ino,
             Node {
                 path: path.to_string(),
-                lookups,
+                lookups: 1,
+                orphan: false,
             },
         );
         self.by_path.insert(path.to_string(), ino);
         ino
+    }
+
+    /// The d_ino for a listed name: its inode if the kernel knows it, else a stable number
+    /// from the path (nothing is stored for names never looked up).
+    fn listed(&self, path: &str) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        if let Some(&ino) = self.by_path.get(path) {
+            return ino;
+        }
+        let mut h = DefaultHasher::new();
+        path.hash(&mut h);
+        h.finish() | UNLISTED_INO
     }
 
     fn forget(&mut self, ino: u64, n: u64) {
@@ -139,14 +165,18 @@ impl Inodes {
         }
     }
 
-    /// `path` no longer exists: its name is free for a new inode.
+    /// `path` no longer exists: its inode is orphaned and the name free for a new one.
     fn removed(&mut self, path: &str) {
-        self.by_path.remove(path);
+        if let Some(ino) = self.by_path.remove(path)
+            && let Some(n) = self.by_ino.get_mut(&ino)
+        {
+            n.orphan = true;
+        }
     }
 
-    /// `from` (and everything below it) is now `to`.
+    /// `from` (and everything below it) is now `to`; what `to` named before is orphaned.
     fn renamed(&mut self, from: &str, to: &str) {
-        self.by_path.remove(to);
+        self.removed(to);
         let below = format!("{from}/");
         let moved: Vec<(String, u64)> = self
             .by_path
@@ -168,14 +198,43 @@ impl Inodes {
 /// An open file, by inode.
 struct Open {
     ino: u64,
+    /// Opened for writing (FLUSH needs that).
+    writable: bool,
     state: Mutex<OpenFile>,
 }
 
-/// An open file's SMB handle, the writes gathered but not yet sent, and the last block read.
+/// An open file's SMB handle, the writes gathered but not yet sent, the last block read, and
+/// an error from sending gathered writes not yet reported to the writer.
 struct OpenFile {
     handle: Handle,
     pending: Option<(u64, Vec<u8>)>,
-    cached: Option<(u64, Vec<u8>)>,
+    cached: Option<Block>,
+    failed: Option<Errno>,
+}
+
+/// Bytes read from `at`; `eof` when the server had no more.
+struct Block {
+    at: u64,
+    data: Vec<u8>,
+    eof: bool,
+}
+
+impl Block {
+    /// `want` bytes at `offset`, if this block holds them (or all there is, at end of file).
+    fn serve(&self, offset: u64, want: usize) -> Option<&[u8]> {
+        let start = usize::try_from(offset.checked_sub(self.at)?).ok()?;
+        if start > self.data.len() {
+            return None;
+        }
+        let end = start.saturating_add(want);
+        if end <= self.data.len() {
+            Some(&self.data[start..end])
+        } else if self.eof {
+            Some(&self.data[start..])
+        } else {
+            None
+        }
+    }
 }
 
 /// The errno for an SMB error.
@@ -186,15 +245,19 @@ fn errno(e: &SmbError) -> Errno {
             | NtStatus::OBJECT_PATH_NOT_FOUND
             | NtStatus::NO_SUCH_FILE
             | NtStatus::DELETE_PENDING => Errno::ENOENT,
-            NtStatus::ACCESS_DENIED => Errno::EACCES,
+            NtStatus::ACCESS_DENIED | NtStatus::CANNOT_DELETE => Errno::EACCES,
             NtStatus::OBJECT_NAME_COLLISION => Errno::EEXIST,
             NtStatus::DIRECTORY_NOT_EMPTY => Errno::ENOTEMPTY,
             NtStatus::NOT_A_DIRECTORY => Errno::ENOTDIR,
             NtStatus::FILE_IS_A_DIRECTORY => Errno::EISDIR,
             NtStatus::SHARING_VIOLATION => Errno::EBUSY,
+            NtStatus::FILE_LOCK_CONFLICT | NtStatus::LOCK_NOT_GRANTED => Errno::EAGAIN,
             NtStatus::OBJECT_NAME_INVALID | NtStatus::INVALID_PARAMETER => Errno::EINVAL,
+            NtStatus::NAME_TOO_LONG => Errno::ENAMETOOLONG,
             NtStatus::DISK_FULL => Errno::ENOSPC,
-            NtStatus::NOT_SUPPORTED => Errno::ENOSYS,
+            NtStatus::QUOTA_EXCEEDED => Errno::EDQUOT,
+            // Not ENOSYS: the kernel would stop sending that operation for good.
+            NtStatus::NOT_SUPPORTED => Errno::EOPNOTSUPP,
             _ => Errno::EIO,
         },
         _ => Errno::EIO,
@@ -226,6 +289,16 @@ fn filetime(t: SystemTime) -> u64 {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind; keep serving.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The SMB access for open(2) flags; attributes are always readable (fstat on the handle).
+fn desired_access(flags: i32) -> u32 {
+    access::READ_ATTRIBUTES
+        | match flags & libc::O_ACCMODE {
+            libc::O_WRONLY => access::WRITE,
+            libc::O_RDWR => access::READ | access::WRITE,
+            _ => access::READ,
+        }
 }
 
 impl SmbFs {
@@ -283,31 +356,40 @@ impl SmbFs {
         }
     }
 
-    /// Stats `path` and answers with a new reference to its inode.
-    fn entry(&self, path: &str, reply: ReplyEntry) {
-        match self.rt.block_on(self.tree.stat(path)) {
-            Ok(info) => {
-                let ino = lock(&self.inodes).remember(path, 1);
-                reply.entry(&TTL, &self.attr(ino, &info), Generation(0));
-            }
-            Err(e) => reply.error(self.fail("stat", path, &e)),
-        }
+    /// Answers a lookup of `path` (whose attributes are `info`) with a new reference to its
+    /// inode.
+    fn reply_entry(&self, path: &str, info: &FileInfo, reply: ReplyEntry) {
+        let ino = lock(&self.inodes).remember(path);
+        reply.entry(&TTL, &self.attr(ino, info), Generation(0));
     }
 
     fn file(&self, fh: FileHandle) -> Result<Arc<Open>, Errno> {
         lock(&self.files).get(&fh.0).cloned().ok_or(Errno::EBADF)
     }
 
-    /// Sends the writes gathered for one open file.
-    fn send_pending(&self, f: &mut OpenFile) -> Result<(), SmbError> {
+    /// Sends the writes gathered for one open file; a failure is kept for the writer.
+    fn send_pending(&self, f: &mut OpenFile) -> Result<(), Errno> {
         let Some((offset, data)) = f.pending.take() else {
             return Ok(());
         };
-        self.write_all(f.handle, offset, &data)
+        if let Err(e) = self.write_all(f.handle, offset, &data) {
+            let n = self.fail("write", "", &e);
+            f.failed = Some(n);
+            return Err(n);
+        }
+        Ok(())
+    }
+
+    /// The writer's unreported error, if any (reported once).
+    fn take_failure(f: &mut OpenFile) -> Result<(), Errno> {
+        match f.failed.take() {
+            Some(n) => Err(n),
+            None => Ok(()),
+        }
     }
 
     fn write_all(&self, h: Handle, offset: u64, data: &[u8]) -> Result<(), SmbError> {
-        let chunk = BLOCK.min(self.tree_max_write());
+        let chunk = BLOCK.min(self.max_io(true));
         let mut done = 0usize;
         while done < data.len() {
             let end = (done + chunk).min(data.len());
@@ -324,48 +406,219 @@ impl SmbFs {
         Ok(())
     }
 
-    fn tree_max_write(&self) -> usize {
-        (self.tree.session().connection().negotiated.max_write as usize).max(1)
+    /// Reads `len` bytes at `offset` in requests the server accepts; fewer only at the end
+    /// of the file.
+    fn read_all(&self, h: Handle, offset: u64, len: usize) -> Result<Block, SmbError> {
+        let chunk = self.max_io(false);
+        let mut data = Vec::with_capacity(len);
+        let mut eof = false;
+        while data.len() < len {
+            let ask = (len - data.len()).min(chunk);
+            let got =
+                self.rt
+                    .block_on(self.tree.read_at(h, offset + data.len() as u64, ask as u32))?;
+            let short = got.len() < ask;
+            data.extend_from_slice(&got);
+            if short {
+                eof = true;
+                break;
+            }
+        }
+        Ok(Block {
+            at: offset,
+            data,
+            eof,
+        })
     }
 
-    /// Sends every open file's gathered writes to `ino` and drops its cached reads, so the
-    /// server's view (size, contents) is current.
-    fn sync_ino(&self, ino: u64) -> Result<(), SmbError> {
+    /// The largest READ or WRITE the server takes (never more than a block).
+    fn max_io(&self, write: bool) -> usize {
+        let neg = &self.tree.session().connection().negotiated;
+        let max = if write { neg.max_write } else { neg.max_read };
+        (max as usize).clamp(1, BLOCK)
+    }
+
+    /// Sends every handle's gathered writes to `ino`, so the server's size and contents are
+    /// current; cached reads of it are dropped if anything was sent. Send failures stay with
+    /// the handles that wrote (their writers hear of them), not with this caller.
+    fn sync_ino(&self, ino: u64) {
         let open: Vec<_> = lock(&self.files)
             .values()
             .filter(|f| f.ino == ino)
             .cloned()
             .collect();
-        for f in open {
+        let mut sent = false;
+        for f in &open {
             let mut f = lock(&f.state);
-            f.cached = None;
-            self.send_pending(&mut f)?;
+            sent |= f.pending.is_some();
+            let _ = self.send_pending(&mut f);
         }
-        Ok(())
+        if sent {
+            for f in &open {
+                lock(&f.state).cached = None;
+            }
+        }
     }
 
-    fn open_handle(&self, ino: u64, handle: Handle) -> FileHandle {
+    /// The inode now named by `path`, if the kernel knows it.
+    fn known(&self, path: &str) -> Option<u64> {
+        lock(&self.inodes).by_path.get(path).copied()
+    }
+
+    /// Attributes: from an open handle when there is one (it reaches unlinked files too),
+    /// else by path.
+    fn stat(&self, ino: u64, fh: Option<FileHandle>) -> Result<FileInfo, Errno> {
+        self.sync_ino(ino);
+        // The given handle, else any open handle of the inode (fstat of an unlinked file
+        // arrives without one).
+        let open = fh
+            .and_then(|fh| self.file(fh).ok())
+            .or_else(|| lock(&self.files).values().find(|f| f.ino == ino).cloned());
+        if let Some(file) = open {
+            let h = lock(&file.state).handle;
+            return self
+                .rt
+                .block_on(self.tree.stat_handle(h))
+                .map_err(|e| self.fail("stat", "", &e));
+        }
+        let path = lock(&self.inodes).path(INodeNo(ino))?;
+        self.rt
+            .block_on(self.tree.stat(&path))
+            .map_err(|e| self.fail("stat", &path, &e))
+    }
+
+    fn open_handle(&self, ino: u64, handle: Handle, writable: bool) -> FileHandle {
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         lock(&self.files).insert(
             fh,
             Arc::new(Open {
                 ino,
+                writable,
                 state: Mutex::new(OpenFile {
                     handle,
                     pending: None,
                     cached: None,
+                    failed: None,
                 }),
             }),
         );
         FileHandle(fh)
     }
-}
 
-fn desired_access(flags: OpenFlags) -> u32 {
-    match flags.acc_mode() {
-        OpenAccMode::O_RDONLY => access::READ,
-        OpenAccMode::O_WRONLY => access::WRITE,
-        OpenAccMode::O_RDWR => access::READ | access::WRITE,
+    fn setattr_inner(
+        &self,
+        ino: u64,
+        fh: Option<FileHandle>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+    ) -> Result<FileInfo, Errno> {
+        self.sync_ino(ino);
+        let handle = fh
+            .and_then(|fh| self.file(fh).ok())
+            .map(|f| lock(&f.state).handle);
+        let path = lock(&self.inodes).path(INodeNo(ino));
+        let fail = |e: SmbError| self.fail("setattr", path.as_deref().unwrap_or(""), &e);
+        if let Some(size) = size {
+            match handle {
+                Some(h) if h.info.attributes & 0x10 == 0 => self
+                    .rt
+                    .block_on(self.tree.set_end_of_file(h, size))
+                    .map_err(fail)?,
+                _ => self
+                    .rt
+                    .block_on(self.tree.truncate(path.as_deref().map_err(|e| *e)?, size))
+                    .map_err(fail)?,
+            }
+            // Cached reads of this file are stale.
+            for f in lock(&self.files).values().filter(|f| f.ino == ino) {
+                if let Ok(mut s) = f.state.try_lock() {
+                    s.cached = None;
+                }
+            }
+        }
+        if atime.is_some() || mtime.is_some() {
+            let ft = |t: Option<TimeOrNow>| match t {
+                None => 0,
+                Some(TimeOrNow::Now) => filetime(SystemTime::now()),
+                Some(TimeOrNow::SpecificTime(t)) => filetime(t),
+            };
+            let (a, m) = (ft(atime), ft(mtime));
+            let by_handle = match handle {
+                Some(h) => self
+                    .rt
+                    .block_on(self.tree.set_times_handle(h, 0, a, m, 0))
+                    .is_ok(),
+                None => false,
+            };
+            if !by_handle {
+                self.rt
+                    .block_on(
+                        self.tree
+                            .set_times(path.as_deref().map_err(|e| *e)?, 0, a, m, 0),
+                    )
+                    .map_err(fail)?;
+            }
+        }
+        self.stat(ino, fh)
+    }
+
+    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: ReplyEmpty) {
+        let path = match lock(&self.inodes).child(parent, name) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        match self.rt.block_on(self.tree.remove(&path, dir)) {
+            Ok(()) => {
+                lock(&self.inodes).removed(&path);
+                reply.ok();
+            }
+            Err(e) => reply.error(self.fail(if dir { "rmdir" } else { "rm" }, &path, &e)),
+        }
+    }
+
+    /// POSIX rename onto an existing name: a file replaces a file, an empty directory
+    /// replaces an empty directory; other combinations are the errors POSIX names.
+    fn rename_over(&self, from: &str, to: &str) -> Result<(), Errno> {
+        let first = self.rt.block_on(self.tree.rename(from, to, true));
+        let Err(e) = first else { return Ok(()) };
+        let retry = matches!(
+            &e,
+            SmbError::Status {
+                status: NtStatus::ACCESS_DENIED | NtStatus::OBJECT_NAME_COLLISION,
+                ..
+            }
+        );
+        if !retry {
+            return Err(self.fail("rename", from, &e));
+        }
+        let (Ok(src), Ok(dst)) = (
+            self.rt.block_on(self.tree.stat(from)),
+            self.rt.block_on(self.tree.stat(to)),
+        ) else {
+            return Err(self.fail("rename", from, &e));
+        };
+        match (src.is_dir(), dst.is_dir()) {
+            (false, true) => Err(Errno::EISDIR),
+            (true, false) => Err(Errno::ENOTDIR),
+            (false, false) => Err(self.fail("rename", from, &e)),
+            (true, true) => {
+                let empty = self
+                    .rt
+                    .block_on(self.tree.list(to))
+                    .map_err(|e| self.fail("list", to, &e))?
+                    .is_empty();
+                if !empty {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                self.rt
+                    .block_on(self.tree.remove(to, true))
+                    .map_err(|e| self.fail("rmdir", to, &e))?;
+                self.rt
+                    .block_on(self.tree.rename(from, to, false))
+                    .map_err(|e| self.fail("rename", from, &e))
+            }
+        }
     }
 }
 
@@ -378,9 +631,17 @@ impl Filesystem for SmbFs {
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let path = lock(&self.inodes).child(parent, name);
-        match path {
-            Ok(path) => self.entry(&path, reply),
-            Err(e) => reply.error(e),
+        let path = match path {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        // Writes still gathered here would make the server's size too small.
+        if let Some(ino) = self.known(&path) {
+            self.sync_ino(ino);
+        }
+        match self.rt.block_on(self.tree.stat(&path)) {
+            Ok(info) => self.reply_entry(&path, &info, reply),
+            Err(e) => reply.error(self.fail("stat", &path, &e)),
         }
     }
 
@@ -388,17 +649,10 @@ impl Filesystem for SmbFs {
         lock(&self.inodes).forget(ino.0, nlookup);
     }
 
-    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        let path = match lock(&self.inodes).path(ino) {
-            Ok(p) => p,
-            Err(e) => return reply.error(e),
-        };
-        if let Err(e) = self.sync_ino(ino.0) {
-            return reply.error(self.fail("write", &path, &e));
-        }
-        match self.rt.block_on(self.tree.stat(&path)) {
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.stat(ino.0, fh) {
             Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
-            Err(e) => reply.error(self.fail("stat", &path, &e)),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -413,7 +667,7 @@ impl Filesystem for SmbFs {
         atime: Option<TimeOrNow>,
         mtime: Option<TimeOrNow>,
         _ctime: Option<SystemTime>,
-        _fh: Option<FileHandle>,
+        fh: Option<FileHandle>,
         _crtime: Option<SystemTime>,
         _chgtime: Option<SystemTime>,
         _bkuptime: Option<SystemTime>,
@@ -421,29 +675,9 @@ impl Filesystem for SmbFs {
         reply: ReplyAttr,
     ) {
         // Modes and owners are not SMB's to change here; the server's ACLs decide access.
-        let path = match lock(&self.inodes).path(ino) {
-            Ok(p) => p,
-            Err(e) => return reply.error(e),
-        };
-        let result = (|| {
-            self.sync_ino(ino.0)?;
-            if let Some(size) = size {
-                self.rt.block_on(self.tree.truncate(&path, size))?;
-            }
-            if atime.is_some() || mtime.is_some() {
-                let ft = |t: Option<TimeOrNow>| match t {
-                    None => 0,
-                    Some(TimeOrNow::Now) => filetime(SystemTime::now()),
-                    Some(TimeOrNow::SpecificTime(t)) => filetime(t),
-                };
-                self.rt
-                    .block_on(self.tree.set_times(&path, 0, ft(atime), ft(mtime), 0))?;
-            }
-            self.rt.block_on(self.tree.stat(&path))
-        })();
-        match result {
+        match self.setattr_inner(ino.0, fh, size, atime, mtime) {
             Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
-            Err(e) => reply.error(self.fail("setattr", &path, &e)),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -460,8 +694,22 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        match self.rt.block_on(self.tree.mkdir(&path)) {
-            Ok(()) => self.entry(&path, reply),
+        // One CREATE: its response carries the attributes (no second request to fail).
+        let made = self.rt.block_on(async {
+            let h = self
+                .tree
+                .create(
+                    &path,
+                    access::READ_ATTRIBUTES,
+                    disposition::CREATE,
+                    access::DIRECTORY_FILE,
+                )
+                .await?;
+            let _ = self.tree.close(h).await;
+            Ok::<_, SmbError>(h.info)
+        });
+        match made {
+            Ok(info) => self.reply_entry(&path, &info, reply),
             Err(e) => reply.error(self.fail("mkdir", &path, &e)),
         }
     }
@@ -496,26 +744,19 @@ impl Filesystem for SmbFs {
                 (Err(e), _) | (_, Err(e)) => return reply.error(e),
             }
         };
-        let replace = !flags.contains(RenameFlags::RENAME_NOREPLACE);
-        let mut result = self.rt.block_on(self.tree.rename(&from, &to, replace));
-        // POSIX rename replaces an empty directory too; SMB's replace covers files only.
-        if replace
-            && let Err(SmbError::Status {
-                status: NtStatus::ACCESS_DENIED | NtStatus::OBJECT_NAME_COLLISION,
-                ..
-            }) = &result
-            && let Ok(target) = self.rt.block_on(self.tree.stat(&to))
-            && target.is_dir()
-            && self.rt.block_on(self.tree.remove(&to, true)).is_ok()
-        {
-            result = self.rt.block_on(self.tree.rename(&from, &to, false));
-        }
+        let result = if flags.contains(RenameFlags::RENAME_NOREPLACE) {
+            self.rt
+                .block_on(self.tree.rename(&from, &to, false))
+                .map_err(|e| self.fail("rename", &from, &e))
+        } else {
+            self.rename_over(&from, &to)
+        };
         match result {
             Ok(()) => {
                 lock(&self.inodes).renamed(&from, &to);
                 reply.ok();
             }
-            Err(e) => reply.error(self.fail("rename", &from, &e)),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -524,13 +765,21 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let access = desired_access(match flags.acc_mode() {
+            OpenAccMode::O_RDONLY => libc::O_RDONLY,
+            OpenAccMode::O_WRONLY => libc::O_WRONLY,
+            OpenAccMode::O_RDWR => libc::O_RDWR,
+        });
         match self.rt.block_on(self.tree.create(
             &path,
-            desired_access(flags),
+            access,
             disposition::OPEN,
             access::NON_DIRECTORY_FILE,
         )) {
-            Ok(h) => reply.opened(self.open_handle(ino.0, h), FopenFlags::empty()),
+            Ok(h) => reply.opened(
+                self.open_handle(ino.0, h, access & access::WRITE == access::WRITE),
+                FopenFlags::empty(),
+            ),
             Err(e) => reply.error(self.fail("open", &path, &e)),
         }
     }
@@ -549,39 +798,26 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        let disp = if flags & libc_flags::O_EXCL != 0 {
+        let disp = if flags & libc::O_EXCL != 0 {
             disposition::CREATE
-        } else if flags & libc_flags::O_TRUNC != 0 {
+        } else if flags & libc::O_TRUNC != 0 {
             disposition::OVERWRITE_IF
         } else {
             disposition::OPEN_IF
         };
-        // Read access too: the kernel may read pages back to fill partial writes.
-        let result = self.rt.block_on(async {
-            let h = self
-                .tree
-                .create(
-                    &path,
-                    access::READ | access::WRITE,
-                    disp,
-                    access::NON_DIRECTORY_FILE,
-                )
-                .await?;
-            match self.tree.stat(&path).await {
-                Ok(info) => Ok((h, info)),
-                Err(e) => {
-                    let _ = self.tree.close(h).await;
-                    Err(e)
-                }
-            }
-        });
-        match result {
-            Ok((h, info)) => {
-                let ino = lock(&self.inodes).remember(&path, 1);
-                let fh = self.open_handle(ino, h);
+        // The CREATE response carries the attributes: no second request that could fail
+        // after the file exists.
+        let access = desired_access(flags);
+        match self.rt.block_on(
+            self.tree
+                .create(&path, access, disp, access::NON_DIRECTORY_FILE),
+        ) {
+            Ok(h) => {
+                let ino = lock(&self.inodes).remember(&path);
+                let fh = self.open_handle(ino, h, access & access::WRITE == access::WRITE);
                 reply.created(
                     &TTL,
-                    &self.attr(ino, &info),
+                    &self.attr(ino, &h.info),
                     Generation(0),
                     fh,
                     FopenFlags::empty(),
@@ -594,7 +830,7 @@ impl Filesystem for SmbFs {
     fn read(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         size: u32,
@@ -606,36 +842,24 @@ impl Filesystem for SmbFs {
             Ok(f) => f,
             Err(e) => return reply.error(e),
         };
+        // Writes gathered on any handle of this file come first.
+        self.sync_ino(ino.0);
         let mut f = lock(&file.state);
-        if let Err(e) = self.send_pending(&mut f) {
-            return reply.error(self.fail("write", "", &e));
-        }
         let want = size as usize;
-        if let Some((at, data)) = &f.cached
-            && offset >= *at
-        {
-            let start = (offset - at) as usize;
-            // Served from the block when it holds all of it, or all there is (end of file).
-            if start <= data.len() && (start + want <= data.len() || data.len() < BLOCK) {
-                let end = (start + want).min(data.len());
-                return reply.data(&data[start..end]);
-            }
+        if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
+            return reply.data(bytes);
         }
         // Sequential: fetch a whole block; otherwise just what was asked.
-        let sequential = matches!(&f.cached, Some((at, data)) if *at + data.len() as u64 == offset);
+        let sequential = matches!(&f.cached, Some(b) if b.at + b.data.len() as u64 == offset);
         let len = if sequential || offset == 0 {
             want.max(BLOCK)
         } else {
             want
         };
-        let len = len.min(self.tree_read_max());
-        match self
-            .rt
-            .block_on(self.tree.read_at(f.handle, offset, len as u32))
-        {
-            Ok(data) => {
-                reply.data(&data[..want.min(data.len())]);
-                f.cached = Some((offset, data));
+        match self.read_all(f.handle, offset, len) {
+            Ok(block) => {
+                reply.data(&block.data[..want.min(block.data.len())]);
+                f.cached = Some(block);
             }
             Err(e) => reply.error(self.fail("read", "", &e)),
         }
@@ -660,16 +884,22 @@ impl Filesystem for SmbFs {
             Ok(f) => f,
             Err(e) => return reply.error(e),
         };
-        // Other handles' cached reads of this file are stale now.
+        // Other handles of this file: their gathered writes go first (writes land in the
+        // order they were made) and their cached reads are stale now.
         let others: Vec<_> = lock(&self.files)
             .values()
             .filter(|o| o.ino == ino.0 && !Arc::ptr_eq(o, &file))
             .cloned()
             .collect();
         for other in others {
-            lock(&other.state).cached = None;
+            let mut o = lock(&other.state);
+            let _ = self.send_pending(&mut o);
+            o.cached = None;
         }
         let mut f = lock(&file.state);
+        if let Err(e) = Self::take_failure(&mut f) {
+            return reply.error(e);
+        }
         f.cached = None;
         let appends = matches!(&f.pending, Some((at, buf))
             if *at + buf.len() as u64 == offset && buf.len() + data.len() <= BLOCK);
@@ -680,7 +910,8 @@ impl Filesystem for SmbFs {
             return reply.written(len);
         }
         if let Err(e) = self.send_pending(&mut f) {
-            return reply.error(self.fail("write", "", &e));
+            f.failed = None;
+            return reply.error(e);
         }
         if data.len() >= BLOCK {
             return match self.write_all(f.handle, offset, data) {
@@ -708,16 +939,17 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         let mut f = lock(&file.state);
-        match self.send_pending(&mut f) {
+        let _ = self.send_pending(&mut f);
+        match Self::take_failure(&mut f) {
             Ok(()) => reply.ok(),
-            Err(e) => reply.error(self.fail("write", "", &e)),
+            Err(e) => reply.error(e),
         }
     }
 
     fn fsync(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
@@ -726,14 +958,23 @@ impl Filesystem for SmbFs {
             Ok(f) => f,
             Err(e) => return reply.error(e),
         };
-        let mut f = lock(&file.state);
-        let result = self
-            .send_pending(&mut f)
-            .and_then(|()| self.rt.block_on(self.tree.flush(f.handle)));
-        match result {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(self.fail("fsync", "", &e)),
+        // Every handle's gathered writes, then FLUSH through every handle that can write:
+        // `sync FILE` opens a new, read-only descriptor to fsync.
+        self.sync_ino(ino.0);
+        if let Err(e) = Self::take_failure(&mut lock(&file.state)) {
+            return reply.error(e);
         }
+        let writers: Vec<Handle> = lock(&self.files)
+            .values()
+            .filter(|f| f.ino == ino.0 && f.writable)
+            .map(|f| lock(&f.state).handle)
+            .collect();
+        for h in writers {
+            if let Err(e) = self.rt.block_on(self.tree.flush(h)) {
+                return reply.error(self.fail("fsync", "", &e));
+            }
+        }
+        reply.ok()
     }
 
     fn release(
@@ -750,11 +991,18 @@ impl Filesystem for SmbFs {
             return reply.error(Errno::EBADF);
         };
         let mut f = lock(&file.state);
-        let sent = self.send_pending(&mut f);
-        let closed = self.rt.block_on(self.tree.close(f.handle));
+        let sent = self.send_pending(&mut f).and(Self::take_failure(&mut f));
+        if let Err(e) = &sent {
+            // Nobody hears of this one (the kernel ignores release errors): say it here.
+            tracing::error!("writes to an open file were lost: {e:?}");
+        }
+        let closed = self
+            .rt
+            .block_on(self.tree.close(f.handle))
+            .map_err(|e| self.fail("close", "", &e));
         match sent.and(closed) {
             Ok(()) => reply.ok(),
-            Err(e) => reply.error(self.fail("close", "", &e)),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -766,29 +1014,27 @@ impl Filesystem for SmbFs {
         // The whole listing is taken at opendir, so readdir offsets stay stable.
         match self.rt.block_on(self.tree.list(&path)) {
             Ok(list) => {
+                let inodes = lock(&self.inodes);
                 let parent = match path.rfind('/') {
-                    Some(i) => lock(&self.inodes).remember(&path[..i], 0),
+                    Some(i) => inodes.listed(&path[..i]),
                     None => INodeNo::ROOT.0,
                 };
                 let mut entries = vec![
                     (ino.0, FileType::Directory, ".".to_string()),
                     (parent, FileType::Directory, "..".to_string()),
                 ];
-                let mut inodes = lock(&self.inodes);
                 for e in list {
                     let child = if path.is_empty() {
                         e.name.clone()
                     } else {
                         format!("{path}/{}", e.name)
                     };
-                    // The number a later lookup of this name will return.
-                    let child_ino = inodes.remember(&child, 0);
                     let kind = if e.is_dir() {
                         FileType::Directory
                     } else {
                         FileType::RegularFile
                     };
-                    entries.push((child_ino, kind, e.name));
+                    entries.push((inodes.listed(&child), kind, e.name));
                 }
                 drop(inodes);
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
@@ -855,32 +1101,6 @@ impl Filesystem for SmbFs {
     }
 }
 
-impl SmbFs {
-    fn tree_read_max(&self) -> usize {
-        (self.tree.session().connection().negotiated.max_read as usize).clamp(1, BLOCK)
-    }
-
-    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: ReplyEmpty) {
-        let path = match lock(&self.inodes).child(parent, name) {
-            Ok(p) => p,
-            Err(e) => return reply.error(e),
-        };
-        match self.rt.block_on(self.tree.remove(&path, dir)) {
-            Ok(()) => {
-                lock(&self.inodes).removed(&path);
-                reply.ok();
-            }
-            Err(e) => reply.error(self.fail(if dir { "rmdir" } else { "rm" }, &path, &e)),
-        }
-    }
-}
-
-/// open(2) flags as Linux defines them (the kernel passes them through unchanged).
-mod libc_flags {
-    pub const O_EXCL: i32 = 0o200;
-    pub const O_TRUNC: i32 = 0o1000;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -895,14 +1115,23 @@ mod tests {
     }
 
     #[test]
-    fn inodes_follow_renames_and_forgets() {
+    fn inodes_follow_renames_forgets_and_removals() {
         let mut i = Inodes::new();
-        let d = i.remember("d", 1);
-        let f = i.remember("d/f", 2);
-        assert_eq!(i.remember("d", 1), d);
+        let d = i.remember("d");
+        let f = i.remember("d/f");
+        i.remember("d/f");
+        assert_eq!(i.remember("d"), d);
         assert_eq!(i.child(INodeNo(d), OsStr::new("x")).unwrap(), "d/x");
         assert_eq!(i.child(INodeNo::ROOT, OsStr::new("x")).unwrap(), "x");
         assert_eq!(i.child(INodeNo(d), OsStr::new("a\\b")), Err(Errno::EINVAL));
+        assert_eq!(
+            i.child(INodeNo(d), OsStr::new(&"n".repeat(256))),
+            Err(Errno::ENAMETOOLONG)
+        );
+        // Listed names are not stored; known ones keep their number.
+        assert_eq!(i.listed("d"), d);
+        assert!(i.listed("d/never-looked-up") >= UNLISTED_INO);
+        assert!(!i.by_path.contains_key("d/never-looked-up"));
         i.renamed("d", "e");
         assert_eq!(i.path(INodeNo(f)).unwrap(), "e/f");
         assert_eq!(i.by_path.get("e"), Some(&d));
@@ -914,8 +1143,34 @@ mod tests {
         assert!(!i.by_path.contains_key("e/f"));
         i.forget(INodeNo::ROOT.0, 10);
         assert_eq!(i.path(INodeNo::ROOT).unwrap(), "");
+        // Removed: orphaned (no path), and the name gets a new inode.
         i.removed("e");
-        assert_ne!(i.remember("e", 1), d);
+        assert_eq!(i.path(INodeNo(d)), Err(Errno::ENOENT));
+        assert_ne!(i.remember("e"), d);
+        // A rename over an existing name orphans what was there.
+        let a = i.remember("a");
+        let b = i.remember("b");
+        i.renamed("a", "b");
+        assert_eq!(i.path(INodeNo(a)).unwrap(), "b");
+        assert_eq!(i.path(INodeNo(b)), Err(Errno::ENOENT));
+    }
+
+    #[test]
+    fn blocks_serve_what_they_hold_and_short_only_at_end_of_file() {
+        let b = Block {
+            at: 100,
+            data: vec![7; 50],
+            eof: false,
+        };
+        assert_eq!(b.serve(100, 50).map(<[u8]>::len), Some(50));
+        assert_eq!(b.serve(120, 10).map(<[u8]>::len), Some(10));
+        assert!(b.serve(140, 20).is_none(), "not the end of the file: fetch");
+        assert!(b.serve(99, 1).is_none());
+        assert!(b.serve(151, 1).is_none());
+        let end = Block { eof: true, ..b };
+        assert_eq!(end.serve(140, 20).map(<[u8]>::len), Some(10));
+        assert_eq!(end.serve(150, 20).map(<[u8]>::len), Some(0));
+        assert!(end.serve(u64::MAX, usize::MAX).is_none());
     }
 
     #[test]
@@ -926,8 +1181,11 @@ mod tests {
         };
         assert_eq!(errno(&s(NtStatus::OBJECT_NAME_NOT_FOUND)), Errno::ENOENT);
         assert_eq!(errno(&s(NtStatus::ACCESS_DENIED)), Errno::EACCES);
+        assert_eq!(errno(&s(NtStatus::CANNOT_DELETE)), Errno::EACCES);
         assert_eq!(errno(&s(NtStatus::OBJECT_NAME_COLLISION)), Errno::EEXIST);
         assert_eq!(errno(&s(NtStatus::DIRECTORY_NOT_EMPTY)), Errno::ENOTEMPTY);
+        assert_eq!(errno(&s(NtStatus::NOT_SUPPORTED)), Errno::EOPNOTSUPP);
+        assert_eq!(errno(&s(NtStatus::QUOTA_EXCEEDED)), Errno::EDQUOT);
         assert_eq!(errno(&s(NtStatus(0xC000_9999))), Errno::EIO);
         assert_eq!(errno(&SmbError::BadSignature), Errno::EIO);
     }

@@ -6,11 +6,13 @@
 
 mod config;
 mod diagnose;
+mod dns;
 mod fuse;
 mod progress;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use azkrb::{AzureFiles, Error, Tgt, UncPath};
 use azkrb_cloudtgt::ccache::{self, Ccache};
@@ -270,6 +272,10 @@ enum Cmd {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// Ask this DNS server (ip[:port]) about the host instead of the system's: compare
+        /// what a corporate and a public resolver say about a private endpoint.
+        #[arg(long)]
+        dns_server: Option<String>,
     },
     /// Mount a share with FUSE and serve it until Ctrl-C or SIGTERM (or `umount MOUNTPOINT`),
     /// then unmount.
@@ -535,10 +541,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             share.tree().remove(&p, true).await?;
             Ok(share.close().await?)
         }
-        Cmd::Diagnose { target, json } => {
+        Cmd::Diagnose {
+            target,
+            json,
+            dns_server,
+        } => {
             let unc = UncPath::parse(&target)?;
+            let dns_server = dns_server
+                .map(|s| {
+                    dns::parse_server(&s)
+                        .ok_or_else(|| usage(format!("--dns-server {s}: expected ip[:port]")))
+                })
+                .transpose()?;
             let files = from_ccache(g)?;
-            let checks = diagnose::run(&files, &unc, g.address.as_deref(), g.port()).await;
+            let checks =
+                diagnose::run(&files, &unc, g.address.as_deref(), g.port(), dns_server).await;
             if diagnose::report(&checks, json) {
                 Ok(())
             } else {
@@ -1100,7 +1117,21 @@ async fn mount(
     ];
     if allow_other {
         config.acl = fuser::SessionACL::All;
+        // The kernel checks the modes shown, or every local user would act as us.
+        config
+            .mount_options
+            .push(fuser::MountOption::DefaultPermissions);
     }
+    // Signals are ours from before the mount on: none may kill us while mounted.
+    let signals = (|| {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        ))
+    })()
+    .map_err(|e| local_io("signal handlers", e))?;
+    let (mut int, mut term, mut hup) = signals;
     let mp = mountpoint.to_string();
     let session = tokio::task::spawn_blocking(move || fuser::Session::new(fs, &mp, &config))
         .await
@@ -1117,39 +1148,58 @@ async fn mount(
     // From mountinfo: a stat of the mount point would wait for the file system we serve.
     let connection = fuse_connection(&canonical);
     let mut served = tokio::task::spawn_blocking(move || session.run());
-    let mut term = signal(SignalKind::terminate()).map_err(|e| local_io("SIGTERM", e))?;
     eprintln!("mount-share: {target} mounted on {mountpoint}; Ctrl-C or SIGTERM unmounts");
     let ended = tokio::select! {
         r = &mut served => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
+        _ = int.recv() => None,
         _ = term.recv() => None,
+        _ = hup.recv() => None,
     };
+    let by_signal = ended.is_none();
     let result = match ended {
         Some(r) => r,
         None => {
+            let busy = || {
+                eprintln!(
+                    "mount-share: {mountpoint} is busy; detached it (gone from the \
+                     namespace, open files are served until closed); Ctrl-C again stops at \
+                     once"
+                )
+            };
+            let mut told = false;
             match unmounter.unmount() {
                 Ok(()) => {}
+                // EBUSY: something still has a file or its working directory there.
                 Err(e) if e.raw_os_error() == Some(16) => {
-                    // EBUSY: something still has a file or its working directory there.
-                    eprintln!(
-                        "mount-share: {mountpoint} is busy; detached it (gone from the \
-                         namespace, open files are served until closed); Ctrl-C again stops \
-                         at once"
-                    );
                     detach(mountpoint);
+                    busy();
+                    told = true;
                 }
                 Err(e) => eprintln!("mount-share: unmounting {mountpoint}: {e}"),
             }
-            tokio::select! {
-                r = &mut served => r,
-                _ = tokio::signal::ctrl_c() => abort_and_wait(connection, served).await,
-                _ = term.recv() => abort_and_wait(connection, served).await,
+            // (fusermount3, for users, detaches a busy mount without saying so.)
+            match tokio::time::timeout(Duration::from_secs(2), &mut served).await {
+                Ok(r) => r,
+                Err(_) => {
+                    if !told {
+                        busy();
+                    }
+                    tokio::select! {
+                        r = &mut served => r,
+                        _ = int.recv() => stop_now(mountpoint, connection, served).await,
+                        _ = term.recv() => stop_now(mountpoint, connection, served).await,
+                        _ = hup.recv() => stop_now(mountpoint, connection, served).await,
+                    }
+                }
             }
         }
     };
     let closed = share.close().await;
     match result {
         Ok(Ok(())) => {}
+        // The kernel ended the connection after our unmount (ENODEV, or ECONNABORTED once
+        // the last user of a detached mount left).
+        Ok(Err(e)) if by_signal && matches!(e.raw_os_error(), Some(19 | 103)) => {}
         Ok(Err(e)) => return Err(local_io(&format!("serving {mountpoint}"), e)),
         Err(e) => return Err(usage(format!("FUSE task: {e}"))),
     }
@@ -1197,11 +1247,12 @@ fn detach(mountpoint: &str) {
     }
 }
 
-/// Ends the FUSE connection at once (processes using it get ENOTCONN), then waits for the
-/// serving thread.
-async fn abort_and_wait(
+/// Ends the FUSE connection at once (processes using it get ENOTCONN) and waits a little
+/// for the serving thread; if it does not end, exits anyway (the mount is detached).
+async fn stop_now(
+    mountpoint: &str,
     connection: Option<u64>,
-    served: tokio::task::JoinHandle<std::io::Result<()>>,
+    mut served: tokio::task::JoinHandle<std::io::Result<()>>,
 ) -> Result<std::io::Result<()>, tokio::task::JoinError> {
     let dir = "/sys/fs/fuse/connections";
     if let Some(id) = connection {
@@ -1217,7 +1268,14 @@ async fn abort_and_wait(
             eprintln!("mount-share: aborting the FUSE connection ({abort}): {e}");
         }
     }
-    served.await
+    match tokio::time::timeout(Duration::from_secs(3), &mut served).await {
+        Ok(r) => r,
+        Err(_) => {
+            detach(mountpoint);
+            eprintln!("mount-share: {mountpoint} detached; files still open there fail now");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn show_config(g: &Global) {

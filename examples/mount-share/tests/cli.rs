@@ -581,8 +581,51 @@ fn mounted(mountpoint: &std::path::Path) -> bool {
         .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
 }
 
+/// A running `mount-share mount`, stopped (and the mount gone) when dropped, also when a
+/// test fails half-way: declared after the `Lab`, it is dropped before the Lab removes its
+/// directory, so that removal never reaches through the mount into the share.
+struct Mounted {
+    child: Option<std::process::Child>,
+    mountpoint: std::path::PathBuf,
+}
+
+impl Mounted {
+    /// The process, for a test that stops it itself.
+    fn take(&mut self) -> std::process::Child {
+        self.child.take().unwrap()
+    }
+
+    fn id(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            for _ in 0..100 {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if mounted(&self.mountpoint) {
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(&self.mountpoint)
+                .status();
+        }
+    }
+}
+
 /// Starts `mount-share mount` and waits until the kernel lists the mount.
-fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> std::process::Child {
+fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> Mounted {
     assert!(
         std::path::Path::new("/dev/fuse").exists(),
         "FUSE needs /dev/fuse (and the fuse3 package)"
@@ -608,7 +651,10 @@ fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> std::process::Child {
         .unwrap();
     for _ in 0..200 {
         if mounted(mountpoint) {
-            return child;
+            return Mounted {
+                child: Some(child),
+                mountpoint: mountpoint.to_path_buf(),
+            };
         }
         if let Some(status) = child.try_wait().unwrap() {
             let out = child.wait_with_output().unwrap();
@@ -623,9 +669,9 @@ fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> std::process::Child {
     panic!("the mount did not appear within 10 s");
 }
 
-fn sigterm(child: &std::process::Child) {
+fn sigterm(m: &Mounted) {
     let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &m.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -655,7 +701,7 @@ fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
     let l = Lab::new("fuse");
     l.login();
     let mp = l.dir.join("mnt");
-    let child = start_mount(&l, &mp);
+    let mut child = start_mount(&l, &mp);
     let dir = format!("fuse-{}", std::process::id());
     let server = std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&dir);
     let m = mp.join(&dir);
@@ -816,7 +862,7 @@ fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
 
     // SIGTERM unmounts and exits 0.
     sigterm(&child);
-    let (status, stderr) = wait_exit(child);
+    let (status, stderr) = wait_exit(child.take());
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("unmounted"), "{stderr}");
     assert!(!mounted(&mp));
@@ -831,7 +877,7 @@ fn fuse_mount_busy_at_sigterm_is_detached_and_served_until_closed() {
     let name = format!("fuse-busy-{}.txt", std::process::id());
     l.ok(&["put", "-", &l.unc(&name)], b"still readable");
     let mp = l.dir.join("mnt");
-    let child = start_mount(&l, &mp);
+    let mut child = start_mount(&l, &mp);
     let mut open = std::fs::File::open(mp.join(&name)).unwrap();
     sigterm(&child);
     // Detached at once: gone from the mount table, but the open file still works.
@@ -846,7 +892,7 @@ fn fuse_mount_busy_at_sigterm_is_detached_and_served_until_closed() {
     open.read_to_string(&mut text).unwrap();
     assert_eq!(text, "still readable");
     drop(open);
-    let (status, stderr) = wait_exit(child);
+    let (status, stderr) = wait_exit(child.take());
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("busy; detached"), "{stderr}");
     l.ok(&["rm", &l.unc(&name)], b"");
@@ -1218,4 +1264,163 @@ fn login_imports_a_tgt_cloud_in_both_forms() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_keeps_handles_coherent_and_reads_at_any_offset() {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
+    let l = Lab::new("fusecoherent");
+    l.login();
+    let mp = l.dir.join("mnt");
+    let mut child = start_mount(&l, &mp);
+    let name = format!("fuse-coherent-{}.bin", std::process::id());
+    let path = mp.join(&name);
+    let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+
+    // Reads that do not start at 0 or do not go straight through (dd skip=, pread).
+    let mut f = std::fs::File::open(&path).unwrap();
+    f.seek(SeekFrom::Start(1 << 20)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0; 128 * 1024];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got == data[1 << 20..], "{} bytes from 1 MiB on", got.len());
+    for at in [4_999_999u64, 17, 3_333_333, 0, 2_097_152] {
+        let mut one = vec![0; 70_000];
+        let n = f.read_at(&mut one, at).unwrap();
+        let end = (at as usize + 70_000).min(data.len());
+        assert_eq!(&one[..n], &data[at as usize..end], "pread at {at}");
+    }
+    drop(f);
+
+    // A writer keeps its descriptor open; others see what it wrote (size and bytes), and
+    // `stat` does not shrink the file under an appender.
+    let mut writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writer.write_all(b"first line\n").unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        data.len() as u64 + 11
+    );
+    let mut tail = vec![0; 11];
+    std::fs::File::open(&path)
+        .unwrap()
+        .read_exact_at(&mut tail, data.len() as u64)
+        .unwrap();
+    assert_eq!(tail, b"first line\n");
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // past the attribute TTL
+    let _ = std::fs::metadata(&path).unwrap();
+    writer.write_all(b"second line\n").unwrap();
+    // fsync on another descriptor (what `sync FILE` does) sends the writer's data.
+    std::fs::File::open(&path).unwrap().sync_all().unwrap();
+    let server = std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&name);
+    let on_disk = std::fs::read(&server).unwrap();
+    assert!(on_disk[..data.len()] == data[..]);
+    assert_eq!(&on_disk[data.len()..], b"first line\nsecond line\n");
+    drop(writer);
+
+    // Unlinked while open: the descriptor still reads and stats.
+    let mut open = std::fs::File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(!path.exists());
+    assert_eq!(open.metadata().unwrap().len(), data.len() as u64 + 23);
+    let mut head = vec![0; 10];
+    open.read_exact(&mut head).unwrap();
+    assert_eq!(head, data[..10]);
+    drop(open);
+
+    // POSIX rename errors: a file over a directory, a directory over a file.
+    std::fs::create_dir(mp.join(format!("{name}.d"))).unwrap();
+    std::fs::write(mp.join(format!("{name}.f")), b"x").unwrap();
+    let e = std::fs::rename(mp.join(format!("{name}.f")), mp.join(format!("{name}.d")));
+    assert_eq!(e.unwrap_err().kind(), std::io::ErrorKind::IsADirectory);
+    let e = std::fs::rename(mp.join(format!("{name}.d")), mp.join(format!("{name}.f")));
+    assert_eq!(e.unwrap_err().kind(), std::io::ErrorKind::NotADirectory);
+    std::fs::remove_dir(mp.join(format!("{name}.d"))).unwrap();
+    std::fs::remove_file(mp.join(format!("{name}.f"))).unwrap();
+
+    sigterm(&child);
+    let (status, stderr) = wait_exit(child.take());
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn diagnose_reads_the_cname_chain_of_a_private_endpoint() {
+    let l = Lab::new("dns");
+    l.login();
+    // Without --address: the lab DNS says acct.file.core.windows.net is a privatelink CNAME
+    // to 127.0.0.1, and diagnose connects there — every check passes.
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mount-share"))
+            .args([
+                "--ccache",
+                &l.ccache(),
+                "--port",
+                &l.env["AZKRB_LAB_SMB_PORT"],
+            ])
+            .args(args)
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+            .output()
+            .unwrap()
+    };
+    let share = format!("//{}/{}", l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]);
+    let dns = l.env["AZKRB_LAB_DNS"].as_str();
+    let out = run(&[
+        "--cipher",
+        "aes-256-gcm",
+        "diagnose",
+        "--dns-server",
+        dns,
+        &share,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "PASS name resolution        acct.file.core.windows.net → \
+             acct.privatelink.file.core.windows.net → 127.0.0.1"
+        ) && text.contains("a private endpoint"),
+        "{text}"
+    );
+    assert!(!text.contains("FAIL") && !text.contains("WARN"), "{text}");
+    // A DNS server that does not serve the privatelink zone: the public address is a
+    // warning with the fix.
+    let public = format!(
+        "//{}/{}",
+        l.env["AZKRB_LAB_PUBLIC_HOST"], l.env["AZKRB_LAB_SHARE"]
+    );
+    let out = run(&["diagnose", "--json", "--dns-server", dns, &public]);
+    let checks: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let name = checks
+        .iter()
+        .find(|c| c["check"] == "name resolution")
+        .unwrap();
+    assert_eq!(name["status"], "WARN", "{name}");
+    assert!(name["detail"].as_str().unwrap().contains("198.51.100.7"));
+    assert!(
+        name["fix"]
+            .as_str()
+            .unwrap()
+            .contains("privatelink.file.core.windows.net")
+    );
+    // A DNS server that does not answer: FAIL, and the run says so.
+    let out = run(&["diagnose", "--dns-server", "127.0.0.1:9", &share]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL name resolution"), "{text}");
+    // Not an address at all: a usage error.
+    let out = run(&["diagnose", "--dns-server", "dns.example", &share]);
+    assert_eq!(out.status.code(), Some(2));
 }
