@@ -298,7 +298,8 @@ impl Builder {
             let parsed = kdcs
                 .iter()
                 .map(|k| azkrb_cloudtgt::config::KdcAddress::parse(k))
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Usage(format!("realm {realm}: {e}")))?;
             if parsed.is_empty() {
                 return Err(Error::Usage(format!("realm {realm}: no KDC given")));
             }
@@ -310,7 +311,9 @@ impl Builder {
             config.domain_realm.push((domain, realm.clone()));
         }
         if let Some(t) = &self.tenant {
-            config = config.with_entra_tenant(t)?;
+            config = config
+                .with_entra_tenant(t)
+                .map_err(|e| Error::Usage(e.to_string()))?;
         }
         if let Some(url) = &self.kdc_proxy {
             use azkrb_cloudtgt::config::{AZURE_FILES_SUFFIX, ENTRA_REALM, KdcAddress};

@@ -626,6 +626,21 @@ impl Drop for Mounted {
 
 /// Starts `mount-share mount` and waits until the kernel lists the mount.
 fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> Mounted {
+    start_mount_with(l, mountpoint, &[])
+}
+
+/// The mount's options as /proc/self/mountinfo lists them (per mount and per superblock).
+fn mount_options(mountpoint: &std::path::Path) -> String {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = mountpoint.display().to_string();
+    info.lines()
+        .find(|l| l.split(' ').nth(4) == Some(want.as_str()))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// [`start_mount`] with extra `mount` options.
+fn start_mount_with(l: &Lab, mountpoint: &std::path::Path, extra: &[&str]) -> Mounted {
     assert!(
         std::path::Path::new("/dev/fuse").exists(),
         "FUSE needs /dev/fuse (and the fuse3 package)"
@@ -641,6 +656,7 @@ fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> Mounted {
             l.unc("").trim_end_matches('/'),
             mountpoint.to_str().unwrap(),
         ])
+        .args(extra)
         .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
         .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
         .env_remove("KRB5CCNAME")
@@ -1423,4 +1439,87 @@ fn diagnose_reads_the_cname_chain_of_a_private_endpoint() {
     // Not an address at all: a usage error.
     let out = run(&["diagnose", "--dns-server", "dns.example", &share]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_read_only_and_allow_other() {
+    let l = Lab::new("fuseopts");
+    l.login();
+    let name = format!("fuse-ro-{}.txt", std::process::id());
+    l.ok(&["put", "-", &l.unc(&name)], b"read me");
+    let mp = l.dir.join("mnt");
+    let mut m = start_mount_with(&l, &mp, &["--read-only", "--allow-other"]);
+    let opts = mount_options(&mp);
+    assert!(opts.contains(" ro,") || opts.contains(" ro "), "{opts}");
+    assert!(
+        opts.contains("allow_other") && opts.contains("default_permissions"),
+        "{opts}"
+    );
+    assert_eq!(std::fs::read(mp.join(&name)).unwrap(), b"read me");
+    let e = std::fs::write(mp.join("new.txt"), b"x").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(30), "{e}"); // EROFS
+    let e = std::fs::remove_file(mp.join(&name)).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(30), "{e}");
+    sigterm(&m);
+    let (status, stderr) = wait_exit(m.take());
+    assert!(status.success(), "{stderr}");
+    l.ok(&["rm", &l.unc(&name)], b"");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn tenant_flag_routes_the_share_to_entra_through_login_microsoftonline_com() {
+    let l = Lab::new("tenant");
+    l.login();
+    let empty = l.dir.join("empty-krb5.conf");
+    std::fs::write(&empty, "").unwrap();
+    // No krb5.conf routing: --tenant alone sends *.file.core.windows.net to the Entra realm
+    // through https://login.microsoftonline.com/<tenant>/kerberos. That host is not reachable
+    // here (the HTTPS proxy below is dead), so the proxy check fails, naming that URL.
+    let out = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+        .args([
+            "--ccache",
+            &l.ccache(),
+            "--krb5-conf",
+            empty.to_str().unwrap(),
+            "--tenant",
+            "11111111-2222-3333-4444-555555555555",
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            "diagnose",
+            "--json",
+            &l.unc(""),
+        ])
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env_remove("KRB5_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |n: &str| checks.iter().find(|c| c["check"] == n).unwrap().clone();
+    let routing = find("realm routing");
+    assert_eq!(routing["status"], "PASS", "{routing}");
+    assert!(
+        routing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("KERBEROS.MICROSOFTONLINE.COM")
+    );
+    let proxy = find("KDC proxy");
+    assert_eq!(proxy["status"], "FAIL", "{proxy}");
+    assert!(
+        proxy["detail"].as_str().unwrap().contains(
+            "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/kerberos"
+        ),
+        "{proxy}"
+    );
+    // A tenant that is not an id or a domain is a usage error.
+    let out = l.run(&["--tenant", "bad tenant!", "ls", &l.unc("")], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
