@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use azkrb_cloudtgt::ccache::{self, Ccache};
-use azkrb_cloudtgt::{Client, Credential, Principal, RealmConfig, TransportOptions};
+use azkrb_cloudtgt::{Client, Credential, RealmConfig, TransportOptions};
 use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Cipher, Connection, Security, Session, Tree};
 use zeroize::Zeroizing;
@@ -125,9 +125,10 @@ pub enum Tgt {
     Ccache(Option<String>),
     /// Log in with a password (AS exchange with pre-authentication).
     Password {
-        /// `user@REALM` (or a UPN such as `alice@contoso.com` with `realm` set).
+        /// `user@REALM`, or a UPN such as `alice@contoso.com` (an enterprise name: in `realm`
+        /// when set, else in the Entra realm when configured).
         principal: String,
-        /// The realm, when `principal` carries none or a UPN suffix.
+        /// The realm, when `principal` carries none or is a UPN.
         realm: Option<String>,
         /// The password (zeroized when dropped).
         password: Zeroizing<String>,
@@ -439,8 +440,10 @@ impl AzureFiles {
                 realm,
                 password,
             } => {
-                let default_realm = realm.clone().unwrap_or_default();
-                let p = Principal::parse(principal, &default_realm)?;
+                let p = self
+                    .kerberos
+                    .config()
+                    .login_principal(principal, realm.as_deref())?;
                 self.kerberos.login_password(&p, password).await?
             }
             Tgt::Credential(c) => (**c).clone(),

@@ -201,6 +201,24 @@ impl RealmConfig {
             .collect()
     }
 
+    /// The principal a user means by `name` when logging in: `user@REALM` as written; a UPN
+    /// (`user@domain`, the domain not a configured realm) becomes an enterprise name
+    /// (RFC 6806), in `realm` when given, else in the Entra realm when that is configured.
+    pub fn login_principal(&self, name: &str, realm: Option<&str>) -> Result<crate::Principal> {
+        if let Some((_, domain)) = name.rsplit_once('@') {
+            let known = self.kdcs.contains_key(domain);
+            if let Some(r) = realm
+                && !(known && domain == r)
+            {
+                return Ok(crate::Principal::enterprise(name, r));
+            }
+            if !known && realm.is_none() && self.kdcs.contains_key(ENTRA_REALM) {
+                return Ok(crate::Principal::enterprise(name, ENTRA_REALM));
+            }
+        }
+        crate::Principal::parse(name, realm.unwrap_or_default())
+    }
+
     /// The KDCs of `realm`.
     pub fn kdcs_for(&self, realm: &str) -> Result<&[KdcAddress]> {
         self.kdcs
@@ -217,6 +235,39 @@ impl RealmConfig {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn upns_become_enterprise_names_and_realms_stay_realms() {
+        use azkrb_asn1::NameType;
+        let config = RealmConfig::parse(
+            "[realms]\nKERBEROS.MICROSOFTONLINE.COM = {\n kdc = https://p.example/t/kerberos\n}\n\
+             CONTOSO.LOCAL = {\n kdc = dc1\n}\n",
+        )
+        .unwrap();
+        let p = |name: &str, realm: Option<&str>| config.login_principal(name, realm).unwrap();
+        let upn = p("alice@contoso.com", None);
+        assert_eq!(upn.realm, "KERBEROS.MICROSOFTONLINE.COM");
+        assert_eq!(upn.name.name_type, NameType::Enterprise);
+        let upn = p("alice@contoso.com", Some("CONTOSO.LOCAL"));
+        assert_eq!(upn.realm, "CONTOSO.LOCAL");
+        assert_eq!(upn.name.name_type, NameType::Enterprise);
+        let plain = p("bob@CONTOSO.LOCAL", None);
+        assert_eq!(plain.realm, "CONTOSO.LOCAL");
+        assert_ne!(plain.name.name_type, NameType::Enterprise);
+        assert_eq!(
+            p("bob@CONTOSO.LOCAL", Some("CONTOSO.LOCAL")).realm,
+            "CONTOSO.LOCAL"
+        );
+        assert_eq!(p("bob", Some("CONTOSO.LOCAL")).realm, "CONTOSO.LOCAL");
+        // Without an Entra realm configured, a UPN without a realm is taken as written.
+        let bare = RealmConfig::parse("").unwrap();
+        assert_eq!(
+            bare.login_principal("alice@contoso.com", None)
+                .unwrap()
+                .realm,
+            "contoso.com"
+        );
+    }
     use super::*;
 
     const CONF: &str = "

@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use azkrb::{AzureFiles, Error, Tgt, UncPath};
+use azkrb_cloudtgt::Credential;
 use azkrb_cloudtgt::ccache::{self, Ccache};
 use azkrb_cloudtgt::exchange::AsSecret;
-use azkrb_cloudtgt::{Credential, Principal};
 use azkrb_smb3::Cipher;
 use clap::{Args, Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -54,8 +54,8 @@ struct Global {
     /// Extra CA certificates (PEM) to trust for the KDC proxy.
     #[arg(long, global = true, env = "AZKRB_CA_FILE")]
     ca_file: Option<String>,
-    /// Credential cache (default: KRB5CCNAME, then /tmp/krb5cc_<uid>).
-    #[arg(long, global = true)]
+    /// Credential cache, FILE:path or a path (default /tmp/krb5cc_<uid>).
+    #[arg(long, global = true, env = "KRB5CCNAME")]
     ccache: Option<String>,
     /// SMB port [default: 445].
     #[arg(long, global = true)]
@@ -148,7 +148,7 @@ impl Global {
         setting!(tenant, "AZKRB_TENANT");
         setting!(kdc_proxy, "AZKRB_KDC_PROXY");
         setting!(ca_file, "AZKRB_CA_FILE");
-        setting!(ccache, "");
+        setting!(ccache, "KRB5CCNAME");
         setting!(port, "");
         setting!(address, "");
         match (from("cipher", "", !self.cipher.is_empty()), &file) {
@@ -173,9 +173,10 @@ impl Global {
 enum Cmd {
     /// Obtain a TGT and write it to the credential cache.
     Login {
-        /// user@REALM (or a UPN with --realm).
+        /// user@REALM, or a UPN (user@contoso.com: an enterprise name, in --realm, else in
+        /// the Entra realm when it is configured).
         principal: Option<String>,
-        /// Realm for a principal without one (or for a UPN).
+        /// Realm for a principal without one, or for a UPN.
         #[arg(long)]
         realm: Option<String>,
         /// Read the password from standard input (first line) instead of prompting.
@@ -608,7 +609,10 @@ async fn login(
     } else {
         let name = principal.ok_or_else(|| usage("login needs a principal (user@REALM)"))?;
         let files = client(g, Tgt::Ccache(None))?;
-        let p = Principal::parse(&name, realm.as_deref().unwrap_or_default())?;
+        let p = files
+            .kerberos()
+            .config()
+            .login_principal(&name, realm.as_deref())?;
         if let Some(kt) = keytab {
             let keys = azkrb_cloudtgt::keytab::Keytab::load(&kt)?.keys_for(&p);
             if keys.is_empty() {

@@ -1523,3 +1523,36 @@ fn tenant_flag_routes_the_share_to_entra_through_login_microsoftonline_com() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_with_a_upn_as_entra_users_do() {
+    let l = Lab::new("upn");
+    let pw = format!("{}\n", l.env["AZKRB_LAB_UPN_PASSWORD"]);
+    let upn = l.env["AZKRB_LAB_UPN"].as_str();
+    // The Entra realm comes from the lab's krb5.conf: the UPN becomes an enterprise name in
+    // it, the KDC canonicalizes it, and the ticket works for the share.
+    l.ok(&["login", "--password-stdin", upn], pw.as_bytes());
+    let listed = l.ok(&["klist"], b"");
+    // An enterprise name, as MIT's klist writes it too (the @ of the UPN escaped).
+    let want = format!(
+        "Default principal: {}@{}",
+        upn.replace('@', "\\@"),
+        l.env["AZKRB_LAB_REALM"]
+    );
+    assert!(listed.contains(&want), "{listed}");
+    l.ok(&["ls", &l.unc("")], b"");
+    // The same with the realm given.
+    std::fs::remove_file(l.ccache()).unwrap();
+    l.ok(
+        &[
+            "login",
+            "--password-stdin",
+            upn,
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        pw.as_bytes(),
+    );
+    l.ok(&["ls", &l.unc("")], b"");
+}
