@@ -171,7 +171,8 @@ impl Global {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Obtain a TGT and write it to the credential cache.
+    /// Obtain a TGT and write it to the credential cache (without a principal: keep the
+    /// cache's TGT if it is still valid).
     Login {
         /// user@REALM, or a UPN (user@contoso.com: an enterprise name, in --realm, else in
         /// the Entra realm when it is configured).
@@ -607,7 +608,9 @@ async fn login(
         azkrb_cloudtgt::cloud::CloudTgt::from_json(&text)?
             .credential(session_key.as_deref().map(|k| &k[..]))?
     } else {
-        let name = principal.ok_or_else(|| usage("login needs a principal (user@REALM)"))?;
+        let Some(name) = principal else {
+            return keep_ccache(&path);
+        };
         let files = client(g, Tgt::Ccache(None))?;
         let p = files
             .kerberos()
@@ -632,6 +635,32 @@ async fn login(
     cache.save(&path)?;
     eprintln!(
         "Logged in as {} (TGT valid until {}); credential cache {path}",
+        tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+/// `login` without a principal: keep the credential cache's TGT if it is still valid.
+fn keep_ccache(path: &str) -> Result<(), Failure> {
+    let no_tgt = || {
+        usage(format!(
+            "login needs a principal (user@REALM or a UPN); {path} holds no TGT to keep"
+        ))
+    };
+    let cache = Ccache::load(path).map_err(|_| no_tgt())?;
+    let tgt = cache.tgt().ok_or_else(no_tgt)?;
+    if tgt.endtime.0 <= azkrb_asn1::KerberosTime::now().0 {
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "the TGT in {path} for {} expired at {}: log in again (mount-share login \
+                 user@REALM)",
+                tgt.client, tgt.endtime
+            ),
+        });
+    }
+    eprintln!(
+        "Keeping the TGT of {} in {path} (valid until {})",
         tgt.client, tgt.endtime
     );
     Ok(())

@@ -1556,3 +1556,76 @@ fn login_with_a_upn_as_entra_users_do() {
     );
     l.ok(&["ls", &l.unc("")], b"");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn remaining_options_keep_ccache_force_ca_file_stat_and_verbose_without_secrets() {
+    let l = Lab::new("options");
+    // login without a principal keeps a valid TGT, and says what is missing otherwise.
+    let out = l.run(&["login"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a principal"));
+    // -vv logs the exchanges, never the password or keys.
+    let password = l.env["AZKRB_LAB_PASSWORD"].clone();
+    let out = l.run(
+        &[
+            "-vv",
+            "login",
+            "--password-stdin",
+            "alice",
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        format!("{password}\n").as_bytes(),
+    );
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("DEBUG"), "{log}");
+    assert!(!log.contains(&password), "the password was logged");
+    let out = l.run(&["login"], b"");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Keeping the TGT of alice@"));
+    // --ca-file as a flag (the other tests use AZKRB_CA_FILE): without it the proxy's
+    // certificate is not trusted.
+    let ticket = |ca: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        cmd.args(["--ccache", &l.ccache()]);
+        if let Some(ca) = ca {
+            cmd.args(["--ca-file", ca]);
+        }
+        cmd.args(["ticket", &format!("//{}", l.env["AZKRB_LAB_HOST"])])
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .env_remove("AZKRB_CA_FILE")
+            .output()
+            .unwrap()
+    };
+    let out = ticket(None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CA"));
+    assert!(ticket(Some(&l.env["AZKRB_LAB_CA"])).status.success());
+    // stat's text form; mv refuses to replace without --force.
+    let dir = format!("opts-{}", std::process::id());
+    l.ok(&["mkdir", &l.unc(&dir)], b"");
+    l.ok(&["put", "-", &l.unc(&format!("{dir}/a"))], b"aaa");
+    l.ok(&["put", "-", &l.unc(&format!("{dir}/b"))], b"bb");
+    let st = l.ok(&["stat", &l.unc(&format!("{dir}/a"))], b"");
+    assert!(st.contains("Size: 3") || st.contains("3 bytes"), "{st}");
+    let out = l.run(
+        &["mv", &l.unc(&format!("{dir}/a")), &format!("{dir}/b")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    l.ok(
+        &[
+            "mv",
+            "--force",
+            &l.unc(&format!("{dir}/a")),
+            &format!("{dir}/b"),
+        ],
+        b"",
+    );
+    let out = l.run(&["cat", &l.unc(&format!("{dir}/b"))], b"");
+    assert_eq!(out.stdout, b"aaa");
+    l.ok(&["rm", &l.unc(&format!("{dir}/b"))], b"");
+    l.ok(&["rmdir", &l.unc(&dir)], b"");
+}
