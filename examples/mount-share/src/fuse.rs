@@ -10,11 +10,13 @@
 //! errno values (ENOENT, EACCES, EEXIST, ENOTEMPTY, …); anything else is EIO, logged with its
 //! cause.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinHandle;
 
 use azkrb_smb3::msg::{FileInfo, access, disposition};
 use azkrb_smb3::{Error as SmbError, Handle, NtStatus, Tree};
@@ -27,8 +29,11 @@ use fuser::{
 
 /// How long the kernel may cache names and attributes.
 const TTL: Duration = Duration::from_secs(1);
-/// Writes are gathered up to this size; sequential reads fetch this much.
+/// Writes are gathered up to this size; sequential reads fetch this much (and the next
+/// block ahead).
 const BLOCK: usize = 1 << 20;
+/// Gathered writes sent and not yet answered, per open file.
+const WRITES_IN_FLIGHT: usize = 4;
 /// FILETIME of the Unix epoch (100 ns units since 1601).
 const UNIX_EPOCH_FILETIME: u64 = 116_444_736_000_000_000;
 /// FILE_ATTRIBUTE_READONLY.
@@ -203,13 +208,32 @@ struct Open {
     state: Mutex<OpenFile>,
 }
 
-/// An open file's SMB handle, the writes gathered but not yet sent, the last block read, and
-/// an error from sending gathered writes not yet reported to the writer.
+/// An open file's SMB handle, the writes gathered but not yet sent, the writes sent and not
+/// yet answered, the last block read and the next one being read ahead, and an error from
+/// sending writes not yet reported to the writer.
 struct OpenFile {
     handle: Handle,
     pending: Option<(u64, Vec<u8>)>,
+    inflight: VecDeque<InFlight>,
     cached: Option<Block>,
+    ahead: Option<(u64, JoinHandle<Result<Block, SmbError>>)>,
     failed: Option<Errno>,
+}
+
+/// A write on its way: the byte range, and the task sending it.
+struct InFlight {
+    start: u64,
+    end: u64,
+    task: JoinHandle<Result<(), SmbError>>,
+}
+
+impl OpenFile {
+    /// Cached and read-ahead bytes are stale (a write, a truncate).
+    fn forget_reads(&mut self) {
+        self.cached = None;
+        // A read ahead still running finishes on its own; its result is dropped.
+        self.ahead = None;
+    }
 }
 
 /// Bytes read from `at`; `eof` when the server had no more.
@@ -367,17 +391,60 @@ impl SmbFs {
         lock(&self.files).get(&fh.0).cloned().ok_or(Errno::EBADF)
     }
 
-    /// Sends the writes gathered for one open file; a failure is kept for the writer.
+    /// Starts sending the writes gathered for one open file (up to WRITES_IN_FLIGHT at once;
+    /// an overlapping one waits for those before it, so writes land in order). A failure of
+    /// an earlier write that had to be waited for is returned, and kept for the writer.
     fn send_pending(&self, f: &mut OpenFile) -> Result<(), Errno> {
         let Some((offset, data)) = f.pending.take() else {
             return Ok(());
         };
-        if let Err(e) = self.write_all(f.handle, offset, &data) {
-            let n = self.fail("write", "", &e);
-            f.failed = Some(n);
-            return Err(n);
+        let end = offset + data.len() as u64;
+        let mut result = Ok(());
+        if f.inflight.iter().any(|w| w.start < end && offset < w.end) {
+            result = self.wait_writes(f, 0);
         }
-        Ok(())
+        let task = self.rt.spawn(write_range(
+            self.tree.clone(),
+            f.handle,
+            offset,
+            data,
+            BLOCK.min(self.max_io(true)),
+        ));
+        f.inflight.push_back(InFlight {
+            start: offset,
+            end,
+            task,
+        });
+        result.and(self.wait_writes(f, WRITES_IN_FLIGHT))
+    }
+
+    /// Waits until at most `keep` writes are in flight; the first failure is kept for the
+    /// writer and returned.
+    fn wait_writes(&self, f: &mut OpenFile, keep: usize) -> Result<(), Errno> {
+        let mut result = Ok(());
+        while f.inflight.len() > keep {
+            let Some(w) = f.inflight.pop_front() else {
+                break;
+            };
+            let outcome = match self.rt.block_on(w.task) {
+                Ok(r) => r,
+                Err(e) => Err(SmbError::Protocol(format!("write task: {e}"))),
+            };
+            if let Err(e) = outcome {
+                let n = self.fail("write", "", &e);
+                f.failed.get_or_insert(n);
+                if result.is_ok() {
+                    result = Err(n);
+                }
+            }
+        }
+        result
+    }
+
+    /// Sends everything gathered and waits for every write of this open file.
+    fn drain(&self, f: &mut OpenFile) -> Result<(), Errno> {
+        let sent = self.send_pending(f);
+        sent.and(self.wait_writes(f, 0))
     }
 
     /// The writer's unreported error, if any (reported once).
@@ -388,47 +455,34 @@ impl SmbFs {
         }
     }
 
-    fn write_all(&self, h: Handle, offset: u64, data: &[u8]) -> Result<(), SmbError> {
-        let chunk = BLOCK.min(self.max_io(true));
-        let mut done = 0usize;
-        while done < data.len() {
-            let end = (done + chunk).min(data.len());
-            let n = self.rt.block_on(self.tree.write_at(
-                h,
-                offset + done as u64,
-                &data[done..end],
-            ))? as usize;
-            if n == 0 {
-                return Err(SmbError::Protocol("the server wrote 0 bytes".into()));
-            }
-            done += n.min(end - done);
-        }
-        Ok(())
+    /// Reads `len` bytes at `offset`; fewer only at the end of the file.
+    fn read_all(&self, h: Handle, offset: u64, len: usize) -> Result<Block, SmbError> {
+        self.rt.block_on(read_range(
+            self.tree.clone(),
+            h,
+            offset,
+            len,
+            self.max_io(false),
+        ))
     }
 
-    /// Reads `len` bytes at `offset` in requests the server accepts; fewer only at the end
-    /// of the file.
-    fn read_all(&self, h: Handle, offset: u64, len: usize) -> Result<Block, SmbError> {
-        let chunk = self.max_io(false);
-        let mut data = Vec::with_capacity(len);
-        let mut eof = false;
-        while data.len() < len {
-            let ask = (len - data.len()).min(chunk);
-            let got =
-                self.rt
-                    .block_on(self.tree.read_at(h, offset + data.len() as u64, ask as u32))?;
-            let short = got.len() < ask;
-            data.extend_from_slice(&got);
-            if short {
-                eof = true;
-                break;
-            }
+    /// After a whole block was read sequentially, starts reading the next one.
+    fn read_ahead(&self, f: &mut OpenFile) {
+        let next = match &f.cached {
+            Some(b) if b.data.len() == BLOCK && !b.eof => b.at + BLOCK as u64,
+            _ => return,
+        };
+        if f.ahead.as_ref().is_some_and(|(at, _)| *at == next) {
+            return;
         }
-        Ok(Block {
-            at: offset,
-            data,
-            eof,
-        })
+        let task = self.rt.spawn(read_range(
+            self.tree.clone(),
+            f.handle,
+            next,
+            BLOCK,
+            self.max_io(false),
+        ));
+        f.ahead = Some((next, task));
     }
 
     /// The largest READ or WRITE the server takes (never more than a block).
@@ -450,12 +504,12 @@ impl SmbFs {
         let mut sent = false;
         for f in &open {
             let mut f = lock(&f.state);
-            sent |= f.pending.is_some();
-            let _ = self.send_pending(&mut f);
+            sent |= f.pending.is_some() || !f.inflight.is_empty();
+            let _ = self.drain(&mut f);
         }
         if sent {
             for f in &open {
-                lock(&f.state).cached = None;
+                lock(&f.state).forget_reads();
             }
         }
     }
@@ -497,7 +551,9 @@ impl SmbFs {
                 state: Mutex::new(OpenFile {
                     handle,
                     pending: None,
+                    inflight: VecDeque::new(),
                     cached: None,
+                    ahead: None,
                     failed: None,
                 }),
             }),
@@ -533,7 +589,7 @@ impl SmbFs {
             // Cached reads of this file are stale.
             for f in lock(&self.files).values().filter(|f| f.ino == ino) {
                 if let Ok(mut s) = f.state.try_lock() {
-                    s.cached = None;
+                    s.forget_reads();
                 }
             }
         }
@@ -849,6 +905,19 @@ impl Filesystem for SmbFs {
         if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
             return reply.data(bytes);
         }
+        // The block read ahead, if this read starts in it.
+        if f.ahead
+            .as_ref()
+            .is_some_and(|(at, _)| offset >= *at && offset < *at + BLOCK as u64)
+            && let Some((_, task)) = f.ahead.take()
+            && let Ok(Ok(block)) = self.rt.block_on(task)
+        {
+            f.cached = Some(block);
+            if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
+                reply.data(bytes);
+                return self.read_ahead(&mut f);
+            }
+        }
         // Sequential: fetch a whole block; otherwise just what was asked.
         let sequential = matches!(&f.cached, Some(b) if b.at + b.data.len() as u64 == offset);
         let len = if sequential || offset == 0 {
@@ -860,6 +929,7 @@ impl Filesystem for SmbFs {
             Ok(block) => {
                 reply.data(&block.data[..want.min(block.data.len())]);
                 f.cached = Some(block);
+                self.read_ahead(&mut f);
             }
             Err(e) => reply.error(self.fail("read", "", &e)),
         }
@@ -893,14 +963,14 @@ impl Filesystem for SmbFs {
             .collect();
         for other in others {
             let mut o = lock(&other.state);
-            let _ = self.send_pending(&mut o);
-            o.cached = None;
+            let _ = self.drain(&mut o);
+            o.forget_reads();
         }
         let mut f = lock(&file.state);
         if let Err(e) = Self::take_failure(&mut f) {
             return reply.error(e);
         }
-        f.cached = None;
+        f.forget_reads();
         let appends = matches!(&f.pending, Some((at, buf))
             if *at + buf.len() as u64 == offset && buf.len() + data.len() <= BLOCK);
         if appends {
@@ -913,15 +983,15 @@ impl Filesystem for SmbFs {
             f.failed = None;
             return reply.error(e);
         }
-        if data.len() >= BLOCK {
-            return match self.write_all(f.handle, offset, data) {
-                Ok(()) => reply.written(len),
-                Err(e) => reply.error(self.fail("write", "", &e)),
-            };
-        }
-        let mut buf = Vec::with_capacity(BLOCK);
+        let mut buf = Vec::with_capacity(BLOCK.max(data.len()));
         buf.extend_from_slice(data);
         f.pending = Some((offset, buf));
+        if data.len() >= BLOCK
+            && let Err(e) = self.send_pending(&mut f)
+        {
+            f.failed = None;
+            return reply.error(e);
+        }
         reply.written(len)
     }
 
@@ -939,7 +1009,7 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         let mut f = lock(&file.state);
-        let _ = self.send_pending(&mut f);
+        let _ = self.drain(&mut f);
         match Self::take_failure(&mut f) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -991,7 +1061,8 @@ impl Filesystem for SmbFs {
             return reply.error(Errno::EBADF);
         };
         let mut f = lock(&file.state);
-        let sent = self.send_pending(&mut f).and(Self::take_failure(&mut f));
+        let drained = self.drain(&mut f);
+        let sent = drained.and(Self::take_failure(&mut f));
         if let Err(e) = &sent {
             // Nobody hears of this one (the kernel ignores release errors): say it here.
             tracing::error!("writes to an open file were lost: {e:?}");
@@ -1099,6 +1170,58 @@ impl Filesystem for SmbFs {
             Err(e) => reply.error(self.fail("statfs", "", &e)),
         }
     }
+}
+
+/// Writes `data` at `offset` in requests of up to `chunk` bytes.
+async fn write_range(
+    tree: Tree,
+    h: Handle,
+    offset: u64,
+    data: Vec<u8>,
+    chunk: usize,
+) -> Result<(), SmbError> {
+    let mut done = 0usize;
+    while done < data.len() {
+        let end = (done + chunk).min(data.len());
+        let n = tree
+            .write_at(h, offset + done as u64, &data[done..end])
+            .await? as usize;
+        if n == 0 {
+            return Err(SmbError::Protocol("the server wrote 0 bytes".into()));
+        }
+        done += n.min(end - done);
+    }
+    Ok(())
+}
+
+/// Reads `len` bytes at `offset` in requests of up to `chunk` bytes; fewer only at the end
+/// of the file (then `eof`).
+async fn read_range(
+    tree: Tree,
+    h: Handle,
+    offset: u64,
+    len: usize,
+    chunk: usize,
+) -> Result<Block, SmbError> {
+    let mut data = Vec::with_capacity(len);
+    let mut eof = false;
+    while data.len() < len {
+        let ask = (len - data.len()).min(chunk);
+        let got = tree
+            .read_at(h, offset + data.len() as u64, ask as u32)
+            .await?;
+        let short = got.len() < ask;
+        data.extend_from_slice(&got);
+        if short {
+            eof = true;
+            break;
+        }
+    }
+    Ok(Block {
+        at: offset,
+        data,
+        eof,
+    })
 }
 
 #[cfg(test)]

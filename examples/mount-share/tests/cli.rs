@@ -1345,6 +1345,26 @@ fn fuse_mount_keeps_handles_coherent_and_reads_at_any_offset() {
     assert_eq!(&on_disk[data.len()..], b"first line\nsecond line\n");
     drop(writer);
 
+    // Overlapping writes while earlier ones are still on their way land in order.
+    let over = mp.join(format!("{name}.over"));
+    {
+        let f = std::fs::File::create(&over).unwrap();
+        let big = vec![b'A'; 3 << 20];
+        f.write_all_at(&big, 0).unwrap();
+        f.write_all_at(b"0123456789", (1 << 20) - 5).unwrap();
+        f.write_all_at(&vec![b'B'; 1 << 20], 1 << 20).unwrap();
+        f.write_all_at(b"xy", 7).unwrap();
+    }
+    let mut want = vec![b'A'; 3 << 20];
+    want[(1 << 20) - 5..(1 << 20) + 5].copy_from_slice(b"0123456789");
+    want[1 << 20..2 << 20].fill(b'B');
+    want[7..9].copy_from_slice(b"xy");
+    let server_over =
+        std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(format!("{name}.over"));
+    assert!(std::fs::read(&server_over).unwrap() == want);
+    assert!(std::fs::read(&over).unwrap() == want);
+    std::fs::remove_file(&over).unwrap();
+
     // Unlinked while open: the descriptor still reads and stats.
     let mut open = std::fs::File::open(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
