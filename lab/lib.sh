@@ -23,6 +23,7 @@ SHA2=SHA2.KERBEROS.TEST
 HOST=acct.file.core.windows.net
 ADHOST=acctad.file.core.windows.net
 PUBHOST=acctpub.file.core.windows.net   # in the lab DNS: privatelink CNAME, public address
+SHORTHOST=acctshort.file.core.windows.net  # its cifs tickets live 45 s (session expiry)
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn

@@ -459,6 +459,23 @@ impl AzureFiles {
         Ok(self.kerberos.cifs_ticket(&tgt, host).await?)
     }
 
+    /// Re-authenticates `share`'s session with a fresh `cifs/<host>` ticket, before the old
+    /// one ends or after the server answered STATUS_NETWORK_SESSION_EXPIRED; open handles and
+    /// the tree stay valid. A TGT from a credential cache that has expired is read again from
+    /// the cache (after `mount-share login`, say).
+    pub async fn reauthenticate(&self, share: &Share) -> Result<(), Error> {
+        {
+            let mut held = self.tgt.lock().await;
+            let now = azkrb_asn1::KerberosTime::now();
+            if held.as_ref().is_some_and(|t| t.remaining(now) <= 0) {
+                *held = None;
+            }
+        }
+        let ticket = self.cifs_ticket(&share.unc.host).await?;
+        let mut auth = KerberosAuth::new(ticket)?;
+        Ok(share.session.reauthenticate(&mut auth).await?)
+    }
+
     /// Connects to `//host/share` (any path part is kept in [`Share::unc`]): service ticket,
     /// NEGOTIATE, Kerberos SESSION_SETUP, TREE_CONNECT.
     pub async fn open(&self, unc: &str) -> Result<Share, Error> {

@@ -179,3 +179,93 @@ async fn errors_by_layer() {
         .unwrap_err();
     assert!(matches!(e, Error::Smb(azkrb_smb3::Error::Io { .. })), "{e}");
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn reauthentication_keeps_the_session_trees_and_open_handles() {
+    let env = lab();
+    let files = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap();
+    let share = files
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    let tree = share.tree();
+    let name = format!("azkrb-reauth-{}.bin", std::process::id());
+    let h = tree
+        .create(
+            &name,
+            azkrb_smb3::msg::access::READ | azkrb_smb3::msg::access::WRITE,
+            azkrb_smb3::msg::disposition::OVERWRITE_IF,
+            azkrb_smb3::msg::access::NON_DIRECTORY_FILE,
+        )
+        .await
+        .unwrap();
+    tree.write_at(h, 0, b"before").await.unwrap();
+    // Twice: a second SESSION_SETUP on the session's id, encrypted like its other requests.
+    for _ in 0..2 {
+        files.reauthenticate(&share).await.unwrap();
+    }
+    // The same session, tree and handle go on working.
+    tree.write_at(h, 6, b" and after").await.unwrap();
+    assert_eq!(tree.read_at(h, 0, 100).await.unwrap(), b"before and after");
+    tree.close(h).await.unwrap();
+    assert!(tree.list("").await.unwrap().iter().any(|e| e.name == name));
+    tree.remove(&name, false).await.unwrap();
+    share.close().await.unwrap();
+    // On the unencrypted instance the re-authentication is signed, and its answer verified.
+    let plain = AzureFiles::builder()
+        .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+        .ca_file(&env["AZKRB_LAB_CA"])
+        .connect_to(format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PLAIN_PORT"]))
+        .require_encryption(false)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap();
+    let share = plain
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    assert!(!share.session().encrypted);
+    plain.reauthenticate(&share).await.unwrap();
+    share.tree().list("").await.unwrap();
+    share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn an_expired_session_is_revived_by_reauthentication() {
+    let env = lab();
+    // The lab's cifs/acctshort tickets live 45 s, and Samba ends the session with them.
+    let files = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap();
+    let host = &env["AZKRB_LAB_SHORT_HOST"];
+    let share = files
+        .open(&format!("//{host}/{}", env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    let ticket = files.cifs_ticket(host).await.unwrap();
+    let life = ticket.endtime.0 - ticket.starttime.unwrap_or(ticket.authtime).0;
+    assert!(life <= 45, "the lab's short ticket lives {life} s");
+    share.tree().list("").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(life as u64 + 3)).await;
+    let e = share.tree().list("").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            azkrb_smb3::Error::Status {
+                status: NtStatus::NETWORK_SESSION_EXPIRED,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A fresh ticket (the cached one has run out) revives the same session.
+    files.reauthenticate(&share).await.unwrap();
+    share.tree().list("").await.unwrap();
+    share.close().await.unwrap();
+}

@@ -343,7 +343,8 @@ impl Connection {
                 crypto::encrypt_in_place(key, session_id, &nonce, &mut m)?;
                 Some(sent)
             }
-            Some(s) if command != Command::SessionSetup => {
+            // (An established session's SESSION_SETUP is a re-authentication: signed too.)
+            Some(s) => {
                 crypto::sign(
                     s.signing,
                     &s.signing_key,

@@ -182,6 +182,70 @@ impl Session {
         })
     }
 
+    /// Re-authenticates this session with a fresh ticket (MS-SMB2 3.2.4.2.3): SESSION_SETUP
+    /// on the session's id, protected like any of its requests, so that the server extends
+    /// (or, after STATUS_NETWORK_SESSION_EXPIRED, revives) the session. Keys, trees and open
+    /// handles stay as they are; the server must see the same user.
+    pub async fn reauthenticate(&self, auth: &mut dyn Authenticator) -> Result<()> {
+        let neg = Arc::clone(&self.conn.negotiated);
+        let mut token = auth.initial_token(&neg.security_blob)?;
+        let final_resp = loop {
+            let resp = self
+                .conn
+                .request(
+                    Command::SessionSetup,
+                    self.id,
+                    0,
+                    msg::session_setup_request(&token),
+                    1,
+                )
+                .await?;
+            if resp.header.session_id != self.id {
+                return Err(Error::Protocol(format!(
+                    "re-authentication answered for session {:#x}, not {:#x}",
+                    resp.header.session_id, self.id
+                )));
+            }
+            match resp.header.status {
+                NtStatus::MORE_PROCESSING_REQUIRED => {
+                    let (_, server_token) = msg::session_setup_response(resp.bytes())?;
+                    token = auth.next_token(&server_token, false)?.ok_or_else(|| {
+                        Error::Auth(
+                            "the server wants more, the mechanism has nothing to send".into(),
+                        )
+                    })?;
+                }
+                NtStatus::SUCCESS => break resp,
+                status => {
+                    return Err(Error::Status {
+                        command: "SESSION_SETUP (re-authentication)",
+                        status,
+                    });
+                }
+            }
+        };
+        // Not encrypted: then it must carry the session's signature.
+        if !final_resp.encrypted {
+            let s = self
+                .conn
+                .session(self.id)
+                .ok_or_else(|| Error::Protocol("the session is gone".into()))?;
+            if final_resp.header.flags & msg::flags::SIGNED == 0 {
+                return Err(Error::Protocol(
+                    "the re-authentication response is not signed".into(),
+                ));
+            }
+            crypto::verify(s.signing, &s.signing_key, final_resp.bytes(), true)?;
+        }
+        let (_, server_token) = msg::session_setup_response(final_resp.bytes())?;
+        if auth.next_token(&server_token, true)?.is_some() {
+            return Err(Error::Auth(
+                "the mechanism wants to send more after the server finished".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The session id.
     pub fn id(&self) -> u64 {
         self.id

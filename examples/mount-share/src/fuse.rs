@@ -12,6 +12,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -42,10 +44,37 @@ const READONLY: u32 = 0x1;
 /// the path): real inode numbers count up from 2 and never get near.
 const UNLISTED_INO: u64 = 1 << 63;
 
+/// Re-authenticates the share's session (with a fresh ticket).
+pub type Reauth =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), SmbError>> + Send>> + Send + Sync>;
+
+/// Runs an SMB operation; if the server says the session expired (the ticket ended), the
+/// session is re-authenticated and the operation tried once more.
+async fn retrying<T, F, Fut>(reauth: Option<&Reauth>, op: F) -> Result<T, SmbError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SmbError>>,
+{
+    match op().await {
+        Err(SmbError::Status {
+            status: NtStatus::NETWORK_SESSION_EXPIRED,
+            ..
+        }) if reauth.is_some() => {
+            if let Some(r) = reauth {
+                tracing::info!("the SMB session expired: re-authenticating");
+                r().await?;
+            }
+            op().await
+        }
+        other => other,
+    }
+}
+
 /// The share as a FUSE file system.
 pub struct SmbFs {
     rt: tokio::runtime::Handle,
     tree: Tree,
+    reauth: Option<Reauth>,
     uid: u32,
     gid: u32,
     inodes: Mutex<Inodes>,
@@ -326,11 +355,19 @@ fn desired_access(flags: i32) -> u32 {
 }
 
 impl SmbFs {
-    /// A file system over `tree`, run on `rt`; files appear owned by `uid`:`gid`.
-    pub fn new(rt: tokio::runtime::Handle, tree: Tree, uid: u32, gid: u32) -> Self {
+    /// A file system over `tree`, run on `rt`; files appear owned by `uid`:`gid`. With
+    /// `reauth`, an expired session is re-authenticated and the operation retried.
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        tree: Tree,
+        reauth: Option<Reauth>,
+        uid: u32,
+        gid: u32,
+    ) -> Self {
         Self {
             rt,
             tree,
+            reauth,
             uid,
             gid,
             inodes: Mutex::new(Inodes::new()),
@@ -338,6 +375,15 @@ impl SmbFs {
             dirs: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
         }
+    }
+
+    /// Runs an SMB operation to completion (re-authenticating once if the session expired).
+    fn run<T, F, Fut>(&self, op: F) -> Result<T, SmbError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SmbError>>,
+    {
+        self.rt.block_on(retrying(self.reauth.as_ref(), op))
     }
 
     /// Logs an SMB error (not the everyday "no such file") and turns it into an errno.
@@ -405,6 +451,7 @@ impl SmbFs {
         }
         let task = self.rt.spawn(write_range(
             self.tree.clone(),
+            self.reauth.clone(),
             f.handle,
             offset,
             data,
@@ -459,6 +506,7 @@ impl SmbFs {
     fn read_all(&self, h: Handle, offset: u64, len: usize) -> Result<Block, SmbError> {
         self.rt.block_on(read_range(
             self.tree.clone(),
+            self.reauth.clone(),
             h,
             offset,
             len,
@@ -477,6 +525,7 @@ impl SmbFs {
         }
         let task = self.rt.spawn(read_range(
             self.tree.clone(),
+            self.reauth.clone(),
             f.handle,
             next,
             BLOCK,
@@ -531,13 +580,11 @@ impl SmbFs {
         if let Some(file) = open {
             let h = lock(&file.state).handle;
             return self
-                .rt
-                .block_on(self.tree.stat_handle(h))
+                .run(|| self.tree.stat_handle(h))
                 .map_err(|e| self.fail("stat", "", &e));
         }
         let path = lock(&self.inodes).path(INodeNo(ino))?;
-        self.rt
-            .block_on(self.tree.stat(&path))
+        self.run(|| self.tree.stat(&path))
             .map_err(|e| self.fail("stat", &path, &e))
     }
 
@@ -578,13 +625,12 @@ impl SmbFs {
         if let Some(size) = size {
             match handle {
                 Some(h) if h.info.attributes & 0x10 == 0 => self
-                    .rt
-                    .block_on(self.tree.set_end_of_file(h, size))
+                    .run(|| self.tree.set_end_of_file(h, size))
                     .map_err(fail)?,
-                _ => self
-                    .rt
-                    .block_on(self.tree.truncate(path.as_deref().map_err(|e| *e)?, size))
-                    .map_err(fail)?,
+                _ => {
+                    let p = path.as_deref().map_err(|e| *e)?;
+                    self.run(|| self.tree.truncate(p, size)).map_err(fail)?
+                }
             }
             // Cached reads of this file are stale.
             for f in lock(&self.files).values().filter(|f| f.ino == ino) {
@@ -602,17 +648,13 @@ impl SmbFs {
             let (a, m) = (ft(atime), ft(mtime));
             let by_handle = match handle {
                 Some(h) => self
-                    .rt
-                    .block_on(self.tree.set_times_handle(h, 0, a, m, 0))
+                    .run(|| self.tree.set_times_handle(h, 0, a, m, 0))
                     .is_ok(),
                 None => false,
             };
             if !by_handle {
-                self.rt
-                    .block_on(
-                        self.tree
-                            .set_times(path.as_deref().map_err(|e| *e)?, 0, a, m, 0),
-                    )
+                let p = path.as_deref().map_err(|e| *e)?;
+                self.run(|| self.tree.set_times(p, 0, a, m, 0))
                     .map_err(fail)?;
             }
         }
@@ -624,7 +666,7 @@ impl SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        match self.rt.block_on(self.tree.remove(&path, dir)) {
+        match self.run(|| self.tree.remove(&path, dir)) {
             Ok(()) => {
                 lock(&self.inodes).removed(&path);
                 reply.ok();
@@ -636,7 +678,7 @@ impl SmbFs {
     /// POSIX rename onto an existing name: a file replaces a file, an empty directory
     /// replaces an empty directory; other combinations are the errors POSIX names.
     fn rename_over(&self, from: &str, to: &str) -> Result<(), Errno> {
-        let first = self.rt.block_on(self.tree.rename(from, to, true));
+        let first = self.run(|| self.tree.rename(from, to, true));
         let Err(e) = first else { return Ok(()) };
         let retry = matches!(
             &e,
@@ -649,8 +691,8 @@ impl SmbFs {
             return Err(self.fail("rename", from, &e));
         }
         let (Ok(src), Ok(dst)) = (
-            self.rt.block_on(self.tree.stat(from)),
-            self.rt.block_on(self.tree.stat(to)),
+            self.run(|| self.tree.stat(from)),
+            self.run(|| self.tree.stat(to)),
         ) else {
             return Err(self.fail("rename", from, &e));
         };
@@ -660,18 +702,15 @@ impl SmbFs {
             (false, false) => Err(self.fail("rename", from, &e)),
             (true, true) => {
                 let empty = self
-                    .rt
-                    .block_on(self.tree.list(to))
+                    .run(|| self.tree.list(to))
                     .map_err(|e| self.fail("list", to, &e))?
                     .is_empty();
                 if !empty {
                     return Err(Errno::ENOTEMPTY);
                 }
-                self.rt
-                    .block_on(self.tree.remove(to, true))
+                self.run(|| self.tree.remove(to, true))
                     .map_err(|e| self.fail("rmdir", to, &e))?;
-                self.rt
-                    .block_on(self.tree.rename(from, to, false))
+                self.run(|| self.tree.rename(from, to, false))
                     .map_err(|e| self.fail("rename", from, &e))
             }
         }
@@ -695,7 +734,7 @@ impl Filesystem for SmbFs {
         if let Some(ino) = self.known(&path) {
             self.sync_ino(ino);
         }
-        match self.rt.block_on(self.tree.stat(&path)) {
+        match self.run(|| self.tree.stat(&path)) {
             Ok(info) => self.reply_entry(&path, &info, reply),
             Err(e) => reply.error(self.fail("stat", &path, &e)),
         }
@@ -751,7 +790,7 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         // One CREATE: its response carries the attributes (no second request to fail).
-        let made = self.rt.block_on(async {
+        let made = self.run(|| async {
             let h = self
                 .tree
                 .create(
@@ -801,8 +840,7 @@ impl Filesystem for SmbFs {
             }
         };
         let result = if flags.contains(RenameFlags::RENAME_NOREPLACE) {
-            self.rt
-                .block_on(self.tree.rename(&from, &to, false))
+            self.run(|| self.tree.rename(&from, &to, false))
                 .map_err(|e| self.fail("rename", &from, &e))
         } else {
             self.rename_over(&from, &to)
@@ -826,12 +864,10 @@ impl Filesystem for SmbFs {
             OpenAccMode::O_WRONLY => libc::O_WRONLY,
             OpenAccMode::O_RDWR => libc::O_RDWR,
         });
-        match self.rt.block_on(self.tree.create(
-            &path,
-            access,
-            disposition::OPEN,
-            access::NON_DIRECTORY_FILE,
-        )) {
+        match self.run(|| {
+            self.tree
+                .create(&path, access, disposition::OPEN, access::NON_DIRECTORY_FILE)
+        }) {
             Ok(h) => reply.opened(
                 self.open_handle(ino.0, h, access & access::WRITE == access::WRITE),
                 FopenFlags::empty(),
@@ -864,10 +900,10 @@ impl Filesystem for SmbFs {
         // The CREATE response carries the attributes: no second request that could fail
         // after the file exists.
         let access = desired_access(flags);
-        match self.rt.block_on(
+        match self.run(|| {
             self.tree
-                .create(&path, access, disp, access::NON_DIRECTORY_FILE),
-        ) {
+                .create(&path, access, disp, access::NON_DIRECTORY_FILE)
+        }) {
             Ok(h) => {
                 let ino = lock(&self.inodes).remember(&path);
                 let fh = self.open_handle(ino, h, access & access::WRITE == access::WRITE);
@@ -1040,7 +1076,7 @@ impl Filesystem for SmbFs {
             .map(|f| lock(&f.state).handle)
             .collect();
         for h in writers {
-            if let Err(e) = self.rt.block_on(self.tree.flush(h)) {
+            if let Err(e) = self.run(|| self.tree.flush(h)) {
                 return reply.error(self.fail("fsync", "", &e));
             }
         }
@@ -1068,8 +1104,7 @@ impl Filesystem for SmbFs {
             tracing::error!("writes to an open file were lost: {e:?}");
         }
         let closed = self
-            .rt
-            .block_on(self.tree.close(f.handle))
+            .run(|| self.tree.close(f.handle))
             .map_err(|e| self.fail("close", "", &e));
         match sent.and(closed) {
             Ok(()) => reply.ok(),
@@ -1083,7 +1118,7 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         // The whole listing is taken at opendir, so readdir offsets stay stable.
-        match self.rt.block_on(self.tree.list(&path)) {
+        match self.run(|| self.tree.list(&path)) {
             Ok(list) => {
                 let inodes = lock(&self.inodes);
                 let parent = match path.rfind('/') {
@@ -1150,7 +1185,7 @@ impl Filesystem for SmbFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        match self.rt.block_on(self.tree.fs_size()) {
+        match self.run(|| self.tree.fs_size()) {
             Ok(fs) => {
                 let unit = u32::try_from(fs.unit_bytes()).unwrap_or(0);
                 if unit == 0 {
@@ -1175,6 +1210,7 @@ impl Filesystem for SmbFs {
 /// Writes `data` at `offset` in requests of up to `chunk` bytes.
 async fn write_range(
     tree: Tree,
+    reauth: Option<Reauth>,
     h: Handle,
     offset: u64,
     data: Vec<u8>,
@@ -1183,9 +1219,9 @@ async fn write_range(
     let mut done = 0usize;
     while done < data.len() {
         let end = (done + chunk).min(data.len());
-        let n = tree
-            .write_at(h, offset + done as u64, &data[done..end])
-            .await? as usize;
+        let at = offset + done as u64;
+        let part = &data[done..end];
+        let n = retrying(reauth.as_ref(), || tree.write_at(h, at, part)).await? as usize;
         if n == 0 {
             return Err(SmbError::Protocol("the server wrote 0 bytes".into()));
         }
@@ -1198,6 +1234,7 @@ async fn write_range(
 /// of the file (then `eof`).
 async fn read_range(
     tree: Tree,
+    reauth: Option<Reauth>,
     h: Handle,
     offset: u64,
     len: usize,
@@ -1207,9 +1244,8 @@ async fn read_range(
     let mut eof = false;
     while data.len() < len {
         let ask = (len - data.len()).min(chunk);
-        let got = tree
-            .read_at(h, offset + data.len() as u64, ask as u32)
-            .await?;
+        let at = offset + data.len() as u64;
+        let got = retrying(reauth.as_ref(), || tree.read_at(h, at, ask as u32)).await?;
         let short = got.len() < ask;
         data.extend_from_slice(&got);
         if short {

@@ -1129,10 +1129,29 @@ async fn mount(
         .into_owned();
     // Files appear owned by whoever runs this (/proc/self belongs to our effective ids).
     let me = std::fs::metadata("/proc/self").map_err(|e| local_io("/proc/self", e))?;
-    let share = from_ccache(g)?.open(target).await?;
+    let files = std::sync::Arc::new(from_ccache(g)?);
+    let share = std::sync::Arc::new(files.open(target).await?);
+    // Sessions end with their ticket (Entra: about 10 hours): the mount re-authenticates
+    // with a fresh one (after `mount-share login`, when the TGT itself has run out), one
+    // re-authentication at a time.
+    let reauth: fuse::Reauth = {
+        let (files, share) = (files.clone(), share.clone());
+        let one_at_a_time = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        std::sync::Arc::new(move || {
+            let (files, share, gate) = (files.clone(), share.clone(), one_at_a_time.clone());
+            Box::pin(async move {
+                let _turn = gate.lock().await;
+                files
+                    .reauthenticate(&share)
+                    .await
+                    .map_err(|e| azkrb_smb3::Error::Auth(e.to_string()))
+            })
+        })
+    };
     let fs = fuse::SmbFs::new(
         tokio::runtime::Handle::current(),
         share.tree().clone(),
+        Some(reauth),
         me.uid(),
         me.gid(),
     );
@@ -1227,7 +1246,11 @@ async fn mount(
             }
         }
     };
-    let closed = share.close().await;
+    let closed = match std::sync::Arc::try_unwrap(share) {
+        Ok(share) => share.close().await,
+        // Still referenced (a re-authentication task): the connection ends with the process.
+        Err(_) => Ok(()),
+    };
     match result {
         Ok(Ok(())) => {}
         // The kernel ended the connection after our unmount (ENODEV, or ECONNABORTED once

@@ -1649,3 +1649,70 @@ fn remaining_options_keep_ccache_force_ca_file_stat_and_verbose_without_secrets(
     l.ok(&["rm", &l.unc(&format!("{dir}/b"))], b"");
     l.ok(&["rmdir", &l.unc(&dir)], b"");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_outlives_its_ticket() {
+    use std::io::Read;
+    let l = Lab::new("fuseexpiry");
+    l.login();
+    // cifs/acctshort tickets live 45 s in the lab, and Samba ends the session with them: the
+    // mount re-authenticates and carries on, open files included.
+    let mp = l.dir.join("mnt");
+    std::fs::create_dir_all(&mp).unwrap();
+    let target = format!(
+        "//{}/{}",
+        l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+        .args([
+            "-v",
+            "--ccache",
+            &l.ccache(),
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            "mount",
+            &target,
+            mp.to_str().unwrap(),
+        ])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut m = Mounted {
+        child: Some(child),
+        mountpoint: mp.clone(),
+    };
+    for _ in 0..200 {
+        if mounted(&mp) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(mounted(&mp));
+    let name = format!("fuse-expiry-{}.txt", std::process::id());
+    std::fs::write(mp.join(&name), b"written before").unwrap();
+    let mut open = std::fs::File::open(mp.join(&name)).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(48));
+    // After the ticket's end: a listing, a read on the descriptor opened before, a write.
+    assert!(
+        std::fs::read_dir(&mp)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_str() == Some(name.as_str()))
+    );
+    let mut text = String::new();
+    open.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "written before");
+    drop(open);
+    std::fs::write(mp.join(&name), b"written after").unwrap();
+    assert_eq!(std::fs::read(mp.join(&name)).unwrap(), b"written after");
+    std::fs::remove_file(mp.join(&name)).unwrap();
+    sigterm(&m);
+    let (status, stderr) = wait_exit(m.take());
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("re-authenticating"), "{stderr}");
+}
