@@ -372,6 +372,8 @@ pub struct Share {
     session: Session,
     tree: Tree,
     unc: UncPath,
+    /// Whom the session authenticated (re-authentication must be the same principal).
+    client: String,
 }
 
 impl Share {
@@ -399,7 +401,19 @@ impl Share {
     pub async fn close(self) -> Result<(), Error> {
         let tree = self.tree.disconnect().await;
         let session = self.session.logoff().await;
-        tree?;
+        // A session whose ticket ended is over anyway (LOGOFF is allowed; the rest is not).
+        let expired = |r: &Result<(), azkrb_smb3::Error>| {
+            matches!(
+                r,
+                Err(azkrb_smb3::Error::Status {
+                    status: azkrb_smb3::NtStatus::NETWORK_SESSION_EXPIRED,
+                    ..
+                })
+            )
+        };
+        if !expired(&tree) {
+            tree?;
+        }
         session?;
         Ok(())
     }
@@ -467,9 +481,22 @@ impl AzureFiles {
         {
             let mut held = self.tgt.lock().await;
             let now = azkrb_asn1::KerberosTime::now();
-            if held.as_ref().is_some_and(|t| t.remaining(now) <= 0) {
+            // Near its end (clocks differ by seconds): read the source again.
+            if held
+                .as_ref()
+                .is_some_and(|t| t.remaining(now) <= azkrb_cloudtgt::client::REFRESH_MARGIN_SECONDS)
+            {
                 *held = None;
             }
+        }
+        // Another principal would make the server drop the session and its open files.
+        let tgt = self.tgt().await?;
+        if tgt.client.to_string() != share.client {
+            return Err(Error::Usage(format!(
+                "the credential cache now holds {}'s TGT, but //{}/{} was opened as {}: log \
+                 in as {} to keep it",
+                tgt.client, share.unc.host, share.unc.share, share.client, share.client
+            )));
         }
         let ticket = self.cifs_ticket(&share.unc.host).await?;
         let mut auth = KerberosAuth::new(ticket)?;
@@ -494,6 +521,7 @@ impl AzureFiles {
     pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
         let unc = UncPath::parse(unc)?;
         let ticket = self.cifs_ticket(&unc.host).await?;
+        let client = ticket.client.to_string();
         let opts = NegotiateOptions {
             ciphers: self.settings.ciphers.clone(),
             server_name: unc.host.clone(),
@@ -516,6 +544,7 @@ impl AzureFiles {
             session,
             tree,
             unc,
+            client,
         })
     }
 }

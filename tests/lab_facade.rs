@@ -252,6 +252,11 @@ async fn an_expired_session_is_revived_by_reauthentication() {
     let life = ticket.endtime.0 - ticket.starttime.unwrap_or(ticket.authtime).0;
     assert!(life <= 45, "the lab's short ticket lives {life} s");
     share.tree().list("").await.unwrap();
+    // A second session on the same host, left to expire and then closed.
+    let idle = files
+        .open(&format!("//{host}/{}", env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(life as u64 + 3)).await;
     let e = share.tree().list("").await.unwrap_err();
     assert!(
@@ -266,6 +271,37 @@ async fn an_expired_session_is_revived_by_reauthentication() {
     );
     // A fresh ticket (the cached one has run out) revives the same session.
     files.reauthenticate(&share).await.unwrap();
+    share.tree().list("").await.unwrap();
+    share.close().await.unwrap();
+    // Closing an expired session is not an error: LOGOFF goes through, the rest is over.
+    idle.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn reauthentication_as_another_principal_is_refused_before_it_reaches_the_server() {
+    let env = lab();
+    let alice = builder(&env)
+        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap();
+    let share = alice
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    // The lab's UPN user is another principal: the server would drop the session (and its
+    // open files) if it saw that ticket, so it never does.
+    let other = builder(&env)
+        .tgt(Tgt::Password {
+            principal: env["AZKRB_LAB_UPN"].clone(),
+            realm: Some(env["AZKRB_LAB_REALM"].clone()),
+            password: Zeroizing::new(env["AZKRB_LAB_UPN_PASSWORD"].clone()),
+        })
+        .build()
+        .unwrap();
+    let e = other.reauthenticate(&share).await.unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e}");
+    assert!(e.to_string().contains("was opened as alice@"), "{e}");
     share.tree().list("").await.unwrap();
     share.close().await.unwrap();
 }

@@ -206,6 +206,13 @@ impl Session {
                     resp.header.session_id, self.id
                 )));
             }
+            // Every answer of an encrypted session comes encrypted (the connection layer
+            // lets SESSION_SETUP answers through for the first authentication only).
+            if self.encrypted && !resp.encrypted {
+                return Err(Error::Protocol(
+                    "an unencrypted re-authentication answer in an encrypted session".into(),
+                ));
+            }
             match resp.header.status {
                 NtStatus::MORE_PROCESSING_REQUIRED => {
                     let (_, server_token) = msg::session_setup_response(resp.bytes())?;
@@ -237,7 +244,12 @@ impl Session {
             }
             crypto::verify(s.signing, &s.signing_key, final_resp.bytes(), true)?;
         }
-        let (_, server_token) = msg::session_setup_response(final_resp.bytes())?;
+        let (flags, server_token) = msg::session_setup_response(final_resp.bytes())?;
+        if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
+            return Err(Error::Auth(
+                "the server made the re-authentication a guest or anonymous one".into(),
+            ));
+        }
         if auth.next_token(&server_token, true)?.is_some() {
             return Err(Error::Auth(
                 "the mechanism wants to send more after the server finished".into(),

@@ -44,26 +44,59 @@ const READONLY: u32 = 0x1;
 /// the path): real inode numbers count up from 2 and never get near.
 const UNLISTED_INO: u64 = 1 << 63;
 
-/// Re-authenticates the share's session (with a fresh ticket).
-pub type Reauth =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), SmbError>> + Send>> + Send + Sync>;
+/// What re-authenticates the share's session (with a fresh ticket).
+pub type ReauthFn =
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), SmbError>> + Send>> + Send + Sync;
+
+/// Re-authentication, coordinated: one at a time, and no other request on its way meanwhile
+/// (a server re-authenticating a session refuses other requests on it). Every request holds
+/// the gate for reading; re-authenticating holds it for writing and counts a generation, so
+/// requests that failed before it do not re-authenticate again.
+#[derive(Clone)]
+pub struct Reauth {
+    run: Arc<ReauthFn>,
+    gate: Arc<tokio::sync::RwLock<u64>>,
+}
+
+impl Reauth {
+    /// Coordinates `run`.
+    pub fn new(run: Arc<ReauthFn>) -> Self {
+        Self {
+            run,
+            gate: Arc::new(tokio::sync::RwLock::new(0)),
+        }
+    }
+}
 
 /// Runs an SMB operation; if the server says the session expired (the ticket ended), the
-/// session is re-authenticated and the operation tried once more.
+/// session is re-authenticated (once, however many requests saw it) and the operation tried
+/// once more. Operations refused as expired did not take effect, so trying again is safe.
 async fn retrying<T, F, Fut>(reauth: Option<&Reauth>, op: F) -> Result<T, SmbError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, SmbError>>,
 {
-    match op().await {
+    let Some(r) = reauth else {
+        return op().await;
+    };
+    let (result, seen) = {
+        let generation = r.gate.read().await;
+        (op().await, *generation)
+    };
+    match result {
         Err(SmbError::Status {
             status: NtStatus::NETWORK_SESSION_EXPIRED,
             ..
-        }) if reauth.is_some() => {
-            if let Some(r) = reauth {
-                tracing::info!("the SMB session expired: re-authenticating");
-                r().await?;
+        }) => {
+            {
+                let mut generation = r.gate.write().await;
+                if *generation == seen {
+                    tracing::info!("the SMB session expired: re-authenticating");
+                    (r.run)().await?;
+                    *generation += 1;
+                }
             }
+            let _generation = r.gate.read().await;
             op().await
         }
         other => other,
@@ -246,6 +279,10 @@ struct OpenFile {
     inflight: VecDeque<InFlight>,
     cached: Option<Block>,
     ahead: Option<(u64, JoinHandle<Result<Block, SmbError>>)>,
+    /// Reads ahead whose bytes are stale but which may still be running: waited for before
+    /// the handle is closed (never aborted: a request cut off half-sent would break the
+    /// connection).
+    stale: Vec<JoinHandle<Result<Block, SmbError>>>,
     failed: Option<Errno>,
 }
 
@@ -260,8 +297,10 @@ impl OpenFile {
     /// Cached and read-ahead bytes are stale (a write, a truncate).
     fn forget_reads(&mut self) {
         self.cached = None;
-        // A read ahead still running finishes on its own; its result is dropped.
-        self.ahead = None;
+        if let Some((_, task)) = self.ahead.take() {
+            self.stale.retain(|t| !t.is_finished());
+            self.stale.push(task);
+        }
     }
 }
 
@@ -445,10 +484,9 @@ impl SmbFs {
             return Ok(());
         };
         let end = offset + data.len() as u64;
-        let mut result = Ok(());
-        if f.inflight.iter().any(|w| w.start < end && offset < w.end) {
-            result = self.wait_writes(f, 0);
-        }
+        let overlaps = f.inflight.iter().any(|w| w.start < end && offset < w.end);
+        let result = self.wait_writes(f, if overlaps { 0 } else { WRITES_IN_FLIGHT - 1 });
+        // Sent even after an earlier write failed: these bytes were accepted already.
         let task = self.rt.spawn(write_range(
             self.tree.clone(),
             self.reauth.clone(),
@@ -462,7 +500,7 @@ impl SmbFs {
             end,
             task,
         });
-        result.and(self.wait_writes(f, WRITES_IN_FLIGHT))
+        result
     }
 
     /// Waits until at most `keep` writes are in flight; the first failure is kept for the
@@ -601,6 +639,7 @@ impl SmbFs {
                     inflight: VecDeque::new(),
                     cached: None,
                     ahead: None,
+                    stale: Vec::new(),
                     failed: None,
                 }),
             }),
@@ -1019,14 +1058,24 @@ impl Filesystem for SmbFs {
             f.failed = None;
             return reply.error(e);
         }
+        if data.len() >= BLOCK {
+            // Room first: an error then means these bytes were not taken.
+            let room = self.wait_writes(&mut f, WRITES_IN_FLIGHT - 1);
+            if let Err(e) = room.and(Self::take_failure(&mut f)) {
+                f.failed = None;
+                return reply.error(e);
+            }
+        }
         let mut buf = Vec::with_capacity(BLOCK.max(data.len()));
         buf.extend_from_slice(data);
         f.pending = Some((offset, buf));
-        if data.len() >= BLOCK
-            && let Err(e) = self.send_pending(&mut f)
-        {
-            f.failed = None;
-            return reply.error(e);
+        if data.len() >= BLOCK {
+            // With room made, this waits only if it overlaps a write in flight (and reports
+            // that write's failure).
+            if let Err(e) = self.send_pending(&mut f) {
+                f.failed = None;
+                return reply.error(e);
+            }
         }
         reply.written(len)
     }
@@ -1070,6 +1119,15 @@ impl Filesystem for SmbFs {
         if let Err(e) = Self::take_failure(&mut lock(&file.state)) {
             return reply.error(e);
         }
+        // A failure of another descriptor's writes is this file's too (as Linux reports
+        // writeback errors on every descriptor): it stays for its writer as well.
+        let others_failed = lock(&self.files)
+            .values()
+            .filter(|o| o.ino == ino.0 && !Arc::ptr_eq(o, &file))
+            .find_map(|o| lock(&o.state).failed);
+        if let Some(e) = others_failed {
+            return reply.error(e);
+        }
         let writers: Vec<Handle> = lock(&self.files)
             .values()
             .filter(|f| f.ino == ino.0 && f.writable)
@@ -1098,6 +1156,12 @@ impl Filesystem for SmbFs {
         };
         let mut f = lock(&file.state);
         let drained = self.drain(&mut f);
+        // No READ may follow the CLOSE on this file id.
+        let mut reads: Vec<_> = f.stale.drain(..).collect();
+        reads.extend(f.ahead.take().map(|(_, t)| t));
+        for t in reads {
+            let _ = self.rt.block_on(t);
+        }
         let sent = drained.and(Self::take_failure(&mut f));
         if let Err(e) = &sent {
             // Nobody hears of this one (the kernel ignores release errors): say it here.

@@ -1134,19 +1134,21 @@ async fn mount(
     // Sessions end with their ticket (Entra: about 10 hours): the mount re-authenticates
     // with a fresh one (after `mount-share login`, when the TGT itself has run out), one
     // re-authentication at a time.
-    let reauth: fuse::Reauth = {
-        let (files, share) = (files.clone(), share.clone());
-        let one_at_a_time = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-        std::sync::Arc::new(move || {
-            let (files, share, gate) = (files.clone(), share.clone(), one_at_a_time.clone());
+    let reauth = {
+        // Weak: the tasks that may still hold this must not keep the share open at exit.
+        let (files, share) = (files.clone(), std::sync::Arc::downgrade(&share));
+        fuse::Reauth::new(std::sync::Arc::new(move || {
+            let (files, share) = (files.clone(), share.clone());
             Box::pin(async move {
-                let _turn = gate.lock().await;
+                let share = share
+                    .upgrade()
+                    .ok_or_else(|| azkrb_smb3::Error::Auth("the share is closed".into()))?;
                 files
                     .reauthenticate(&share)
                     .await
                     .map_err(|e| azkrb_smb3::Error::Auth(e.to_string()))
             })
-        })
+        }))
     };
     let fs = fuse::SmbFs::new(
         tokio::runtime::Handle::current(),
@@ -1248,8 +1250,11 @@ async fn mount(
     };
     let closed = match std::sync::Arc::try_unwrap(share) {
         Ok(share) => share.close().await,
-        // Still referenced (a re-authentication task): the connection ends with the process.
-        Err(_) => Ok(()),
+        // A re-authentication still running holds it: the connection ends with the process.
+        Err(_) => {
+            tracing::warn!("the share was still in use at exit: not logged off");
+            Ok(())
+        }
     };
     match result {
         Ok(Ok(())) => {}
