@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use azkrb_asn1::KerberosTime;
-use azkrb_cloudtgt::{Client, Principal, RealmConfig, TgsExchange, TgsStep, TransportOptions};
+use azkrb_cloudtgt::{Principal, TgsExchange, TgsStep};
 use criterion::{Criterion, criterion_group};
 
 #[path = "../tests/common/mod.rs"]
@@ -30,16 +30,8 @@ fn latency_table(env: &std::collections::HashMap<String, String>) {
         .enable_all()
         .build()
         .unwrap();
-    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
-    let client = Client::new(
-        config,
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let user = Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap();
+    let client = common::kerberos_client(env);
+    let user = common::lab_user(env);
     let tgt = rt
         .block_on(client.login_password(&user, &env["AZKRB_LAB_PASSWORD"]))
         .unwrap();
@@ -163,16 +155,8 @@ fn cache_hit(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
-    let client = Client::new(
-        config,
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let user = Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap();
+    let client = common::kerberos_client(&env);
+    let user = common::lab_user(&env);
     let tgt = rt
         .block_on(client.login_password(&user, &env["AZKRB_LAB_PASSWORD"]))
         .unwrap();

@@ -14,25 +14,16 @@ use azkrb_asn1::{ErrorCode, KerberosTime};
 use azkrb_cloudtgt::ccache::Ccache;
 use azkrb_cloudtgt::keytab::Keytab;
 use azkrb_cloudtgt::{
-    AsExchange, AsSecret, AsStep, Client, Error, KdcAddress, Principal, RealmConfig,
-    TransportOptions,
+    AsExchange, AsSecret, AsStep, Client, Error, KdcAddress, Principal, TransportOptions,
 };
 use common::{lab, proxy_log_len, proxy_log_since};
 
 fn client(env: &std::collections::HashMap<String, String>) -> Client {
-    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
-    Client::new(
-        config,
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..TransportOptions::default()
-        },
-    )
-    .unwrap()
+    common::kerberos_client(env)
 }
 
 fn alice(env: &std::collections::HashMap<String, String>) -> Principal {
-    Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap()
+    common::lab_user(env)
 }
 
 fn tmp(name: &str) -> String {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azkrb::KerberosAuth;
-use azkrb_cloudtgt::{Client, Credential, Principal, RealmConfig, TransportOptions};
+use azkrb_cloudtgt::Credential;
 use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Cipher, Connection, Dialect, Error, NtStatus, Security, Session, Tree};
 use common::lab;
@@ -17,16 +17,8 @@ use common::lab;
 type Env = std::collections::HashMap<String, String>;
 
 async fn ticket(env: &Env) -> Credential {
-    let config = RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap();
-    let c = Client::new(
-        config,
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let user = Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap();
+    let c = common::kerberos_client(env);
+    let user = common::lab_user(env);
     let tgt = c
         .login_password(&user, &env["AZKRB_LAB_PASSWORD"])
         .await
@@ -130,9 +122,7 @@ async fn directory_operations_and_smbclient_interop() {
     assert_eq!(on_disk, b"hello from azkrb");
     let out_file = std::env::temp_dir().join(format!("azkrb-smbclient-{}", std::process::id()));
     let cc = std::env::temp_dir().join(format!("azkrb-cc-{}", std::process::id()));
-    let mut cache = azkrb_cloudtgt::ccache::Ccache::new(
-        Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap(),
-    );
+    let mut cache = azkrb_cloudtgt::ccache::Ccache::new(common::lab_user(&env));
     cache.store(&ticket(&env).await).unwrap();
     cache.save(cc.to_str().unwrap()).unwrap();
     let smbclient = |cmd: &str| {

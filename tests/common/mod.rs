@@ -54,3 +54,21 @@ pub fn proxy_log_len(env: &HashMap<String, String>) -> usize {
         .lines()
         .count()
 }
+
+/// A Kerberos client for the lab: its krb5.conf (the Entra realm through the KDC proxy) and
+/// its CA.
+pub fn kerberos_client(env: &HashMap<String, String>) -> azkrb_cloudtgt::Client {
+    azkrb_cloudtgt::Client::new(
+        azkrb_cloudtgt::RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap(),
+        &azkrb_cloudtgt::TransportOptions {
+            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// The lab user's principal (alice in the Entra realm).
+pub fn lab_user(env: &HashMap<String, String>) -> azkrb_cloudtgt::Principal {
+    azkrb_cloudtgt::Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap()
+}

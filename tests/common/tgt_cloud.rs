@@ -7,9 +7,7 @@ use std::collections::HashMap;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use azkrb_asn1::{KerberosMessage, KerberosTime};
-use azkrb_cloudtgt::{
-    AsExchange, AsSecret, AsStep, Client, Principal, RealmConfig, TransportOptions,
-};
+use azkrb_cloudtgt::{AsExchange, AsSecret, AsStep};
 use azkrb_crypto::{EncryptionType, Key};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -20,15 +18,8 @@ pub async fn lab_tgt_cloud(
     env: &HashMap<String, String>,
     prt_session_key: Option<&[u8]>,
 ) -> String {
-    let client = Client::new(
-        RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap(),
-        &TransportOptions {
-            ca_file: Some(env["AZKRB_LAB_CA"].clone()),
-            ..TransportOptions::default()
-        },
-    )
-    .unwrap();
-    let alice = Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap();
+    let client = super::common::kerberos_client(env);
+    let alice = super::common::lab_user(env);
     let password = env["AZKRB_LAB_PASSWORD"].clone();
     let now = KerberosTime::now();
     let mut x = AsExchange::new(alice, AsSecret::Password(password.clone().into()), now).unwrap();

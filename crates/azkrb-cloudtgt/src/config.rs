@@ -235,39 +235,6 @@ impl RealmConfig {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn upns_become_enterprise_names_and_realms_stay_realms() {
-        use azkrb_asn1::NameType;
-        let config = RealmConfig::parse(
-            "[realms]\nKERBEROS.MICROSOFTONLINE.COM = {\n kdc = https://p.example/t/kerberos\n}\n\
-             CONTOSO.LOCAL = {\n kdc = dc1\n}\n",
-        )
-        .unwrap();
-        let p = |name: &str, realm: Option<&str>| config.login_principal(name, realm).unwrap();
-        let upn = p("alice@contoso.com", None);
-        assert_eq!(upn.realm, "KERBEROS.MICROSOFTONLINE.COM");
-        assert_eq!(upn.name.name_type, NameType::Enterprise);
-        let upn = p("alice@contoso.com", Some("CONTOSO.LOCAL"));
-        assert_eq!(upn.realm, "CONTOSO.LOCAL");
-        assert_eq!(upn.name.name_type, NameType::Enterprise);
-        let plain = p("bob@CONTOSO.LOCAL", None);
-        assert_eq!(plain.realm, "CONTOSO.LOCAL");
-        assert_ne!(plain.name.name_type, NameType::Enterprise);
-        assert_eq!(
-            p("bob@CONTOSO.LOCAL", Some("CONTOSO.LOCAL")).realm,
-            "CONTOSO.LOCAL"
-        );
-        assert_eq!(p("bob", Some("CONTOSO.LOCAL")).realm, "CONTOSO.LOCAL");
-        // Without an Entra realm configured, a UPN without a realm is taken as written.
-        let bare = RealmConfig::parse("").unwrap();
-        assert_eq!(
-            bare.login_principal("alice@contoso.com", None)
-                .unwrap()
-                .realm,
-            "contoso.com"
-        );
-    }
     use super::*;
 
     const CONF: &str = "
@@ -348,5 +315,38 @@ mod tests {
                 .is_err()
         );
         assert!(KdcAddress::parse("http://x/kerberos").is_err());
+    }
+
+    #[test]
+    fn upns_become_enterprise_names_and_realms_stay_realms() {
+        use azkrb_asn1::NameType;
+        let config = RealmConfig::parse(
+            "[realms]\nKERBEROS.MICROSOFTONLINE.COM = {\n kdc = https://p.example/t/kerberos\n}\n\
+             CONTOSO.LOCAL = {\n kdc = dc1\n}\n",
+        )
+        .unwrap();
+        let p = |name: &str, realm: Option<&str>| config.login_principal(name, realm).unwrap();
+        let upn = p("alice@contoso.com", None);
+        assert_eq!(upn.realm, "KERBEROS.MICROSOFTONLINE.COM");
+        assert_eq!(upn.name.name_type, NameType::Enterprise);
+        let upn = p("alice@contoso.com", Some("CONTOSO.LOCAL"));
+        assert_eq!(upn.realm, "CONTOSO.LOCAL");
+        assert_eq!(upn.name.name_type, NameType::Enterprise);
+        let plain = p("bob@CONTOSO.LOCAL", None);
+        assert_eq!(plain.realm, "CONTOSO.LOCAL");
+        assert_ne!(plain.name.name_type, NameType::Enterprise);
+        assert_eq!(
+            p("bob@CONTOSO.LOCAL", Some("CONTOSO.LOCAL")).realm,
+            "CONTOSO.LOCAL"
+        );
+        assert_eq!(p("bob", Some("CONTOSO.LOCAL")).realm, "CONTOSO.LOCAL");
+        // Without an Entra realm configured, a UPN without a realm is taken as written.
+        let bare = RealmConfig::parse("").unwrap();
+        assert_eq!(
+            bare.login_principal("alice@contoso.com", None)
+                .unwrap()
+                .realm,
+            "contoso.com"
+        );
     }
 }

@@ -197,6 +197,22 @@ impl Connection {
         }
     }
 
+    /// The TRANSFORM_HEADER nonce for the next encrypted message: a per-connection counter
+    /// that never repeats, then the connection's random prefix, up to the cipher's nonce
+    /// length (11 bytes for CCM, 12 for GCM); the rest zero.
+    fn next_nonce(&self, key: &AeadKey) -> [u8; 16] {
+        let mut nonce = [0u8; 16];
+        let n = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
+        nonce[..8].copy_from_slice(&n.to_le_bytes());
+        let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
+            11
+        } else {
+            12
+        };
+        nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
+        nonce
+    }
+
     pub(crate) fn session(&self, id: u64) -> Option<Arc<SessionCrypto>> {
         self.inner.sessions.read().ok()?.get(&id).cloned()
     }
@@ -325,16 +341,7 @@ impl Connection {
                     .enc
                     .as_ref()
                     .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-                let mut nonce = [0u8; 16];
-                let n = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
-                nonce[..8].copy_from_slice(&n.to_le_bytes());
-                let cipher_nonce_len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
-                    11
-                } else {
-                    12
-                };
-                nonce[8..cipher_nonce_len]
-                    .copy_from_slice(&self.inner.nonce_prefix[..cipher_nonce_len - 8]);
+                let nonce = self.next_nonce(key);
                 let sent = if keep_sent {
                     m[crypto::TRANSFORM_LEN..].to_vec()
                 } else {
@@ -461,15 +468,7 @@ impl Connection {
                     .enc
                     .as_ref()
                     .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-                let mut nonce = [0u8; 16];
-                let c = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
-                nonce[..8].copy_from_slice(&c.to_le_bytes());
-                let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
-                    11
-                } else {
-                    12
-                };
-                nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
+                let nonce = self.next_nonce(key);
                 crypto::encrypt(key, session_id, &nonce, &m)?
             }
             Some(s) => {
@@ -555,15 +554,7 @@ impl Connection {
                 .enc
                 .as_ref()
                 .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-            let mut nonce = [0u8; 16];
-            let c = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
-            nonce[..8].copy_from_slice(&c.to_le_bytes());
-            let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
-                11
-            } else {
-                12
-            };
-            nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
+            let nonce = self.next_nonce(key);
             crypto::encrypt(key, session_id, &nonce, &chain)?
         } else {
             chain

@@ -803,6 +803,37 @@ impl Tree {
     /// Size, times and attributes of `path`, in one round trip: CREATE + QUERY_INFO + CLOSE
     /// as a compound.
     pub async fn stat(&self, path: &str) -> Result<msg::FileInfo> {
+        let info = self
+            .query_by_path(path, 0, 1, msg::FILE_NETWORK_OPEN_INFORMATION, 56)
+            .await?;
+        msg::FileInfo::decode(&info)
+    }
+
+    /// The size and free space of the share's volume (QUERY_INFO FileFsFullSizeInformation
+    /// on the share's root, as one CREATE + QUERY_INFO + CLOSE compound).
+    pub async fn fs_size(&self) -> Result<msg::FsSize> {
+        let info = self
+            .query_by_path(
+                "",
+                access::DIRECTORY_FILE,
+                2,
+                msg::FILE_FS_FULL_SIZE_INFORMATION,
+                32,
+            )
+            .await?;
+        msg::FsSize::decode(&info)
+    }
+
+    /// QUERY_INFO (`info_type`, `class`) of `path` without keeping it open: CREATE (with
+    /// `options`) + QUERY_INFO + CLOSE as one compound, signed or encrypted as one message.
+    async fn query_by_path(
+        &self,
+        path: &str,
+        options: u32,
+        info_type: u8,
+        class: u8,
+        output_len: u32,
+    ) -> Result<Vec<u8>> {
         let requests = vec![
             (
                 Command::Create,
@@ -810,16 +841,12 @@ impl Tree {
                     &smb_path(path),
                     access::READ_ATTRIBUTES,
                     disposition::OPEN,
-                    0,
+                    options,
                 ),
             ),
             (
                 Command::QueryInfo,
-                msg::query_info_request(
-                    msg::RELATED_FILE_ID,
-                    msg::FILE_NETWORK_OPEN_INFORMATION,
-                    56,
-                ),
+                msg::query_info_request_of(info_type, msg::RELATED_FILE_ID, class, output_len),
             ),
             (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
         ];
@@ -836,47 +863,7 @@ impl Tree {
         ok("CREATE", create)?;
         ok("QUERY_INFO", query)?;
         ok("CLOSE", close)?;
-        msg::FileInfo::decode(&msg::query_info_response(query.bytes())?)
-    }
-
-    /// The size and free space of the share's volume (QUERY_INFO FileFsFullSizeInformation
-    /// on the share's root, as one CREATE + QUERY_INFO + CLOSE compound).
-    pub async fn fs_size(&self) -> Result<msg::FsSize> {
-        let requests = vec![
-            (
-                Command::Create,
-                msg::create_request(
-                    "",
-                    access::READ_ATTRIBUTES,
-                    disposition::OPEN,
-                    access::DIRECTORY_FILE,
-                ),
-            ),
-            (
-                Command::QueryInfo,
-                msg::query_info_request_of(
-                    2,
-                    msg::RELATED_FILE_ID,
-                    msg::FILE_FS_FULL_SIZE_INFORMATION,
-                    32,
-                ),
-            ),
-            (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
-        ];
-        let replies = self
-            .session
-            .conn
-            .compound(self.session.id, self.id, requests)
-            .await?;
-        let [create, query, close] = replies.as_slice() else {
-            return Err(Error::Protocol(
-                "the compound did not return three responses".into(),
-            ));
-        };
-        ok("CREATE", create)?;
-        ok("QUERY_INFO", query)?;
-        ok("CLOSE", close)?;
-        msg::FsSize::decode(&msg::query_info_response(query.bytes())?)
+        msg::query_info_response(query.bytes())
     }
 
     /// Sets the size of `path` (truncates or extends).

@@ -672,10 +672,13 @@ impl SmbFs {
                 }
             }
             // Cached reads of this file are stale.
-            for f in lock(&self.files).values().filter(|f| f.ino == ino) {
-                if let Ok(mut s) = f.state.try_lock() {
-                    s.forget_reads();
-                }
+            let open: Vec<_> = lock(&self.files)
+                .values()
+                .filter(|f| f.ino == ino)
+                .cloned()
+                .collect();
+            for f in open {
+                lock(&f.state).forget_reads();
             }
         }
         if atime.is_some() || mtime.is_some() {

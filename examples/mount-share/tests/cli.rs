@@ -60,6 +60,33 @@ impl Lab {
         child.wait_with_output().unwrap()
     }
 
+    /// smbclient on the lab's share with Kerberos from `ccache` and `krb5_conf`.
+    fn smbclient_with(&self, ccache: &str, krb5_conf: &str, command: &str) -> Output {
+        Command::new("smbclient")
+            .args([
+                &format!(
+                    "//{}/{}",
+                    self.env["AZKRB_LAB_HOST"], self.env["AZKRB_LAB_SHARE"]
+                ),
+                "-I",
+                "127.0.0.1",
+                "-p",
+                &self.env["AZKRB_LAB_SMB_PORT"],
+                "--use-kerberos=required",
+                "-c",
+                command,
+            ])
+            .env("KRB5CCNAME", format!("FILE:{ccache}"))
+            .env("KRB5_CONFIG", krb5_conf)
+            .output()
+            .unwrap()
+    }
+
+    /// smbclient with this test's credential cache.
+    fn smbclient(&self, command: &str) -> Output {
+        self.smbclient_with(&self.ccache(), &self.env["AZKRB_LAB_KRB5_CONF"], command)
+    }
+
     fn ok(&self, args: &[&str], stdin: &[u8]) -> String {
         let out = self.run(args, stdin);
         assert!(
@@ -139,21 +166,7 @@ fn login_klist_and_ticket_then_smbclient_uses_the_ccache_alone() {
     );
     assert_ne!(conf, dead);
     std::fs::write(&krb5, dead).unwrap();
-    let smb = Command::new("smbclient")
-        .args([
-            &format!("//{host}/{}", l.env["AZKRB_LAB_SHARE"]),
-            "-I",
-            "127.0.0.1",
-            "-p",
-            &l.env["AZKRB_LAB_SMB_PORT"],
-            "--use-kerberos=required",
-            "-c",
-            "ls",
-        ])
-        .env("KRB5CCNAME", format!("FILE:{stripped}"))
-        .env("KRB5_CONFIG", &krb5)
-        .output()
-        .unwrap();
+    let smb = l.smbclient_with(&stripped, krb5.to_str().unwrap(), "ls");
     assert!(
         smb.status.success(),
         "{}{}",
@@ -222,23 +235,8 @@ fn file_commands_round_trip_and_interoperate_with_smbclient() {
     assert_eq!(st["size"], data.len() as u64);
     // smbclient reads what mount-share wrote (with the service ticket `ticket` stored).
     l.ok(&["ticket", &l.unc("")], b"");
-    let cc = l.ccache();
     let smb_out = l.dir.join("smbclient.txt");
-    let smb = Command::new("smbclient")
-        .args([
-            &format!("//{}/{}", l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]),
-            "-I",
-            "127.0.0.1",
-            "-p",
-            &l.env["AZKRB_LAB_SMB_PORT"],
-            "--use-kerberos=required",
-            "-c",
-            &format!("get {dir}/stdin.txt {}", smb_out.display()),
-        ])
-        .env("KRB5CCNAME", format!("FILE:{cc}"))
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .output()
-        .unwrap();
+    let smb = l.smbclient(&format!("get {dir}/stdin.txt {}", smb_out.display()));
     assert!(
         smb.status.success(),
         "{}",
@@ -641,24 +639,37 @@ fn mount_options(mountpoint: &std::path::Path) -> String {
 
 /// [`start_mount`] with extra `mount` options.
 fn start_mount_with(l: &Lab, mountpoint: &std::path::Path, extra: &[&str]) -> Mounted {
+    start_mount_of(l, l.unc("").trim_end_matches('/'), mountpoint, &[], extra)
+}
+
+/// Mounts `target`, with `global` options before the command and `extra` after it.
+fn start_mount_of(
+    l: &Lab,
+    target: &str,
+    mountpoint: &std::path::Path,
+    global: &[&str],
+    extra: &[&str],
+) -> Mounted {
     assert!(
         std::path::Path::new("/dev/fuse").exists(),
         "FUSE needs /dev/fuse (and the fuse3 package)"
     );
     std::fs::create_dir_all(mountpoint).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+        .args(global)
         .args([
             "--ccache",
             &l.ccache(),
             "--address",
             &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
             "mount",
-            l.unc("").trim_end_matches('/'),
+            target,
             mountpoint.to_str().unwrap(),
         ])
         .args(extra)
         .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
         .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .env("NO_COLOR", "1")
         .env_remove("KRB5CCNAME")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -766,21 +777,7 @@ fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
     assert!(std::fs::read(&back).unwrap() == want);
     l.ok(&["ticket", &l.unc("")], b"");
     let smb_copy = l.dir.join("smbclient.bin");
-    let smb = Command::new("smbclient")
-        .args([
-            &format!("//{}/{}", l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]),
-            "-I",
-            "127.0.0.1",
-            "-p",
-            &l.env["AZKRB_LAB_SMB_PORT"],
-            "--use-kerberos=required",
-            "-c",
-            &format!("get {dir}/a.bin {}", smb_copy.display()),
-        ])
-        .env("KRB5CCNAME", format!("FILE:{}", l.ccache()))
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .output()
-        .unwrap();
+    let smb = l.smbclient(&format!("get {dir}/a.bin {}", smb_copy.display()));
     assert!(
         smb.status.success(),
         "{}",
@@ -1659,41 +1656,11 @@ fn fuse_mount_outlives_its_ticket() {
     // cifs/acctshort tickets live 45 s in the lab, and Samba ends the session with them: the
     // mount re-authenticates and carries on, open files included.
     let mp = l.dir.join("mnt");
-    std::fs::create_dir_all(&mp).unwrap();
     let target = format!(
         "//{}/{}",
         l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
-        .args([
-            "-v",
-            "--ccache",
-            &l.ccache(),
-            "--address",
-            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-            "mount",
-            &target,
-            mp.to_str().unwrap(),
-        ])
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut m = Mounted {
-        child: Some(child),
-        mountpoint: mp.clone(),
-    };
-    for _ in 0..200 {
-        if mounted(&mp) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(mounted(&mp));
+    let mut m = start_mount_of(&l, &target, &mp, &["-v"], &[]);
     let name = format!("fuse-expiry-{}.txt", std::process::id());
     std::fs::write(mp.join(&name), b"written before").unwrap();
     let mut open = std::fs::File::open(mp.join(&name)).unwrap();
