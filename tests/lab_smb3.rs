@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use azkrb::KerberosAuth;
 use azkrb_cloudtgt::Credential;
-use azkrb_smb3::msg::NegotiateOptions;
+use azkrb_smb3::msg::{NegotiateOptions, access, disposition};
 use azkrb_smb3::{Cipher, Connection, Dialect, Error, NtStatus, Security, Session, Tree};
 use common::lab;
 
@@ -642,4 +642,66 @@ async fn downloads_and_uploads_resume_at_an_offset() {
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
     assert_eq!(std::fs::metadata(&disk).unwrap().len(), 200);
     tree.remove(name, false).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn reused_message_buffers_never_show_earlier_bytes() {
+    let env = lab();
+    let (_conn, _session, tree) =
+        connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+            .await
+            .unwrap();
+    let (big, small, up) = (
+        "azkrb-pool-big.bin",
+        "azkrb-pool-small.bin",
+        "azkrb-pool-up.bin",
+    );
+    let a = pattern(3 << 20, 1);
+    let b = pattern(65_537, 2);
+    tree.write_file(big, Arc::new(a.clone()), 4).await.unwrap();
+    tree.write_file(small, Arc::new(b.clone()), 4)
+        .await
+        .unwrap();
+    // Fill the connection's pool with frames that held the large file.
+    assert!(tree.read_file(big, 4).await.unwrap() == a);
+    let hs = tree
+        .create(
+            small,
+            access::READ,
+            disposition::OPEN,
+            access::NON_DIRECTORY_FILE,
+        )
+        .await
+        .unwrap();
+    let hb = tree
+        .create(
+            big,
+            access::READ,
+            disposition::OPEN,
+            access::NON_DIRECTORY_FILE,
+        )
+        .await
+        .unwrap();
+    // Short reads into reused buffers hold exactly the bytes read, several alive at once.
+    let whole = tree.read_chunk(hs, 0, 1 << 20).await.unwrap();
+    let tail = tree.read_chunk(hs, 65_000, 1 << 20).await.unwrap();
+    let other = tree.read_chunk(hb, 1 << 20, 1 << 20).await.unwrap();
+    assert!(*whole == b[..]);
+    assert!(*tail == b[65_000..]);
+    assert!(*other == a[1 << 20..2 << 20]);
+    drop((whole, tail, other));
+    assert!(tree.read_chunk(hs, 65_537, 4096).await.unwrap().is_empty());
+    assert!(tree.read_at(hs, 10, 20).await.unwrap() == b[10..30]);
+    tree.close(hs).await.unwrap();
+    tree.close(hb).await.unwrap();
+    // Uploads fill reused buffers too: the file holds only what was sent.
+    let c = pattern((2 << 20) + 12_345, 5);
+    let mut input = &c[..];
+    tree.upload(up, &mut input, 4).await.unwrap();
+    let disk = format!("{}/{up}", env["AZKRB_LAB_SHARE_DIR"]);
+    assert!(std::fs::read(&disk).unwrap() == c);
+    for name in [big, small, up] {
+        tree.remove(name, false).await.unwrap();
+    }
 }

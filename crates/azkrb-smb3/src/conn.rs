@@ -74,6 +74,47 @@ struct Inner {
     nonce_prefix: [u8; 4],
     timeout: Duration,
     closed: Mutex<Option<String>>,
+    /// Large message buffers kept for reuse (see [`BufferPool`]).
+    pool: BufferPool,
+}
+
+/// Large message buffers (READ responses, WRITE requests) kept for the next message, so
+/// that a transfer does not allocate, page-fault and zero a fresh megabyte per message:
+/// the allocator hands such sizes back to the system on free, and those faults cost more
+/// CPU than the AES-GCM of the same bytes. Holds at most [`BufferPool::MAX_BYTES`].
+#[derive(Default)]
+struct BufferPool(Mutex<Vec<Vec<u8>>>);
+
+impl BufferPool {
+    /// Buffers smaller than this are left to the allocator.
+    const MIN: usize = 64 * 1024;
+    /// The most the pool holds at once.
+    const MAX_BYTES: usize = 32 << 20;
+
+    /// An empty buffer with room for `n` bytes: a kept one if one is large enough.
+    fn take(&self, n: usize) -> Vec<u8> {
+        if n >= Self::MIN
+            && let Ok(mut p) = self.0.lock()
+            && let Some(i) = p.iter().rposition(|b| b.capacity() >= n)
+        {
+            return p.swap_remove(i);
+        }
+        Vec::with_capacity(n)
+    }
+
+    /// Keeps `buf` for reuse, if it is large and there is room.
+    fn put(&self, mut buf: Vec<u8>) {
+        if buf.capacity() < Self::MIN {
+            return;
+        }
+        if let Ok(mut p) = self.0.lock() {
+            let held: usize = p.iter().map(Vec::capacity).sum();
+            if held + buf.capacity() <= Self::MAX_BYTES {
+                buf.clear();
+                p.push(buf);
+            }
+        }
+    }
 }
 
 /// A connection to an SMB server (after NEGOTIATE).
@@ -136,6 +177,7 @@ impl Connection {
             nonce_prefix: random()?,
             timeout,
             closed: Mutex::new(None),
+            pool: BufferPool::default(),
         });
         tokio::spawn(read_loop(Arc::clone(&inner), reader));
         let mut conn = Self {
@@ -324,8 +366,10 @@ impl Connection {
         };
         header.credits = 256;
         // Room for a TRANSFORM_HEADER in front, so that encryption happens in place.
-        let mut m =
-            Vec::with_capacity(crypto::TRANSFORM_LEN + HEADER_LEN + fixed.len() + data.len());
+        let mut m = self
+            .inner
+            .pool
+            .take(crypto::TRANSFORM_LEN + HEADER_LEN + fixed.len() + data.len());
         m.resize(crypto::TRANSFORM_LEN, 0);
         header.encode(&mut m);
         m.extend_from_slice(fixed);
@@ -369,14 +413,14 @@ impl Connection {
         };
         let wire = m.get(wire_start..).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut p) = self.inner.pending.lock() {
-            p.insert(message_id, tx);
-        }
         if wire.len() > MAX_FRAME {
             return Err(Error::Protocol(format!(
                 "a {}-byte message does not fit in a frame",
                 wire.len()
             )));
+        }
+        if let Ok(mut p) = self.inner.pending.lock() {
+            p.insert(message_id, tx);
         }
         {
             let io = |e: std::io::Error| Error::Io {
@@ -395,7 +439,7 @@ impl Connection {
                 w.write_all(wire).await.map_err(io)?;
             }
         }
-        drop(m);
+        self.inner.pool.put(m);
         let timeout = self.inner.timeout;
         let mut rx = rx;
         let mut early = None;
@@ -599,6 +643,17 @@ impl Connection {
         Ok(out)
     }
 
+    /// Hands a message buffer back for reuse (the frame of a READ response once its data
+    /// has been used, a WRITE's payload once sent).
+    pub(crate) fn recycle(&self, buf: Vec<u8>) {
+        self.inner.pool.put(buf);
+    }
+
+    /// An empty buffer with room for `n` bytes, reused if one is free.
+    pub(crate) fn buffer(&self, n: usize) -> Vec<u8> {
+        self.inner.pool.take(n)
+    }
+
     /// ECHO: a round trip that proves the connection alive.
     pub async fn echo(&self, session_id: u64) -> Result<()> {
         let r = self
@@ -615,7 +670,7 @@ impl Connection {
     }
 }
 
-async fn read_frame(r: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
+async fn read_frame(r: &mut OwnedReadHalf, pool: &BufferPool) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;
     if len[0] != 0 {
@@ -626,10 +681,12 @@ async fn read_frame(r: &mut OwnedReadHalf) -> std::io::Result<Vec<u8>> {
     }
     let n = u32::from_be_bytes(len) as usize;
     // Filled straight from the socket, without zeroing first (1 MiB per READ).
-    let mut buf = Vec::with_capacity(n);
-    let got = (&mut *r).take(n as u64).read_to_end(&mut buf).await?;
-    if got != n {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    let mut buf = pool.take(n);
+    while buf.len() < n {
+        let want = (n - buf.len()) as u64;
+        if (&mut *r).take(want).read_buf(&mut buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
     }
     Ok(buf)
 }
@@ -662,7 +719,7 @@ fn deliver(inner: &Inner, message_id: u64, result: Result<Delivery>) {
 
 async fn read_loop(inner: Arc<Inner>, mut reader: OwnedReadHalf) {
     loop {
-        let frame = match read_frame(&mut reader).await {
+        let frame = match read_frame(&mut reader, &inner.pool).await {
             Ok(f) => f,
             Err(e) => {
                 fail_all(&inner, &format!("the server closed the connection ({e})"));
@@ -751,6 +808,7 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
             result.map(|()| (header, one, 0..len, encrypted)),
         );
     }
+    inner.pool.put(frame);
     Ok(())
 }
 
@@ -786,5 +844,40 @@ fn check_integrity(
         Err(Error::Protocol(
             "an unsigned response in a signed session".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_pool_reuses_large_buffers_empty_and_holds_a_bounded_amount() {
+        let pool = BufferPool::default();
+        // Small buffers are left to the allocator.
+        pool.put(Vec::with_capacity(100));
+        assert!(pool.0.lock().unwrap().is_empty());
+        // A large one comes back empty, with its room, for a request that fits.
+        let mut big = Vec::with_capacity(1 << 20);
+        big.extend_from_slice(&[7u8; 1000]);
+        let at = big.as_ptr();
+        pool.put(big);
+        let again = pool.take(100_000);
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), at, "the kept buffer is handed out");
+        // One too small for the request stays in the pool; a fresh buffer is made.
+        pool.put(again);
+        let larger = pool.take(2 << 20);
+        assert!(larger.capacity() >= 2 << 20);
+        assert_eq!(pool.0.lock().unwrap().len(), 1);
+        // Requests below the threshold never take a large buffer.
+        assert!(pool.take(10).capacity() < BufferPool::MIN);
+        // At most MAX_BYTES are held.
+        for _ in 0..64 {
+            pool.put(Vec::with_capacity(1 << 20));
+        }
+        let held: usize = pool.0.lock().unwrap().iter().map(Vec::capacity).sum();
+        assert!(held <= BufferPool::MAX_BYTES, "{held} bytes held");
+        assert!(held > BufferPool::MAX_BYTES - (2 << 20));
     }
 }

@@ -21,5 +21,5 @@ pub mod status;
 pub use conn::Connection;
 pub use crypto::{Cipher, Dialect, SigningAlgorithm};
 pub use error::{Error, Result};
-pub use session::{Authenticator, Handle, Security, Session, Tree};
+pub use session::{Authenticator, Handle, ReadData, Security, Session, Tree};
 pub use status::NtStatus;

@@ -313,6 +313,35 @@ pub struct Tree {
     share: String,
 }
 
+/// Bytes read from a file, in the message buffer they arrived in (see
+/// [`Tree::read_chunk`]); dereferences to the bytes.
+pub struct ReadData {
+    frame: Vec<u8>,
+    range: std::ops::Range<usize>,
+    conn: Connection,
+}
+
+impl std::ops::Deref for ReadData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.frame.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ReadData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadData")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Drop for ReadData {
+    fn drop(&mut self) {
+        self.conn.recycle(std::mem::take(&mut self.frame));
+    }
+}
+
 /// An open file or directory.
 #[derive(Debug, Clone, Copy)]
 pub struct Handle {
@@ -392,10 +421,19 @@ impl Tree {
 
     /// Reads `len` bytes at `offset` (fewer at end of file).
     pub async fn read_at(&self, h: Handle, offset: u64, len: u32) -> Result<Vec<u8>> {
-        let (mut bytes, range) = self.read_in_frame(h, offset, len).await?;
-        bytes.truncate(range.end);
-        bytes.drain(..range.start);
-        Ok(bytes)
+        Ok(self.read_chunk(h, offset, len).await?.to_vec())
+    }
+
+    /// Reads up to `len` bytes at `offset` (fewer at end of file, none past it), leaving
+    /// them in the buffer they arrived in: no copy is made, and the buffer goes back to the
+    /// connection for the next message when the [`ReadData`] is dropped.
+    pub async fn read_chunk(&self, h: Handle, offset: u64, len: u32) -> Result<ReadData> {
+        let (frame, range) = self.read_in_frame(h, offset, len).await?;
+        Ok(ReadData {
+            frame,
+            range,
+            conn: self.session.conn.clone(),
+        })
     }
 
     /// READ, leaving the data where it arrived: the frame and the data's range in it
@@ -567,6 +605,7 @@ impl Tree {
                         detail: e.to_string(),
                     })?;
                     done += data.len() as u64;
+                    self.session.conn.recycle(frame);
                 }
             }
             out.flush().await.map_err(|e| Error::Io {
@@ -642,7 +681,7 @@ impl Tree {
             while !eof || !set.is_empty() {
                 while !eof && set.len() < window.max(1) {
                     // Filled from the input without zeroing first.
-                    let mut buf = Vec::with_capacity(chunk);
+                    let mut buf = self.session.conn.buffer(chunk);
                     let mut filled = 0;
                     while filled < chunk {
                         let n = (&mut *input)
@@ -667,10 +706,11 @@ impl Tree {
                     offset += filled as u64;
                     set.spawn(async move {
                         let n = t.write_at(h, off, &buf).await?;
-                        if n as usize != buf.len() {
+                        let len = buf.len();
+                        t.session.conn.recycle(buf);
+                        if n as usize != len {
                             return Err(Error::Protocol(format!(
-                                "short write: {n} of {} bytes",
-                                buf.len()
+                                "short write: {n} of {len} bytes"
                             )));
                         }
                         Ok(())

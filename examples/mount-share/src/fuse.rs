@@ -1312,7 +1312,7 @@ async fn read_range(
     while data.len() < len {
         let ask = (len - data.len()).min(chunk);
         let at = offset + data.len() as u64;
-        let got = retrying(reauth.as_ref(), || tree.read_at(h, at, ask as u32)).await?;
+        let got = retrying(reauth.as_ref(), || tree.read_chunk(h, at, ask as u32)).await?;
         let short = got.len() < ask;
         data.extend_from_slice(&got);
         if short {
