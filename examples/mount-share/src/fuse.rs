@@ -307,8 +307,25 @@ impl OpenFile {
 /// Bytes read from `at`; `eof` when the server had no more.
 struct Block {
     at: u64,
-    data: Vec<u8>,
+    data: Bytes,
     eof: bool,
+}
+
+/// A block's bytes: as one READ response brought them (no copy; the message buffer goes
+/// back to the connection when the block is dropped), or gathered from several.
+enum Bytes {
+    Read(azkrb::smb3::ReadData),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Read(r) => r,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 impl Block {
@@ -1307,13 +1324,22 @@ async fn read_range(
     len: usize,
     chunk: usize,
 ) -> Result<Block, SmbError> {
-    let mut data = Vec::with_capacity(len);
+    let mut data = Vec::new();
     let mut eof = false;
     while data.len() < len {
         let ask = (len - data.len()).min(chunk);
         let at = offset + data.len() as u64;
         let got = retrying(reauth.as_ref(), || tree.read_chunk(h, at, ask as u32)).await?;
         let short = got.len() < ask;
+        if data.is_empty() && (short || ask == len) {
+            // One response holds the whole block: keep it as it arrived.
+            return Ok(Block {
+                at: offset,
+                data: Bytes::Read(got),
+                eof: short,
+            });
+        }
+        data.reserve_exact(len.saturating_sub(data.len()));
         data.extend_from_slice(&got);
         if short {
             eof = true;
@@ -1322,7 +1348,7 @@ async fn read_range(
     }
     Ok(Block {
         at: offset,
-        data,
+        data: Bytes::Owned(data),
         eof,
     })
 }
@@ -1385,7 +1411,7 @@ mod tests {
     fn blocks_serve_what_they_hold_and_short_only_at_end_of_file() {
         let b = Block {
             at: 100,
-            data: vec![7; 50],
+            data: Bytes::Owned(vec![7; 50]),
             eof: false,
         };
         assert_eq!(b.serve(100, 50).map(<[u8]>::len), Some(50));
