@@ -682,13 +682,34 @@ async fn read_frame(r: &mut OwnedReadHalf, pool: &BufferPool) -> std::io::Result
     let n = u32::from_be_bytes(len) as usize;
     // Filled straight from the socket, without zeroing first (1 MiB per READ).
     let mut buf = pool.take(n);
+    // For a large message, the reader is woken when the rest of it has arrived (and the
+    // mark is back at 1 before the next, possibly small, message is awaited).
+    let large = n >= LOW_WATER_FROM;
+    let mut mark = 1;
     while buf.len() < n {
-        let want = (n - buf.len()) as u64;
-        if (&mut *r).take(want).read_buf(&mut buf).await? == 0 {
+        let rest = n - buf.len();
+        if large && mark != rest {
+            mark = rest;
+            low_water(r, mark);
+        }
+        if (&mut *r).take(rest as u64).read_buf(&mut buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
     }
+    if mark != 1 {
+        low_water(r, 1);
+    }
     Ok(buf)
+}
+
+/// Messages from this size on are awaited whole (see [`crate::sockopt`]).
+const LOW_WATER_FROM: usize = 64 * 1024;
+
+/// Sets the receive low-water mark; a failure only costs speed.
+fn low_water(r: &OwnedReadHalf, bytes: usize) {
+    if let Err(e) = crate::sockopt::set_recv_low_water(r.as_ref(), bytes) {
+        tracing::debug!(error = %e, "SO_RCVLOWAT not set");
+    }
 }
 
 fn fail_all(inner: &Inner, reason: &str) {
@@ -850,6 +871,55 @@ fn check_integrity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Frames of every size arrive whole, however the bytes are spread in time: after a
+    /// large message the low-water mark must be back at 1, or the small message sent after a
+    /// pause would never wake the reader.
+    #[tokio::test]
+    async fn frames_arrive_whole_with_the_low_water_mark_between_large_and_small() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let frame = |len: usize, seed: u8| {
+            let mut f = (len as u32).to_be_bytes().to_vec();
+            f.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+            f
+        };
+        let sizes = [200 * 1024, 10, (1 << 20) + 7, 65_536, 3, 65_535, 1];
+        let frames: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| frame(n, i as u8))
+            .collect();
+        let sent = frames.clone();
+        let writer = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            for f in &sent {
+                // In pieces, with pauses, so the reader waits mid-frame and between frames.
+                for piece in f.chunks(f.len() / 3 + 1) {
+                    s.write_all(piece).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            s
+        });
+        let (mut r, _w) = tokio::net::TcpStream::connect(addr)
+            .await
+            .unwrap()
+            .into_split();
+        let pool = BufferPool::default();
+        for (f, &n) in frames.iter().zip(&sizes) {
+            let got = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, &pool))
+                .await
+                .expect("the reader was woken")
+                .unwrap();
+            assert_eq!(got.len(), n);
+            assert!(got[..] == f[4..], "a {n}-byte frame differs");
+            pool.put(got);
+        }
+        drop(writer.await.unwrap());
+    }
 
     #[test]
     fn the_buffer_pool_reuses_large_buffers_empty_and_holds_a_bounded_amount() {
