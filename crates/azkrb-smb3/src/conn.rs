@@ -292,8 +292,49 @@ impl Connection {
         data: &[u8],
         charge: u16,
     ) -> Result<Response> {
-        self.exchange(command, session_id, tree_id, fixed, data, charge, None)
-            .await
+        self.exchange(
+            command,
+            session_id,
+            tree_id,
+            fixed,
+            Payload::Slice(data),
+            charge,
+            None,
+        )
+        .await
+    }
+
+    /// An empty message buffer for a request whose `fixed_len`-byte body part is followed by
+    /// up to `data_len` bytes of payload: append the payload to it, then send it with
+    /// [`Connection::request_with_payload_after`]. The payload is then never copied.
+    pub(crate) fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> Vec<u8> {
+        let before = crypto::TRANSFORM_LEN + HEADER_LEN + fixed_len;
+        let mut m = self.inner.pool.take(before + data_len);
+        m.resize(before, 0);
+        m
+    }
+
+    /// Like [`Connection::request_with_data`], with the payload already in `m` after the
+    /// room that [`Connection::payload_buffer`] left for the headers and `fixed`.
+    pub(crate) async fn request_with_payload_after(
+        &self,
+        command: Command,
+        session_id: u64,
+        tree_id: u32,
+        fixed: &[u8],
+        m: Vec<u8>,
+        charge: u16,
+    ) -> Result<Response> {
+        self.exchange(
+            command,
+            session_id,
+            tree_id,
+            fixed,
+            Payload::After(m),
+            charge,
+            None,
+        )
+        .await
     }
 
     /// Sends one request; if no final response comes within `cancel_after`, sends CANCEL
@@ -312,7 +353,7 @@ impl Connection {
             session_id,
             tree_id,
             &body,
-            &[],
+            Payload::Slice(&[]),
             1,
             Some(cancel_after),
         )
@@ -320,13 +361,14 @@ impl Connection {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         command: Command,
         session_id: u64,
         tree_id: u32,
         fixed: &[u8],
-        data: &[u8],
+        data: Payload<'_>,
         charge: u16,
         cancel_after: Option<Duration>,
     ) -> Result<Response> {
@@ -366,14 +408,29 @@ impl Connection {
         };
         header.credits = 256;
         // Room for a TRANSFORM_HEADER in front, so that encryption happens in place.
-        let mut m = self
-            .inner
-            .pool
-            .take(crypto::TRANSFORM_LEN + HEADER_LEN + fixed.len() + data.len());
-        m.resize(crypto::TRANSFORM_LEN, 0);
-        header.encode(&mut m);
-        m.extend_from_slice(fixed);
-        m.extend_from_slice(data);
+        let at = crypto::TRANSFORM_LEN;
+        let mut m = match data {
+            Payload::Slice(data) => {
+                let mut m = self
+                    .inner
+                    .pool
+                    .take(at + HEADER_LEN + fixed.len() + data.len());
+                m.resize(at, 0);
+                header.encode(&mut m);
+                m.extend_from_slice(fixed);
+                m.extend_from_slice(data);
+                m
+            }
+            Payload::After(mut m) => {
+                let mut head = Vec::with_capacity(HEADER_LEN + fixed.len());
+                header.encode(&mut head);
+                head.extend_from_slice(fixed);
+                m.get_mut(at..at + head.len())
+                    .ok_or_else(|| Error::Protocol("no room before the payload".into()))?
+                    .copy_from_slice(&head);
+                m
+            }
+        };
         let session = (session_id != 0)
             .then(|| self.session(session_id))
             .flatten();
@@ -649,11 +706,6 @@ impl Connection {
         self.inner.pool.put(buf);
     }
 
-    /// An empty buffer with room for `n` bytes, reused if one is free.
-    pub(crate) fn buffer(&self, n: usize) -> Vec<u8> {
-        self.inner.pool.take(n)
-    }
-
     /// ECHO: a round trip that proves the connection alive.
     pub async fn echo(&self, session_id: u64) -> Result<()> {
         let r = self
@@ -700,6 +752,15 @@ async fn read_frame(r: &mut OwnedReadHalf, pool: &BufferPool) -> std::io::Result
         low_water(r, 1);
     }
     Ok(buf)
+}
+
+/// Where a request's payload comes from.
+enum Payload<'a> {
+    /// Copied in after the headers and the fixed body part.
+    Slice(&'a [u8]),
+    /// Already in the message buffer, after room left for those (see
+    /// [`Connection::payload_buffer`]).
+    After(Vec<u8>),
 }
 
 /// Messages from this size on are awaited whole (see [`crate::sockopt`]).

@@ -743,9 +743,12 @@ pub fn write_request(id: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
     b
 }
 
+/// The size of a WRITE request's fixed part (before the data).
+pub const WRITE_FIXED_LEN: usize = 48;
+
 /// The fixed part of a WRITE request for `len` bytes of data (which follow it).
 pub fn write_request_fixed(id: FileId, offset: u64, len: usize) -> Vec<u8> {
-    let mut b = Vec::with_capacity(48);
+    let mut b = Vec::with_capacity(WRITE_FIXED_LEN);
     b.extend_from_slice(&49u16.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 48) as u16).to_le_bytes());
     b.extend_from_slice(&(len as u32).to_le_bytes());

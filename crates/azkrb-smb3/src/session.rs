@@ -477,6 +477,32 @@ impl Tree {
         msg::write_response(resp.bytes())
     }
 
+    /// WRITE of the `len` bytes at the end of `m`, a buffer from
+    /// [`Connection::payload_buffer`] (the payload is not copied again).
+    async fn write_payload_after(
+        &self,
+        h: Handle,
+        offset: u64,
+        m: Vec<u8>,
+        len: usize,
+    ) -> Result<u32> {
+        let charge = self.session.conn.charge_for(len);
+        let resp = self
+            .session
+            .conn
+            .request_with_payload_after(
+                Command::Write,
+                self.session.id,
+                self.id,
+                &msg::write_request_fixed(h.id, offset, len),
+                m,
+                charge,
+            )
+            .await?;
+        ok("WRITE", &resp)?;
+        msg::write_response(resp.bytes())
+    }
+
     /// Reads a whole file into memory, with up to `window` reads in flight.
     pub async fn read_file(&self, path: &str, window: usize) -> Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -680,8 +706,12 @@ impl Tree {
             let mut eof = false;
             while !eof || !set.is_empty() {
                 while !eof && set.len() < window.max(1) {
-                    // Filled from the input without zeroing first.
-                    let mut buf = self.session.conn.buffer(chunk);
+                    // Filled from the input without zeroing first, straight into the
+                    // message that will carry it.
+                    let mut buf = self
+                        .session
+                        .conn
+                        .payload_buffer(msg::WRITE_FIXED_LEN, chunk);
                     let mut filled = 0;
                     while filled < chunk {
                         let n = (&mut *input)
@@ -705,12 +735,10 @@ impl Tree {
                     let off = offset;
                     offset += filled as u64;
                     set.spawn(async move {
-                        let n = t.write_at(h, off, &buf).await?;
-                        let len = buf.len();
-                        t.session.conn.recycle(buf);
-                        if n as usize != len {
+                        let n = t.write_payload_after(h, off, buf, filled).await?;
+                        if n as usize != filled {
                             return Err(Error::Protocol(format!(
-                                "short write: {n} of {len} bytes"
+                                "short write: {n} of {filled} bytes"
                             )));
                         }
                         Ok(())
