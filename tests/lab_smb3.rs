@@ -705,3 +705,38 @@ async fn reused_message_buffers_never_show_earlier_bytes() {
         tree.remove(name, false).await.unwrap();
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on() {
+    let env = lab();
+    let (_conn, _session, tree) =
+        connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+            .await
+            .unwrap();
+    let name = "azkrb-oversized.bin";
+    let h = tree
+        .create(
+            name,
+            access::WRITE | access::READ,
+            disposition::OVERWRITE_IF,
+            access::NON_DIRECTORY_FILE,
+        )
+        .await
+        .unwrap();
+    // 16 MiB of data cannot fit the 24-bit frame length: refused at once, before anything
+    // is sent.
+    let e = tokio::time::timeout(
+        Duration::from_secs(5),
+        tree.write_at(h, 0, &vec![1; 16 << 20]),
+    )
+    .await
+    .expect("refused at once")
+    .unwrap_err();
+    assert!(matches!(e, Error::Protocol(_)), "{e}");
+    // The connection goes on.
+    assert_eq!(tree.write_at(h, 0, b"after").await.unwrap(), 5);
+    assert!(tree.read_at(h, 0, 100).await.unwrap() == b"after");
+    tree.close(h).await.unwrap();
+    tree.remove(name, false).await.unwrap();
+}

@@ -307,11 +307,11 @@ impl Connection {
     /// An empty message buffer for a request whose `fixed_len`-byte body part is followed by
     /// up to `data_len` bytes of payload: append the payload to it, then send it with
     /// [`Connection::request_with_payload_after`]. The payload is then never copied.
-    pub(crate) fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> Vec<u8> {
+    pub(crate) fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> PayloadBuf {
         let before = crypto::TRANSFORM_LEN + HEADER_LEN + fixed_len;
-        let mut m = self.inner.pool.take(before + data_len);
-        m.resize(before, 0);
-        m
+        let mut buf = self.inner.pool.take(before + data_len);
+        buf.resize(before, 0);
+        PayloadBuf { buf, fixed_len }
     }
 
     /// Like [`Connection::request_with_data`], with the payload already in `m` after the
@@ -322,7 +322,7 @@ impl Connection {
         session_id: u64,
         tree_id: u32,
         fixed: &[u8],
-        m: Vec<u8>,
+        m: PayloadBuf,
         charge: u16,
     ) -> Result<Response> {
         self.exchange(
@@ -361,7 +361,6 @@ impl Connection {
     }
 
     #[allow(clippy::too_many_arguments)]
-    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         command: Command,
@@ -377,6 +376,30 @@ impl Connection {
                 target: self.inner.target.clone(),
                 detail: reason,
             });
+        }
+        let session = (session_id != 0)
+            .then(|| self.session(session_id))
+            .flatten();
+        // Every check of the message's shape comes before a credit or MessageId is used
+        // (a MessageId never sent would stall the server's sequence window).
+        let at = crypto::TRANSFORM_LEN;
+        let payload_len = match &data {
+            Payload::Slice(d) => d.len(),
+            Payload::After(p) => {
+                if p.fixed_len != fixed.len() || p.buf.len() < at + HEADER_LEN + p.fixed_len {
+                    return Err(Error::Protocol(
+                        "a payload buffer made for another request".into(),
+                    ));
+                }
+                p.buf.len() - (at + HEADER_LEN + p.fixed_len)
+            }
+        };
+        let encrypt = session.as_ref().is_some_and(|s| s.encrypt);
+        let wire_len = HEADER_LEN + fixed.len() + payload_len + if encrypt { at } else { 0 };
+        if wire_len > MAX_FRAME {
+            return Err(Error::Protocol(format!(
+                "a {wire_len}-byte message does not fit in a frame"
+            )));
         }
         let charge = charge.max(1);
         let permits = self
@@ -408,7 +431,6 @@ impl Connection {
         };
         header.credits = 256;
         // Room for a TRANSFORM_HEADER in front, so that encryption happens in place.
-        let at = crypto::TRANSFORM_LEN;
         let mut m = match data {
             Payload::Slice(data) => {
                 let mut m = self
@@ -421,19 +443,17 @@ impl Connection {
                 m.extend_from_slice(data);
                 m
             }
-            Payload::After(mut m) => {
+            Payload::After(PayloadBuf { mut buf, .. }) => {
+                // The room was checked above: exactly the headers and `fixed`.
                 let mut head = Vec::with_capacity(HEADER_LEN + fixed.len());
                 header.encode(&mut head);
                 head.extend_from_slice(fixed);
-                m.get_mut(at..at + head.len())
-                    .ok_or_else(|| Error::Protocol("no room before the payload".into()))?
-                    .copy_from_slice(&head);
-                m
+                if let Some(room) = buf.get_mut(at..at + head.len()) {
+                    room.copy_from_slice(&head);
+                }
+                buf
             }
         };
-        let session = (session_id != 0)
-            .then(|| self.session(session_id))
-            .flatten();
         // The exact request bytes are kept only where the preauth hash needs them.
         let keep_sent = matches!(command, Command::Negotiate | Command::SessionSetup);
         let encrypted = match &session {
@@ -470,31 +490,33 @@ impl Connection {
         };
         let wire = m.get(wire_start..).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
-        if wire.len() > MAX_FRAME {
-            return Err(Error::Protocol(format!(
-                "a {}-byte message does not fit in a frame",
-                wire.len()
-            )));
-        }
         if let Ok(mut p) = self.inner.pending.lock() {
             p.insert(message_id, tx);
         }
-        {
-            let io = |e: std::io::Error| Error::Io {
-                target: self.inner.target.clone(),
-                detail: e.to_string(),
-            };
+        let written = {
             let prefix = (wire.len() as u32).to_be_bytes();
             let mut w = self.inner.writer.lock().await;
             if wire.len() < 65536 {
                 let mut frame = Vec::with_capacity(4 + wire.len());
                 frame.extend_from_slice(&prefix);
                 frame.extend_from_slice(wire);
-                w.write_all(&frame).await.map_err(io)?;
+                w.write_all(&frame).await
             } else {
-                w.write_all(&prefix).await.map_err(io)?;
-                w.write_all(wire).await.map_err(io)?;
+                match w.write_all(&prefix).await {
+                    Ok(()) => w.write_all(wire).await,
+                    Err(e) => Err(e),
+                }
             }
+        };
+        if let Err(e) = written {
+            // Part of a message may have gone out: nothing more can be sent on this
+            // connection, and every request waiting on it is told so.
+            let reason = format!("sending to the server failed ({e})");
+            fail_all(&self.inner, &reason);
+            return Err(Error::Io {
+                target: self.inner.target.clone(),
+                detail: reason,
+            });
         }
         self.inner.pool.put(m);
         let timeout = self.inner.timeout;
@@ -722,7 +744,11 @@ impl Connection {
     }
 }
 
-async fn read_frame(r: &mut OwnedReadHalf, pool: &BufferPool) -> std::io::Result<Vec<u8>> {
+async fn read_frame(
+    r: &mut OwnedReadHalf,
+    pool: &BufferPool,
+    low: &mut LowWater,
+) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;
     if len[0] != 0 {
@@ -736,22 +762,82 @@ async fn read_frame(r: &mut OwnedReadHalf, pool: &BufferPool) -> std::io::Result
     let mut buf = pool.take(n);
     // For a large message, the reader is woken when the rest of it has arrived (and the
     // mark is back at 1 before the next, possibly small, message is awaited).
-    let large = n >= LOW_WATER_FROM;
-    let mut mark = 1;
+    let large = n >= LowWater::FROM;
     while buf.len() < n {
         let rest = n - buf.len();
-        if large && mark != rest {
-            mark = rest;
-            low_water(r, mark);
+        if large {
+            low.expect(r, rest)?;
         }
         if (&mut *r).take(rest as u64).read_buf(&mut buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
     }
-    if mark != 1 {
-        low_water(r, 1);
-    }
+    low.reset(r)?;
     Ok(buf)
+}
+
+/// The receive low-water mark of a connection's socket while large messages arrive (see
+/// [`crate::sockopt`]).
+struct LowWater {
+    /// False where the kernel is too old, or once setting the mark has failed.
+    on: bool,
+    /// The mark last set.
+    mark: usize,
+}
+
+impl LowWater {
+    /// Messages from this size on are awaited whole.
+    const FROM: usize = 64 * 1024;
+
+    fn new() -> Self {
+        Self {
+            on: crate::sockopt::low_water_is_safe(),
+            mark: 1,
+        }
+    }
+
+    /// Asks to be woken when `rest` more bytes have arrived. The mark stays within a quarter
+    /// of the socket's receive buffer, so the kernel never grows the buffer or clamps the
+    /// TCP window for it (a clamped window would slow a long-distance link).
+    fn expect(&mut self, r: &OwnedReadHalf, rest: usize) -> std::io::Result<()> {
+        if !self.on {
+            return Ok(());
+        }
+        let room = socket2::SockRef::from(r.as_ref())
+            .recv_buffer_size()
+            .unwrap_or(0)
+            / 4;
+        self.set(r, rest.min(room).max(1))
+    }
+
+    /// Back to 1 before a message of unknown size is awaited.
+    fn reset(&mut self, r: &OwnedReadHalf) -> std::io::Result<()> {
+        self.set(r, 1)
+    }
+
+    fn set(&mut self, r: &OwnedReadHalf, mark: usize) -> std::io::Result<()> {
+        if mark == self.mark {
+            return Ok(());
+        }
+        match crate::sockopt::set_recv_low_water(r.as_ref(), mark) {
+            Ok(()) => {
+                self.mark = mark;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "SO_RCVLOWAT not set; reading without it");
+                self.on = false;
+                if self.mark == 1 {
+                    return Ok(());
+                }
+                // A mark left above the next message's size would never wake the reader.
+                crate::sockopt::set_recv_low_water(r.as_ref(), 1)
+                    .map_err(|e| std::io::Error::other(format!("cannot reset SO_RCVLOWAT: {e}")))?;
+                self.mark = 1;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Where a request's payload comes from.
@@ -760,17 +846,14 @@ enum Payload<'a> {
     Slice(&'a [u8]),
     /// Already in the message buffer, after room left for those (see
     /// [`Connection::payload_buffer`]).
-    After(Vec<u8>),
+    After(PayloadBuf),
 }
 
-/// Messages from this size on are awaited whole (see [`crate::sockopt`]).
-const LOW_WATER_FROM: usize = 64 * 1024;
-
-/// Sets the receive low-water mark; a failure only costs speed.
-fn low_water(r: &OwnedReadHalf, bytes: usize) {
-    if let Err(e) = crate::sockopt::set_recv_low_water(r.as_ref(), bytes) {
-        tracing::debug!(error = %e, "SO_RCVLOWAT not set");
-    }
+/// A message buffer with room at its start for the transform header, the SMB2 header and a
+/// fixed body part of `fixed_len` bytes; the payload is appended to `buf`.
+pub(crate) struct PayloadBuf {
+    pub(crate) buf: Vec<u8>,
+    fixed_len: usize,
 }
 
 fn fail_all(inner: &Inner, reason: &str) {
@@ -800,8 +883,9 @@ fn deliver(inner: &Inner, message_id: u64, result: Result<Delivery>) {
 }
 
 async fn read_loop(inner: Arc<Inner>, mut reader: OwnedReadHalf) {
+    let mut low = LowWater::new();
     loop {
-        let frame = match read_frame(&mut reader, &inner.pool).await {
+        let frame = match read_frame(&mut reader, &inner.pool, &mut low).await {
             Ok(f) => f,
             Err(e) => {
                 fail_all(&inner, &format!("the server closed the connection ({e})"));
@@ -970,11 +1054,17 @@ mod tests {
             .unwrap()
             .into_split();
         let pool = BufferPool::default();
+        let mut low = LowWater::new();
+        assert_eq!(low.on, crate::sockopt::low_water_is_safe());
+        // Used here whatever the kernel (the lab's and CI's are recent).
+        low.on = true;
         for (f, &n) in frames.iter().zip(&sizes) {
-            let got = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, &pool))
-                .await
-                .expect("the reader was woken")
-                .unwrap();
+            let got =
+                tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, &pool, &mut low))
+                    .await
+                    .expect("the reader was woken")
+                    .unwrap();
+            assert_eq!(low.mark, 1, "the mark is back at 1 after each frame");
             assert_eq!(got.len(), n);
             assert!(got[..] == f[4..], "a {n}-byte frame differs");
             pool.put(got);

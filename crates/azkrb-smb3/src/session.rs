@@ -483,7 +483,7 @@ impl Tree {
         &self,
         h: Handle,
         offset: u64,
-        m: Vec<u8>,
+        m: crate::conn::PayloadBuf,
         len: usize,
     ) -> Result<u32> {
         let charge = self.session.conn.charge_for(len);
@@ -716,7 +716,7 @@ impl Tree {
                     while filled < chunk {
                         let n = (&mut *input)
                             .take((chunk - filled) as u64)
-                            .read_buf(&mut buf)
+                            .read_buf(&mut buf.buf)
                             .await
                             .map_err(|e| Error::Io {
                                 target: "local input".into(),

@@ -8,10 +8,33 @@
 
 use tokio::net::TcpStream;
 
-/// Sets the socket's receive low-water mark to `bytes` (at least 1). The kernel caps it at
-/// half its largest receive buffer and still wakes the reader early under memory pressure,
-/// so a large value cannot stall a reader; a value left above the size of the next message
-/// would, so callers set it back to 1 before waiting for anything smaller.
+/// True if this kernel handles the mark safely: Linux 5.10 and later carry both fixes for
+/// readers that were never woken with a mark set ("tcp: fix SO_RCVLOWAT possible hangs
+/// under high mem pressure", "tcp: fix SO_RCVLOWAT hangs with fat skbs"). Elsewhere, or if
+/// the version cannot be read, the mark is not used.
+pub(crate) fn low_water_is_safe() -> bool {
+    static SAFE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SAFE.get_or_init(|| {
+        cfg!(target_os = "linux")
+            && std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .ok()
+                .and_then(|r| kernel_version(&r))
+                .is_some_and(|v| v >= (5, 10))
+    })
+}
+
+/// "6.12.48-cloud-amd64" → (6, 12).
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Sets the socket's receive low-water mark to `bytes` (at least 1). A mark left above the
+/// size of the next message would never wake the reader, so callers set it back to 1
+/// before waiting for anything whose size they do not know, and keep it within a quarter
+/// of the receive buffer.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub(crate) fn set_recv_low_water(sock: &TcpStream, bytes: usize) -> std::io::Result<()> {
@@ -44,4 +67,20 @@ pub(crate) fn set_recv_low_water(sock: &TcpStream, bytes: usize) -> std::io::Res
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn set_recv_low_water(_sock: &TcpStream, _bytes: usize) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernel_version;
+
+    #[test]
+    fn kernel_releases_parse_to_major_and_minor() {
+        assert_eq!(kernel_version("6.12.48-cloud-amd64\n"), Some((6, 12)));
+        assert_eq!(kernel_version("5.10.0"), Some((5, 10)));
+        assert_eq!(kernel_version("4.19-rc1"), Some((4, 19)));
+        assert!(kernel_version("5.4.0") < Some((5, 10)));
+        assert_eq!(kernel_version("linux"), None);
+        assert_eq!(kernel_version(""), None);
+        assert_eq!(kernel_version("6"), None);
+    }
 }
