@@ -740,3 +740,45 @@ async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on()
     tree.close(h).await.unwrap();
     tree.remove(name, false).await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn requests_dropped_while_being_sent_leave_the_connection_whole() {
+    let env = lab();
+    let (_conn, _session, tree) =
+        connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
+            .await
+            .unwrap();
+    let name = "azkrb-dropped-sends.bin";
+    let h = tree
+        .create(
+            name,
+            access::WRITE | access::READ,
+            disposition::OVERWRITE_IF,
+            access::NON_DIRECTORY_FILE,
+        )
+        .await
+        .unwrap();
+    // Many 1 MiB writes at once, each given a moment only: most are dropped while their
+    // message is still going out (the socket takes a megabyte in several steps).
+    let data = Arc::new(vec![7u8; 1 << 20]);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..16u64 {
+        let (t, d) = (tree.clone(), Arc::clone(&data));
+        set.spawn(async move {
+            tokio::time::timeout(Duration::from_micros(200), t.write_at(h, i << 20, &d))
+                .await
+                .is_err()
+        });
+    }
+    let mut dropped = 0;
+    while let Some(r) = set.join_next().await {
+        dropped += usize::from(r.unwrap());
+    }
+    assert!(dropped > 0, "no write was dropped: the test proves nothing");
+    // Every message went out whole, so the server still understands the connection.
+    assert_eq!(tree.write_at(h, 0, b"whole").await.unwrap(), 5);
+    assert!(tree.read_at(h, 0, 5).await.unwrap() == b"whole");
+    tree.close(h).await.unwrap();
+    tree.remove(name, false).await.unwrap();
+}

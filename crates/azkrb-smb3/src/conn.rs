@@ -488,36 +488,11 @@ impl Connection {
             None if keep_sent => (crypto::TRANSFORM_LEN, m[crypto::TRANSFORM_LEN..].to_vec()),
             None => (crypto::TRANSFORM_LEN, Vec::new()),
         };
-        let wire = m.get(wire_start..).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
         if let Ok(mut p) = self.inner.pending.lock() {
             p.insert(message_id, tx);
         }
-        let written = {
-            let prefix = (wire.len() as u32).to_be_bytes();
-            let mut w = self.inner.writer.lock().await;
-            if wire.len() < 65536 {
-                let mut frame = Vec::with_capacity(4 + wire.len());
-                frame.extend_from_slice(&prefix);
-                frame.extend_from_slice(wire);
-                w.write_all(&frame).await
-            } else {
-                match w.write_all(&prefix).await {
-                    Ok(()) => w.write_all(wire).await,
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        if let Err(e) = written {
-            // Part of a message may have gone out: nothing more can be sent on this
-            // connection, and every request waiting on it is told so.
-            let reason = format!("sending to the server failed ({e})");
-            fail_all(&self.inner, &reason);
-            return Err(Error::Io {
-                target: self.inner.target.clone(),
-                detail: reason,
-            });
-        }
+        let m = self.send(m, wire_start).await?;
         self.inner.pool.put(m);
         let timeout = self.inner.timeout;
         let mut rx = rx;
@@ -600,13 +575,48 @@ impl Connection {
             }
             None => m,
         };
-        let mut frame = (wire.len() as u32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&wire);
-        let mut w = self.inner.writer.lock().await;
-        w.write_all(&frame).await.map_err(|e| Error::Io {
-            target: self.inner.target.clone(),
-            detail: e.to_string(),
-        })
+        self.send(wire, 0).await.map(drop)
+    }
+
+    /// Writes one message, its 4-byte length then `buf[start..]`, from a task of its own:
+    /// a message is never cut short when the request sending it is dropped (a timeout or a
+    /// `select!` around it), which would leave the server reading garbage. A failed write
+    /// fails the connection and every request waiting on it. Returns `buf` for reuse.
+    async fn send(&self, buf: Vec<u8>, start: usize) -> Result<Vec<u8>> {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::spawn(async move {
+            let written = {
+                let wire = buf.get(start..).unwrap_or_default();
+                let prefix = (wire.len() as u32).to_be_bytes();
+                let mut w = inner.writer.lock().await;
+                if wire.len() < 65536 {
+                    let mut frame = Vec::with_capacity(4 + wire.len());
+                    frame.extend_from_slice(&prefix);
+                    frame.extend_from_slice(wire);
+                    w.write_all(&frame).await
+                } else {
+                    match w.write_all(&prefix).await {
+                        Ok(()) => w.write_all(wire).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            let failed = written.err().map(|e| {
+                // Part of a message may have gone out: nothing more can follow it.
+                let reason = format!("sending to the server failed ({e})");
+                fail_all(&inner, &reason);
+                reason
+            });
+            (failed, buf)
+        });
+        match task.await {
+            Ok((None, buf)) => Ok(buf),
+            Ok((Some(reason), _)) => Err(Error::Io {
+                target: self.inner.target.clone(),
+                detail: reason,
+            }),
+            Err(e) => Err(Error::Protocol(format!("the send task failed: {e}"))),
+        }
     }
 }
 
@@ -690,15 +700,7 @@ impl Connection {
                 waiters.push(rx);
             }
         }
-        {
-            let mut w = self.inner.writer.lock().await;
-            let mut frame = (wire.len() as u32).to_be_bytes().to_vec();
-            frame.extend_from_slice(&wire);
-            w.write_all(&frame).await.map_err(|e| Error::Io {
-                target: self.inner.target.clone(),
-                detail: e.to_string(),
-            })?;
-        }
+        self.send(wire, 0).await?;
         let mut out = Vec::with_capacity(n);
         for rx in waiters {
             let (header, buf, msg, encrypted) = tokio::time::timeout(self.inner.timeout, rx)
