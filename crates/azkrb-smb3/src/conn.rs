@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -81,23 +81,33 @@ struct Inner {
 /// Large message buffers (READ responses, WRITE requests) kept for the next message, so
 /// that a transfer does not allocate, page-fault and zero a fresh megabyte per message:
 /// the allocator hands such sizes back to the system on free, and those faults cost more
-/// CPU than the AES-GCM of the same bytes. Holds at most [`BufferPool::MAX_BYTES`].
+/// CPU than the AES-GCM of the same bytes. Holds at most [`BufferPool::MAX_BYTES`], and
+/// nothing once the connection has moved no large message for [`BufferPool::IDLE`].
 #[derive(Default)]
-struct BufferPool(Mutex<Vec<Vec<u8>>>);
+struct BufferPool {
+    kept: Mutex<Vec<Vec<u8>>>,
+    /// A large buffer was asked for or given back since the last [`BufferPool::trim_if_idle`].
+    used: AtomicBool,
+}
 
 impl BufferPool {
     /// Buffers smaller than this are left to the allocator.
     const MIN: usize = 64 * 1024;
     /// The most the pool holds at once.
     const MAX_BYTES: usize = 32 << 20;
+    /// After this long without a large message (and at most twice this), the kept buffers
+    /// are freed: an idle mount does not hold tens of megabytes.
+    const IDLE: Duration = Duration::from_secs(30);
 
     /// An empty buffer with room for `n` bytes: a kept one if one is large enough.
     fn take(&self, n: usize) -> Vec<u8> {
-        if n >= Self::MIN
-            && let Ok(mut p) = self.0.lock()
-            && let Some(i) = p.iter().rposition(|b| b.capacity() >= n)
-        {
-            return p.swap_remove(i);
+        if n >= Self::MIN {
+            self.used.store(true, Ordering::Relaxed);
+            if let Ok(mut p) = self.kept.lock()
+                && let Some(i) = p.iter().rposition(|b| b.capacity() >= n)
+            {
+                return p.swap_remove(i);
+            }
         }
         Vec::with_capacity(n)
     }
@@ -107,13 +117,39 @@ impl BufferPool {
         if buf.capacity() < Self::MIN {
             return;
         }
-        if let Ok(mut p) = self.0.lock() {
+        self.used.store(true, Ordering::Relaxed);
+        if let Ok(mut p) = self.kept.lock() {
             let held: usize = p.iter().map(Vec::capacity).sum();
             if held + buf.capacity() <= Self::MAX_BYTES {
                 buf.clear();
                 p.push(buf);
             }
         }
+    }
+
+    /// Frees the kept buffers if none was used since the last call.
+    fn trim_if_idle(&self) {
+        if !self.used.swap(false, Ordering::Relaxed)
+            && let Ok(mut p) = self.kept.lock()
+        {
+            *p = Vec::new();
+        }
+    }
+}
+
+/// Every [`BufferPool::IDLE`], frees the pool's buffers if the connection moved no large
+/// message since the last look; ends with the connection.
+async fn trim_idle_pool(inner: std::sync::Weak<Inner>) {
+    let mut every = tokio::time::interval(BufferPool::IDLE);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.closed.lock().map_or(true, |c| c.is_some()) {
+            return;
+        }
+        inner.pool.trim_if_idle();
     }
 }
 
@@ -180,6 +216,7 @@ impl Connection {
             pool: BufferPool::default(),
         });
         tokio::spawn(read_loop(Arc::clone(&inner), reader));
+        tokio::spawn(trim_idle_pool(Arc::downgrade(&inner)));
         let mut conn = Self {
             inner,
             negotiated: Arc::new(NegotiateResponse {
@@ -1075,11 +1112,11 @@ mod tests {
     }
 
     #[test]
-    fn the_buffer_pool_reuses_large_buffers_empty_and_holds_a_bounded_amount() {
+    fn the_buffer_pool_reuses_large_buffers_empty_holds_a_bounded_amount_and_frees_it_when_idle() {
         let pool = BufferPool::default();
         // Small buffers are left to the allocator.
         pool.put(Vec::with_capacity(100));
-        assert!(pool.0.lock().unwrap().is_empty());
+        assert!(pool.kept.lock().unwrap().is_empty());
         // A large one comes back empty, with its room, for a request that fits.
         let mut big = Vec::with_capacity(1 << 20);
         big.extend_from_slice(&[7u8; 1000]);
@@ -1092,15 +1129,31 @@ mod tests {
         pool.put(again);
         let larger = pool.take(2 << 20);
         assert!(larger.capacity() >= 2 << 20);
-        assert_eq!(pool.0.lock().unwrap().len(), 1);
+        assert_eq!(pool.kept.lock().unwrap().len(), 1);
         // Requests below the threshold never take a large buffer.
         assert!(pool.take(10).capacity() < BufferPool::MIN);
         // At most MAX_BYTES are held.
         for _ in 0..64 {
             pool.put(Vec::with_capacity(1 << 20));
         }
-        let held: usize = pool.0.lock().unwrap().iter().map(Vec::capacity).sum();
+        let held: usize = pool.kept.lock().unwrap().iter().map(Vec::capacity).sum();
         assert!(held <= BufferPool::MAX_BYTES, "{held} bytes held");
         assert!(held > BufferPool::MAX_BYTES - (2 << 20));
+        // Freed only after a whole period without use.
+        pool.trim_if_idle();
+        assert!(
+            !pool.kept.lock().unwrap().is_empty(),
+            "used since the last look"
+        );
+        pool.trim_if_idle();
+        assert!(pool.kept.lock().unwrap().is_empty(), "idle for a period");
+        // Small buffers do not count as use.
+        pool.put(Vec::with_capacity(1 << 20));
+        pool.trim_if_idle();
+        assert!(!pool.kept.lock().unwrap().is_empty());
+        drop(pool.take(100));
+        pool.put(Vec::with_capacity(100));
+        pool.trim_if_idle();
+        assert!(pool.kept.lock().unwrap().is_empty());
     }
 }
