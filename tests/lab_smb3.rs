@@ -706,15 +706,14 @@ async fn reused_message_buffers_never_show_earlier_bytes() {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs the lab: scripts/test starts it"]
-async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on() {
+/// A tree on an AES-256-GCM session to the encrypted instance, and `name` created empty on
+/// it, open for reading and writing.
+async fn encrypted_tree_with_new_file(name: &str) -> (Tree, azkrb_smb3::Handle) {
     let env = lab();
     let (_conn, _session, tree) =
         connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
             .await
             .unwrap();
-    let name = "azkrb-oversized.bin";
     let h = tree
         .create(
             name,
@@ -724,6 +723,14 @@ async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on()
         )
         .await
         .unwrap();
+    (tree, h)
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on() {
+    let name = "azkrb-oversized.bin";
+    let (tree, h) = encrypted_tree_with_new_file(name).await;
     // 16 MiB of data cannot fit the 24-bit frame length: refused at once, before anything
     // is sent.
     let e = tokio::time::timeout(
@@ -744,21 +751,8 @@ async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on()
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn requests_dropped_while_being_sent_leave_the_connection_whole() {
-    let env = lab();
-    let (_conn, _session, tree) =
-        connect(&env, &env["AZKRB_LAB_SMB_PORT"], vec![Cipher::Aes256Gcm])
-            .await
-            .unwrap();
     let name = "azkrb-dropped-sends.bin";
-    let h = tree
-        .create(
-            name,
-            access::WRITE | access::READ,
-            disposition::OVERWRITE_IF,
-            access::NON_DIRECTORY_FILE,
-        )
-        .await
-        .unwrap();
+    let (tree, h) = encrypted_tree_with_new_file(name).await;
     // Many 1 MiB writes at once, each given a moment only: most are dropped while their
     // message is still going out (the socket takes a megabyte in several steps).
     let data = Arc::new(vec![7u8; 1 << 20]);
