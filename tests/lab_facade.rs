@@ -31,6 +31,24 @@ fn unc(env: &Env, share: &str) -> String {
     format!("//{}/{share}", env["AZKRB_LAB_HOST"])
 }
 
+/// The lab's user with her password, on the encrypted instance.
+fn alice(env: &Env) -> AzureFiles {
+    builder(env)
+        .tgt(password(env, &env["AZKRB_LAB_PASSWORD"]))
+        .build()
+        .unwrap()
+}
+
+/// [`alice`] and the lab's share, open.
+async fn alice_on_the_share(env: &Env) -> (AzureFiles, azkrb::Share) {
+    let files = alice(env);
+    let share = files
+        .open(&unc(env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    (files, share)
+}
+
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn password_login_open_write_read_and_close() {
@@ -150,10 +168,7 @@ async fn errors_by_layer() {
         .unwrap_err();
     assert!(matches!(e, Error::Kerberos(_)), "{e}");
     // Unknown share: the server's status, typed.
-    let files = builder(&env)
-        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
-        .build()
-        .unwrap();
+    let files = alice(&env);
     let e = files.open(&unc(&env, "no-such-share")).await.unwrap_err();
     assert!(
         matches!(
@@ -184,14 +199,7 @@ async fn errors_by_layer() {
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn reauthentication_keeps_the_session_trees_and_open_handles() {
     let env = lab();
-    let files = builder(&env)
-        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
-        .build()
-        .unwrap();
-    let share = files
-        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
-        .await
-        .unwrap();
+    let (files, share) = alice_on_the_share(&env).await;
     let tree = share.tree();
     let name = format!("azkrb-reauth-{}.bin", std::process::id());
     let h = tree
@@ -239,10 +247,7 @@ async fn reauthentication_keeps_the_session_trees_and_open_handles() {
 async fn an_expired_session_is_revived_by_reauthentication() {
     let env = lab();
     // The lab's cifs/acctshort tickets live 45 s, and Samba ends the session with them.
-    let files = builder(&env)
-        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
-        .build()
-        .unwrap();
+    let files = alice(&env);
     let host = &env["AZKRB_LAB_SHORT_HOST"];
     let share = files
         .open(&format!("//{host}/{}", env["AZKRB_LAB_SHARE"]))
@@ -281,14 +286,7 @@ async fn an_expired_session_is_revived_by_reauthentication() {
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn reauthentication_as_another_principal_is_refused_before_it_reaches_the_server() {
     let env = lab();
-    let alice = builder(&env)
-        .tgt(password(&env, &env["AZKRB_LAB_PASSWORD"]))
-        .build()
-        .unwrap();
-    let share = alice
-        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
-        .await
-        .unwrap();
+    let (_alice, share) = alice_on_the_share(&env).await;
     // The lab's UPN user is another principal: the server would drop the session (and its
     // open files) if it saw that ticket, so it never does.
     let other = builder(&env)

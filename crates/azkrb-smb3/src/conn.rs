@@ -329,26 +329,23 @@ impl Connection {
         data: &[u8],
         charge: u16,
     ) -> Result<Response> {
-        self.exchange(
-            command,
-            session_id,
-            tree_id,
-            fixed,
-            Payload::Slice(data),
-            charge,
-            None,
-        )
-        .await
+        let mut p = self.payload_buffer(fixed.len(), data.len());
+        p.buf.extend_from_slice(data);
+        self.exchange(command, session_id, tree_id, fixed, p, charge, None)
+            .await
     }
 
     /// An empty message buffer for a request whose `fixed_len`-byte body part is followed by
     /// up to `data_len` bytes of payload: append the payload to it, then send it with
     /// [`Connection::request_with_payload_after`]. The payload is then never copied.
     pub(crate) fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> PayloadBuf {
-        let before = crypto::TRANSFORM_LEN + HEADER_LEN + fixed_len;
-        let mut buf = self.inner.pool.take(before + data_len);
-        buf.resize(before, 0);
-        PayloadBuf { buf, fixed_len }
+        let mut p = PayloadBuf {
+            buf: Vec::new(),
+            fixed_len,
+        };
+        p.buf = self.inner.pool.take(p.room() + data_len);
+        p.buf.resize(p.room(), 0);
+        p
     }
 
     /// Like [`Connection::request_with_data`], with the payload already in `m` after the
@@ -362,16 +359,8 @@ impl Connection {
         m: PayloadBuf,
         charge: u16,
     ) -> Result<Response> {
-        self.exchange(
-            command,
-            session_id,
-            tree_id,
-            fixed,
-            Payload::After(m),
-            charge,
-            None,
-        )
-        .await
+        self.exchange(command, session_id, tree_id, fixed, m, charge, None)
+            .await
     }
 
     /// Sends one request; if no final response comes within `cancel_after`, sends CANCEL
@@ -385,12 +374,13 @@ impl Connection {
         body: Vec<u8>,
         cancel_after: Duration,
     ) -> Result<Response> {
+        let p = self.payload_buffer(body.len(), 0);
         self.exchange(
             command,
             session_id,
             tree_id,
             &body,
-            Payload::Slice(&[]),
+            p,
             1,
             Some(cancel_after),
         )
@@ -404,7 +394,7 @@ impl Connection {
         session_id: u64,
         tree_id: u32,
         fixed: &[u8],
-        data: Payload<'_>,
+        payload: PayloadBuf,
         charge: u16,
         cancel_after: Option<Duration>,
     ) -> Result<Response> {
@@ -420,17 +410,10 @@ impl Connection {
         // Every check of the message's shape comes before a credit or MessageId is used
         // (a MessageId never sent would stall the server's sequence window).
         let at = crypto::TRANSFORM_LEN;
-        let payload_len = match &data {
-            Payload::Slice(d) => d.len(),
-            Payload::After(p) => {
-                if p.fixed_len != fixed.len() || p.buf.len() < at + HEADER_LEN + p.fixed_len {
-                    return Err(Error::Protocol(
-                        "a payload buffer made for another request".into(),
-                    ));
-                }
-                p.buf.len() - (at + HEADER_LEN + p.fixed_len)
-            }
-        };
+        let payload_len = payload
+            .payload_len()
+            .filter(|_| payload.fixed_len == fixed.len())
+            .ok_or_else(|| Error::Protocol("a payload buffer made for another request".into()))?;
         let encrypt = session.as_ref().is_some_and(|s| s.encrypt);
         let wire_len = HEADER_LEN + fixed.len() + payload_len + if encrypt { at } else { 0 };
         if wire_len > MAX_FRAME {
@@ -467,30 +450,15 @@ impl Connection {
             charge
         };
         header.credits = 256;
-        // Room for a TRANSFORM_HEADER in front, so that encryption happens in place.
-        let mut m = match data {
-            Payload::Slice(data) => {
-                let mut m = self
-                    .inner
-                    .pool
-                    .take(at + HEADER_LEN + fixed.len() + data.len());
-                m.resize(at, 0);
-                header.encode(&mut m);
-                m.extend_from_slice(fixed);
-                m.extend_from_slice(data);
-                m
-            }
-            Payload::After(PayloadBuf { mut buf, .. }) => {
-                // The room was checked above: exactly the headers and `fixed`.
-                let mut head = Vec::with_capacity(HEADER_LEN + fixed.len());
-                header.encode(&mut head);
-                head.extend_from_slice(fixed);
-                if let Some(room) = buf.get_mut(at..at + head.len()) {
-                    room.copy_from_slice(&head);
-                }
-                buf
-            }
-        };
+        // The headers and `fixed` go into the room left before the payload (checked above);
+        // the TRANSFORM_HEADER's room in front lets encryption happen in place.
+        let mut m = payload.buf;
+        let mut head = Vec::with_capacity(HEADER_LEN + fixed.len());
+        header.encode(&mut head);
+        head.extend_from_slice(fixed);
+        if let Some(room) = m.get_mut(at..at + head.len()) {
+            room.copy_from_slice(&head);
+        }
         // The exact request bytes are kept only where the preauth hash needs them.
         let keep_sent = matches!(command, Command::Negotiate | Command::SessionSetup);
         let encrypted = match &session {
@@ -801,11 +769,11 @@ async fn read_frame(
     let mut buf = pool.take(n);
     // For a large message, the reader is woken when the rest of it has arrived (and the
     // mark is back at 1 before the next, possibly small, message is awaited).
-    let large = n >= LowWater::FROM;
+    let room = if n >= LowWater::FROM { low.room(r) } else { 0 };
     while buf.len() < n {
         let rest = n - buf.len();
-        if large {
-            low.expect(r, rest)?;
+        if room > 0 {
+            low.set(r, rest.min(room))?;
         }
         if (&mut *r).take(rest as u64).read_buf(&mut buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -835,18 +803,17 @@ impl LowWater {
         }
     }
 
-    /// Asks to be woken when `rest` more bytes have arrived. The mark stays within a quarter
-    /// of the socket's receive buffer, so the kernel never grows the buffer or clamps the
-    /// TCP window for it (a clamped window would slow a long-distance link).
-    fn expect(&mut self, r: &OwnedReadHalf, rest: usize) -> std::io::Result<()> {
+    /// The highest mark to set while a large message arrives (0: none): a quarter of the
+    /// socket's receive buffer, so the kernel never grows the buffer or clamps the TCP
+    /// window for it (a clamped window would slow a long-distance link).
+    fn room(&self, r: &OwnedReadHalf) -> usize {
         if !self.on {
-            return Ok(());
+            return 0;
         }
-        let room = socket2::SockRef::from(r.as_ref())
+        socket2::SockRef::from(r.as_ref())
             .recv_buffer_size()
             .unwrap_or(0)
-            / 4;
-        self.set(r, rest.min(room).max(1))
+            / 4
     }
 
     /// Back to 1 before a message of unknown size is awaited.
@@ -854,8 +821,10 @@ impl LowWater {
         self.set(r, 1)
     }
 
+    /// Asks to be woken when `mark` bytes (at least 1) can be read.
     fn set(&mut self, r: &OwnedReadHalf, mark: usize) -> std::io::Result<()> {
-        if mark == self.mark {
+        let mark = mark.max(1);
+        if mark == self.mark || (!self.on && mark != 1) {
             return Ok(());
         }
         match crate::sockopt::set_recv_low_water(r.as_ref(), mark) {
@@ -879,20 +848,24 @@ impl LowWater {
     }
 }
 
-/// Where a request's payload comes from.
-enum Payload<'a> {
-    /// Copied in after the headers and the fixed body part.
-    Slice(&'a [u8]),
-    /// Already in the message buffer, after room left for those (see
-    /// [`Connection::payload_buffer`]).
-    After(PayloadBuf),
-}
-
-/// A message buffer with room at its start for the transform header, the SMB2 header and a
-/// fixed body part of `fixed_len` bytes; the payload is appended to `buf`.
+/// A request's message buffer (see [`Connection::payload_buffer`]): room at its start for
+/// the transform header, the SMB2 header and a fixed body part of `fixed_len` bytes, then
+/// the payload, appended to `buf`.
 pub(crate) struct PayloadBuf {
     pub(crate) buf: Vec<u8>,
     fixed_len: usize,
+}
+
+impl PayloadBuf {
+    /// The room before the payload.
+    fn room(&self) -> usize {
+        crypto::TRANSFORM_LEN + HEADER_LEN + self.fixed_len
+    }
+
+    /// How many payload bytes follow the room (None if the room itself was cut).
+    pub(crate) fn payload_len(&self) -> Option<usize> {
+        self.buf.len().checked_sub(self.room())
+    }
 }
 
 fn fail_all(inner: &Inner, reason: &str) {

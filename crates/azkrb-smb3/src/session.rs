@@ -191,14 +191,7 @@ impl Session {
         let mut token = auth.initial_token(&neg.security_blob)?;
         let final_resp = loop {
             let resp = self
-                .conn
-                .request(
-                    Command::SessionSetup,
-                    self.id,
-                    0,
-                    msg::session_setup_request(&token),
-                    1,
-                )
+                .req(Command::SessionSetup, msg::session_setup_request(&token))
                 .await?;
             if resp.header.session_id != self.id {
                 return Err(Error::Protocol(format!(
@@ -268,18 +261,16 @@ impl Session {
         &self.conn
     }
 
+    /// A one-credit request of this session, outside any tree.
+    async fn req(&self, command: Command, body: Vec<u8>) -> Result<Response> {
+        self.conn.request(command, self.id, 0, body, 1).await
+    }
+
     /// Connects to `\\server\share`.
     pub async fn tree_connect(&self, server: &str, share: &str) -> Result<Tree> {
         let path = format!("\\\\{server}\\{share}");
         let resp = self
-            .conn
-            .request(
-                Command::TreeConnect,
-                self.id,
-                0,
-                msg::tree_connect_request(&path),
-                1,
-            )
+            .req(Command::TreeConnect, msg::tree_connect_request(&path))
             .await?;
         ok("TREE_CONNECT", &resp)?;
         let (_, flags, _) = msg::tree_connect_response(resp.bytes())?;
@@ -297,10 +288,7 @@ impl Session {
 
     /// Ends the session.
     pub async fn logoff(&self) -> Result<()> {
-        let resp = self
-            .conn
-            .request(Command::Logoff, self.id, 0, msg::small_request(), 1)
-            .await?;
+        let resp = self.req(Command::Logoff, msg::small_request()).await?;
         ok("LOGOFF", &resp)
     }
 }
@@ -459,33 +447,24 @@ impl Tree {
 
     /// Writes `data` at `offset`.
     pub async fn write_at(&self, h: Handle, offset: u64, data: &[u8]) -> Result<u32> {
-        let charge = self.session.conn.charge_for(data.len());
         // The payload goes straight into the (then encrypted in place) message: one copy.
-        let resp = self
+        let mut m = self
             .session
             .conn
-            .request_with_data(
-                Command::Write,
-                self.session.id,
-                self.id,
-                &msg::write_request_fixed(h.id, offset, data.len()),
-                data,
-                charge,
-            )
-            .await?;
-        ok("WRITE", &resp)?;
-        msg::write_response(resp.bytes())
+            .payload_buffer(msg::WRITE_FIXED_LEN, data.len());
+        m.buf.extend_from_slice(data);
+        self.write_payload_after(h, offset, m).await
     }
 
-    /// WRITE of the `len` bytes at the end of `m`, a buffer from
-    /// [`Connection::payload_buffer`] (the payload is not copied again).
+    /// WRITE of the payload in `m`, a buffer from [`Connection::payload_buffer`] (the
+    /// payload is not copied again).
     async fn write_payload_after(
         &self,
         h: Handle,
         offset: u64,
         m: crate::conn::PayloadBuf,
-        len: usize,
     ) -> Result<u32> {
+        let len = m.payload_len().unwrap_or(0);
         let charge = self.session.conn.charge_for(len);
         let resp = self
             .session
@@ -735,7 +714,7 @@ impl Tree {
                     let off = offset;
                     offset += filled as u64;
                     set.spawn(async move {
-                        let n = t.write_payload_after(h, off, buf, filled).await?;
+                        let n = t.write_payload_after(h, off, buf).await?;
                         if n as usize != filled {
                             return Err(Error::Protocol(format!(
                                 "short write: {n} of {filled} bytes"

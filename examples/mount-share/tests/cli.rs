@@ -18,6 +18,18 @@ struct Lab {
     dir: std::path::PathBuf,
 }
 
+/// Runs `cmd` with `stdin` fed to it and its output captured.
+fn fed(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 impl Lab {
     fn new(name: &str) -> Self {
         let env = lab();
@@ -40,24 +52,20 @@ impl Lab {
 
     /// Runs mount-share with the lab's settings, `stdin` fed to it.
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
-            .args([
-                "--ccache",
-                &self.ccache(),
-                "--address",
-                &format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]),
-            ])
-            .args(args)
-            .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
-            .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
-            .env_remove("KRB5CCNAME")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        fed(
+            Command::new(env!("CARGO_BIN_EXE_mount-share"))
+                .args([
+                    "--ccache",
+                    &self.ccache(),
+                    "--address",
+                    &format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]),
+                ])
+                .args(args)
+                .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
+                .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
+                .env_remove("KRB5CCNAME"),
+            stdin,
+        )
     }
 
     /// smbclient on the lab's share with Kerberos from `ccache` and `krb5_conf`.
@@ -522,27 +530,23 @@ fn progress_bars_on_a_terminal_only() {
 fn kdc_proxy_flag_needs_no_krb5_conf() {
     let l = Lab::new("kdcproxy");
     let run = |args: &[&str], stdin: &[u8]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
-            .args([
-                "--ccache",
-                &l.ccache(),
-                "--kdc-proxy",
-                &l.env["AZKRB_LAB_PROXY_URL"],
-            ])
-            .args([
-                "--address",
-                &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-            ])
-            .args(args)
-            .env("KRB5_CONFIG", "/dev/null")
-            .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        fed(
+            Command::new(env!("CARGO_BIN_EXE_mount-share"))
+                .args([
+                    "--ccache",
+                    &l.ccache(),
+                    "--kdc-proxy",
+                    &l.env["AZKRB_LAB_PROXY_URL"],
+                ])
+                .args([
+                    "--address",
+                    &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+                ])
+                .args(args)
+                .env("KRB5_CONFIG", "/dev/null")
+                .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"]),
+            stdin,
+        )
     };
     let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
     let out = run(
@@ -1058,14 +1062,7 @@ fn config_file_settings_with_environment_and_flags_above_it() {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        fed(&mut cmd, stdin)
     };
     // The lab's realm is in no krb5.conf this process sees: its routing can only come from
     // the config file (an empty KRB5_CONFIG counts as unset).
