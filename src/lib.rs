@@ -6,6 +6,10 @@
 //! re-exported for everything below it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod gss_spnego;
 pub mod share;

@@ -3,6 +3,10 @@
 //! Exit codes: 0 success; 1 the operation failed on the server (no such file, access denied,
 //! …); 2 usage (bad arguments or settings); 3 Kerberos (login, ticket, credential cache);
 //! 4 network or protocol (unreachable, timeout, refused session).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod config;
 mod diagnose;
