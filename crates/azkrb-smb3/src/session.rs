@@ -42,6 +42,24 @@ pub struct Session {
     pub encrypted: bool,
 }
 
+/// The final SESSION_SETUP response of a setup or re-authentication: a guest or anonymous
+/// session is refused (`what` names it in the message), and the mechanism must accept the
+/// server's last token without wanting to send more. Returns the SessionFlags.
+fn finish(final_resp: &Response, auth: &mut dyn Authenticator, what: &str) -> Result<u16> {
+    let (flags, server_token) = msg::session_setup_response(final_resp.bytes())?;
+    if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
+        return Err(Error::Auth(format!(
+            "the server made {what} session a guest or anonymous one"
+        )));
+    }
+    if auth.next_token(&server_token, true)?.is_some() {
+        return Err(Error::Auth(
+            "the mechanism wants to send more after the server finished".into(),
+        ));
+    }
+    Ok(flags)
+}
+
 fn ok(command: &'static str, resp: &Response) -> Result<()> {
     if resp.header.status == NtStatus::SUCCESS {
         Ok(())
@@ -104,17 +122,7 @@ impl Session {
                 }
             }
         };
-        let (flags, server_token) = msg::session_setup_response(final_resp.bytes())?;
-        if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
-            return Err(Error::Auth(
-                "the server made this a guest or anonymous session".into(),
-            ));
-        }
-        if auth.next_token(&server_token, true)?.is_some() {
-            return Err(Error::Auth(
-                "the mechanism wants to send more after the server finished".into(),
-            ));
-        }
+        let flags = finish(&final_resp, auth, "this")?;
         let key = auth
             .session_key()
             .ok_or_else(|| Error::Auth("authentication finished without a session key".into()))?;
@@ -237,18 +245,7 @@ impl Session {
             }
             crypto::verify(s.signing, &s.signing_key, final_resp.bytes(), true)?;
         }
-        let (flags, server_token) = msg::session_setup_response(final_resp.bytes())?;
-        if flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0 {
-            return Err(Error::Auth(
-                "the server made the re-authentication a guest or anonymous one".into(),
-            ));
-        }
-        if auth.next_token(&server_token, true)?.is_some() {
-            return Err(Error::Auth(
-                "the mechanism wants to send more after the server finished".into(),
-            ));
-        }
-        Ok(())
+        finish(&final_resp, auth, "the re-authenticated").map(drop)
     }
 
     /// The session id.
