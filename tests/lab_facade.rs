@@ -203,11 +203,9 @@ async fn reauthentication_keeps_the_session_trees_and_open_handles() {
     let tree = share.tree();
     let name = format!("azkrb-reauth-{}.bin", std::process::id());
     let h = tree
-        .create(
+        .open(
             &name,
-            azkrb_smb3::msg::access::READ | azkrb_smb3::msg::access::WRITE,
-            azkrb_smb3::msg::disposition::OVERWRITE_IF,
-            azkrb_smb3::msg::access::NON_DIRECTORY_FILE,
+            azkrb_smb3::OpenOptions::write().disposition(azkrb_smb3::Disposition::OverwriteIf),
         )
         .await
         .unwrap();

@@ -13,10 +13,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = msg::session_setup_response(data);
     let _ = msg::tree_connect_response(data);
     let _ = msg::create_response(data);
-    let _ = msg::read_response(data);
+    // The length asked for bounds the answer: the largest, and a small one.
+    for asked in [u32::MAX, 100] {
+        let _ = msg::read_response(data, asked);
+        let _ = msg::query_directory_response(data, asked);
+        let _ = msg::query_info_response(data, asked);
+        let _ = msg::ioctl_response(data, asked);
+    }
     let _ = msg::write_response(data);
-    let _ = msg::query_directory_response(data);
-    let _ = msg::query_info_response(data);
     let _ = msg::FileInfo::decode(data);
     let _ = msg::FsSize::decode(data);
     let _ = crypto::parse_transform(data);

@@ -1,33 +1,26 @@
-//! The tokio connection driver: one reader task demultiplexing responses by MessageId,
-//! interim (STATUS_PENDING) responses, credits, signing and encryption of every message,
-//! and a timeout on every request.
+//! The tokio driver around the sans-I/O core ([`crate::proto::Core`]): the socket, one
+//! reader task, a send task per message, the waiters of outstanding requests, and timers
+//! (request and credit timeouts, the ECHO keepalive). Every protocol decision (which
+//! response answers which request, what protection it must carry, credits) is the core's.
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, oneshot};
 
-use crate::crypto::{self, AeadKey, PreauthHash, SigningAlgorithm};
+use crate::crypto::TRANSFORM_LEN;
 use crate::error::{Error, Result};
-use crate::msg::{self, Command, HEADER_LEN, Header, NegotiateOptions, NegotiateResponse, flags};
+use crate::msg::{self, Command, Header, NegotiateOptions, NegotiateResponse};
+use crate::proto::{
+    self, Core, Event, Keepalive, Negotiated, Negotiation, Outgoing, Request, Start,
+};
 use crate::status::NtStatus;
-
-/// The largest message accepted from the server (the NetBIOS length field's 24 bits).
-const MAX_FRAME: usize = 0x00ff_ffff;
-
-/// How a session protects its messages.
-pub(crate) struct SessionCrypto {
-    pub(crate) signing: SigningAlgorithm,
-    pub(crate) signing_key: zeroize::Zeroizing<Vec<u8>>,
-    pub(crate) encrypt: bool,
-    pub(crate) enc: Option<AeadKey>,
-    pub(crate) dec: Option<AeadKey>,
-}
 
 /// A response, with the exact request bytes that produced it.
 #[derive(Debug)]
@@ -37,7 +30,8 @@ pub struct Response {
     /// The frame the response arrived in (decrypted in place); the message is `buf[msg]`.
     buf: Vec<u8>,
     msg: Range<usize>,
-    /// The request exactly as sent (before encryption), for the preauth hash.
+    /// The request exactly as sent, when it went unprotected (NEGOTIATE, the first
+    /// SESSION_SETUP legs: the preauth hash needs it); empty otherwise.
     pub sent: Vec<u8>,
     /// True if the response arrived encrypted.
     pub encrypted: bool,
@@ -54,28 +48,90 @@ impl Response {
     pub fn into_frame(self) -> (Vec<u8>, Range<usize>) {
         (self.buf, self.msg)
     }
+
+    /// An error unless the status is SUCCESS.
+    pub fn ok(&self, command: &'static str) -> Result<()> {
+        if self.header.status == NtStatus::SUCCESS {
+            Ok(())
+        } else {
+            Err(Error::Status {
+                command,
+                status: self.header.status,
+            })
+        }
+    }
 }
 
-/// What the reader hands a waiting request: header, frame, the message's range in it,
-/// and whether it arrived encrypted.
-type Delivery = (Header, Vec<u8>, Range<usize>, bool);
+/// What the reader hands a waiting request.
+struct Delivery {
+    header: Header,
+    frame: Vec<u8>,
+    range: Range<usize>,
+    encrypted: bool,
+}
 type Waiter = oneshot::Sender<Result<Delivery>>;
 
 struct Inner {
     target: String,
+    core: Mutex<Core>,
+    /// Woken whenever responses bring credits (or the connection fails).
+    credits: Notify,
     writer: tokio::sync::Mutex<OwnedWriteHalf>,
     pending: Mutex<HashMap<u64, Waiter>>,
-    next_id: Mutex<u64>,
-    credits: Semaphore,
-    sessions: RwLock<HashMap<u64, Arc<SessionCrypto>>>,
-    /// AsyncIds from interim responses, by MessageId (for CANCEL).
-    async_ids: Mutex<HashMap<u64, u64>>,
-    nonce: AtomicU64,
-    nonce_prefix: [u8; 4],
     timeout: Duration,
-    closed: Mutex<Option<String>>,
     /// Large message buffers kept for reuse (see [`BufferPool`]).
-    pool: BufferPool,
+    pool: Arc<BufferPool>,
+}
+
+impl Inner {
+    fn core(&self) -> Result<MutexGuard<'_, Core>> {
+        self.core
+            .lock()
+            .map_err(|_| Error::Protocol("the connection state is poisoned".into()))
+    }
+
+    fn closed(&self) -> bool {
+        self.core().map_or(true, |c| c.failed().is_some())
+    }
+
+    fn io(&self, detail: impl Into<String>) -> Error {
+        Error::Io {
+            target: self.target.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Fails the connection: every waiting request gets the reason, and nothing more is
+    /// sent or accepted.
+    fn fail(&self, reason: &str) {
+        if let Ok(mut c) = self.core.lock() {
+            c.fail(reason);
+        }
+        let waiters: Vec<Waiter> = self
+            .pending
+            .lock()
+            .map(|mut p| p.drain().map(|(_, w)| w).collect())
+            .unwrap_or_default();
+        for w in waiters {
+            let _ = w.send(Err(self.failure()));
+        }
+        self.credits.notify_waiters();
+    }
+
+    /// The error a request of a failed connection gets.
+    fn failure(&self) -> Error {
+        let reason = self
+            .core
+            .lock()
+            .ok()
+            .and_then(|c| c.failed().map(str::to_string))
+            .unwrap_or_else(|| "connection closed".into());
+        if reason.starts_with("SMB protocol violation") || reason.contains("MessageId") {
+            Error::Protocol(reason)
+        } else {
+            self.io(reason)
+        }
+    }
 }
 
 /// Large message buffers (READ responses, WRITE requests) kept for the next message, so
@@ -146,7 +202,7 @@ async fn trim_idle_pool(inner: std::sync::Weak<Inner>) {
     loop {
         every.tick().await;
         let Some(inner) = inner.upgrade() else { return };
-        if inner.closed.lock().map_or(true, |c| c.is_some()) {
+        if inner.closed() {
             return;
         }
         inner.pool.trim_if_idle();
@@ -159,9 +215,7 @@ pub struct Connection {
     inner: Arc<Inner>,
     /// What NEGOTIATE settled.
     pub negotiated: Arc<NegotiateResponse>,
-    /// The connection's preauth hash after NEGOTIATE (3.1.1).
-    pub preauth: PreauthHash,
-    large_mtu: bool,
+    negotiation: Arc<Negotiated>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -182,12 +236,16 @@ fn random<const N: usize>() -> Result<[u8; N]> {
 }
 
 impl Connection {
-    /// Connects to `addr` (host:port), negotiates, and starts the reader task.
+    /// Connects to `addr` (host:port), negotiates, and starts the reader and keepalive
+    /// tasks. `timeout` bounds the connect, and each request's wait for credits, for its
+    /// send and for its answer.
     pub async fn connect(
         addr: &str,
         options: &NegotiateOptions,
         timeout: Duration,
     ) -> Result<Self> {
+        let negotiation = Negotiation::new(options.clone(), random()?, random()?)?;
+        let body = negotiation.request()?;
         let io = |e: std::io::Error| Error::Io {
             target: addr.to_string(),
             detail: e.to_string(),
@@ -203,66 +261,35 @@ impl Connection {
         let (reader, writer) = stream.into_split();
         let inner = Arc::new(Inner {
             target: addr.to_string(),
+            core: Mutex::new(Core::new(random()?, Instant::now())),
+            credits: Notify::new(),
             writer: tokio::sync::Mutex::new(writer),
             pending: Mutex::new(HashMap::new()),
-            next_id: Mutex::new(0),
-            credits: Semaphore::new(1),
-            sessions: RwLock::new(HashMap::new()),
-            async_ids: Mutex::new(HashMap::new()),
-            nonce: AtomicU64::new(1),
-            nonce_prefix: random()?,
             timeout,
-            closed: Mutex::new(None),
-            pool: BufferPool::default(),
+            pool: Arc::default(),
         });
-        tokio::spawn(read_loop(Arc::clone(&inner), reader));
+        tokio::spawn(read_loop(
+            Arc::downgrade(&inner),
+            Arc::clone(&inner.pool),
+            reader,
+        ));
         tokio::spawn(trim_idle_pool(Arc::downgrade(&inner)));
-        let mut conn = Self {
+        let resp = exchange_one(
+            &inner,
+            Request::new(Command::Negotiate, 0, 0),
+            Outgoing::message(&body),
+            None,
+        )
+        .await?;
+        resp.ok("NEGOTIATE")?;
+        let negotiated = negotiation.handle_response(&resp.sent, resp.bytes())?;
+        inner.core()?.negotiated(&negotiated);
+        tokio::spawn(keepalive(Arc::downgrade(&inner)));
+        Ok(Self {
+            negotiated: Arc::new(negotiated.response.clone()),
+            negotiation: Arc::new(negotiated),
             inner,
-            negotiated: Arc::new(NegotiateResponse {
-                security_mode: 0,
-                dialect: crypto::Dialect::Smb202,
-                capabilities: 0,
-                max_transact: 65536,
-                max_read: 65536,
-                max_write: 65536,
-                security_blob: Vec::new(),
-                cipher: None,
-                signing: None,
-                preauth_hash: None,
-            }),
-            preauth: PreauthHash::default(),
-            large_mtu: false,
-        };
-        let body = msg::negotiate_request(options, random()?, random()?);
-        let resp = conn.request(Command::Negotiate, 0, 0, body, 1).await?;
-        if resp.header.status != NtStatus::SUCCESS {
-            return Err(Error::Status {
-                command: "NEGOTIATE",
-                status: resp.header.status,
-            });
-        }
-        let neg = NegotiateResponse::decode(resp.bytes())?;
-        if !options.dialects.contains(&neg.dialect) {
-            return Err(Error::Unsupported(format!(
-                "the server chose {}, which was not offered",
-                neg.dialect
-            )));
-        }
-        if neg.dialect == crypto::Dialect::Smb311 {
-            conn.preauth.update(&resp.sent);
-            conn.preauth.update(resp.bytes());
-            if let Some(c) = neg.cipher
-                && !options.ciphers.contains(&c)
-            {
-                return Err(Error::Unsupported(format!(
-                    "the server chose {c}, which was not offered"
-                )));
-            }
-        }
-        conn.large_mtu = neg.capabilities & msg::caps::LARGE_MTU != 0;
-        conn.negotiated = Arc::new(neg);
-        Ok(conn)
+        })
     }
 
     /// The server address.
@@ -270,39 +297,28 @@ impl Connection {
         &self.inner.target
     }
 
-    pub(crate) fn add_session(&self, id: u64, crypto: SessionCrypto) {
-        if let Ok(mut s) = self.inner.sessions.write() {
-            s.insert(id, Arc::new(crypto));
-        }
+    /// What NEGOTIATE offered and settled (the preauth hash, the client GUID).
+    pub fn negotiation(&self) -> &Negotiated {
+        &self.negotiation
     }
 
-    /// The TRANSFORM_HEADER nonce for the next encrypted message: a per-connection counter
-    /// that never repeats, then the connection's random prefix, up to the cipher's nonce
-    /// length (11 bytes for CCM, 12 for GCM); the rest zero.
-    fn next_nonce(&self, key: &AeadKey) -> [u8; 16] {
-        let mut nonce = [0u8; 16];
-        let n = self.inner.nonce.fetch_add(1, Ordering::Relaxed);
-        nonce[..8].copy_from_slice(&n.to_le_bytes());
-        let len = if matches!(key, AeadKey::Ccm128(_) | AeadKey::Ccm256(_)) {
-            11
-        } else {
-            12
-        };
-        nonce[8..len].copy_from_slice(&self.inner.nonce_prefix[..len - 8]);
-        nonce
+    /// After `every` without a word from the server an ECHO is sent; with no answer
+    /// `dead_after` later the connection fails ("the server has not answered"). Default:
+    /// 30 s and 30 s.
+    pub fn set_keepalive(&self, every: Duration, dead_after: Duration) -> Result<()> {
+        self.inner.core()?.set_keepalive(every, dead_after);
+        Ok(())
     }
 
-    pub(crate) fn session(&self, id: u64) -> Option<Arc<SessionCrypto>> {
-        self.inner.sessions.read().ok()?.get(&id).cloned()
+    /// Installs an established session's keys.
+    pub(crate) fn add_session(&self, id: u64, p: proto::SessionProtection) -> Result<()> {
+        self.inner.core()?.add_session(id, p);
+        Ok(())
     }
 
     /// The credit charge of a request or response of `bytes` bytes (MS-SMB2 §3.1.5.2).
     pub fn charge_for(&self, bytes: usize) -> u16 {
-        if self.large_mtu && bytes > 0 {
-            ((bytes - 1) / 65536 + 1) as u16
-        } else {
-            1
-        }
+        self.inner.core().map_or(1, |c| c.charge_for(bytes))
     }
 
     /// Sends one request and waits for its final response.
@@ -329,38 +345,35 @@ impl Connection {
         data: &[u8],
         charge: u16,
     ) -> Result<Response> {
-        let mut p = self.payload_buffer(fixed.len(), data.len());
-        p.buf.extend_from_slice(data);
-        self.exchange(command, session_id, tree_id, fixed, p, charge, None)
+        let mut out = self.payload_buffer(fixed.len(), data.len());
+        out.payload().extend_from_slice(data);
+        out.fill_fixed(fixed)?;
+        self.request_out(command, session_id, tree_id, out, charge)
             .await
     }
 
     /// An empty message buffer for a request whose `fixed_len`-byte body part is followed by
-    /// up to `data_len` bytes of payload: append the payload to it, then send it with
-    /// [`Connection::request_with_payload_after`]. The payload is then never copied.
-    pub(crate) fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> PayloadBuf {
-        let mut p = PayloadBuf {
-            buf: Vec::new(),
-            fixed_len,
-        };
-        p.buf = self.inner.pool.take(p.room() + data_len);
-        p.buf.resize(p.room(), 0);
-        p
+    /// up to `data_len` bytes of payload: append the payload to [`Outgoing::payload`], fill
+    /// the fixed part, then send it with [`Connection::request_out`]. The payload is then
+    /// never copied.
+    pub fn payload_buffer(&self, fixed_len: usize, data_len: usize) -> Outgoing {
+        let room = TRANSFORM_LEN + msg::HEADER_LEN + fixed_len;
+        Outgoing::single(self.inner.pool.take(room + data_len), fixed_len)
     }
 
-    /// Like [`Connection::request_with_data`], with the payload already in `m` after the
-    /// room that [`Connection::payload_buffer`] left for the headers and `fixed`.
-    pub(crate) async fn request_with_payload_after(
+    /// Sends one request built in `out` (see [`Connection::payload_buffer`]) and waits for
+    /// its final response.
+    pub async fn request_out(
         &self,
         command: Command,
         session_id: u64,
         tree_id: u32,
-        fixed: &[u8],
-        m: PayloadBuf,
+        out: Outgoing,
         charge: u16,
     ) -> Result<Response> {
-        self.exchange(command, session_id, tree_id, fixed, m, charge, None)
-            .await
+        let mut r = Request::new(command, session_id, tree_id);
+        r.charge = charge;
+        exchange_one(&self.inner, r, out, None).await
     }
 
     /// Sends one request; if no final response comes within `cancel_after`, sends CANCEL
@@ -374,258 +387,15 @@ impl Connection {
         body: Vec<u8>,
         cancel_after: Duration,
     ) -> Result<Response> {
-        let p = self.payload_buffer(body.len(), 0);
-        self.exchange(
-            command,
-            session_id,
-            tree_id,
-            &body,
-            p,
-            1,
+        exchange_one(
+            &self.inner,
+            Request::new(command, session_id, tree_id),
+            Outgoing::message(&body),
             Some(cancel_after),
         )
         .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn exchange(
-        &self,
-        command: Command,
-        session_id: u64,
-        tree_id: u32,
-        fixed: &[u8],
-        payload: PayloadBuf,
-        charge: u16,
-        cancel_after: Option<Duration>,
-    ) -> Result<Response> {
-        if let Some(reason) = self.inner.closed.lock().ok().and_then(|c| c.clone()) {
-            return Err(Error::Io {
-                target: self.inner.target.clone(),
-                detail: reason,
-            });
-        }
-        let session = (session_id != 0)
-            .then(|| self.session(session_id))
-            .flatten();
-        // Every check of the message's shape comes before a credit or MessageId is used
-        // (a MessageId never sent would stall the server's sequence window).
-        let at = crypto::TRANSFORM_LEN;
-        let payload_len = payload
-            .payload_len()
-            .filter(|_| payload.fixed_len == fixed.len())
-            .ok_or_else(|| Error::Protocol("a payload buffer made for another request".into()))?;
-        let encrypt = session.as_ref().is_some_and(|s| s.encrypt);
-        let wire_len = HEADER_LEN + fixed.len() + payload_len + if encrypt { at } else { 0 };
-        if wire_len > MAX_FRAME {
-            return Err(Error::Protocol(format!(
-                "a {wire_len}-byte message does not fit in a frame"
-            )));
-        }
-        let charge = charge.max(1);
-        let permits = self
-            .inner
-            .credits
-            .acquire_many(u32::from(charge))
-            .await
-            .map_err(|_| Error::Io {
-                target: self.inner.target.clone(),
-                detail: "connection closed".into(),
-            })?;
-        permits.forget();
-        let message_id = {
-            let mut next = self
-                .inner
-                .next_id
-                .lock()
-                .map_err(|_| Error::Protocol("poisoned".into()))?;
-            let id = *next;
-            *next += u64::from(charge);
-            id
-        };
-        let mut header = Header::request(command, session_id, tree_id);
-        header.message_id = message_id;
-        header.credit_charge = if self.negotiated.dialect == crypto::Dialect::Smb202 {
-            0
-        } else {
-            charge
-        };
-        header.credits = 256;
-        // The headers and `fixed` go into the room left before the payload (checked above);
-        // the TRANSFORM_HEADER's room in front lets encryption happen in place.
-        let mut m = payload.buf;
-        let mut head = Vec::with_capacity(HEADER_LEN + fixed.len());
-        header.encode(&mut head);
-        head.extend_from_slice(fixed);
-        if let Some(room) = m.get_mut(at..at + head.len()) {
-            room.copy_from_slice(&head);
-        }
-        // The exact request bytes are kept only where the preauth hash needs them.
-        let keep_sent = matches!(command, Command::Negotiate | Command::SessionSetup);
-        let encrypted = match &session {
-            Some(s) if s.encrypt => {
-                let key = s
-                    .enc
-                    .as_ref()
-                    .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-                let nonce = self.next_nonce(key);
-                let sent = if keep_sent {
-                    m[crypto::TRANSFORM_LEN..].to_vec()
-                } else {
-                    Vec::new()
-                };
-                crypto::encrypt_in_place(key, session_id, &nonce, &mut m)?;
-                Some(sent)
-            }
-            // (An established session's SESSION_SETUP is a re-authentication: signed too.)
-            Some(s) => {
-                crypto::sign(
-                    s.signing,
-                    &s.signing_key,
-                    &mut m[crypto::TRANSFORM_LEN..],
-                    false,
-                )?;
-                None
-            }
-            _ => None,
-        };
-        let (wire_start, sent) = match encrypted {
-            Some(sent) => (0, sent),
-            None if keep_sent => (crypto::TRANSFORM_LEN, m[crypto::TRANSFORM_LEN..].to_vec()),
-            None => (crypto::TRANSFORM_LEN, Vec::new()),
-        };
-        let (tx, rx) = oneshot::channel();
-        if let Ok(mut p) = self.inner.pending.lock() {
-            p.insert(message_id, tx);
-        }
-        let m = self.send(m, wire_start).await?;
-        self.inner.pool.put(m);
-        let timeout = self.inner.timeout;
-        let mut rx = rx;
-        let mut early = None;
-        if let Some(after) = cancel_after {
-            match tokio::time::timeout(after, &mut rx).await {
-                Ok(r) => early = Some(r),
-                Err(_) => self.send_cancel(session_id, message_id).await?,
-            }
-        }
-        let result = match early {
-            Some(r) => Ok(r),
-            None => tokio::time::timeout(timeout, rx).await,
-        };
-        let (header, buf, msg, encrypted) = match result {
-            Ok(Ok(r)) => r?,
-            Ok(Err(_)) => {
-                return Err(Error::Io {
-                    target: self.inner.target.clone(),
-                    detail: "connection closed".into(),
-                });
-            }
-            Err(_) => {
-                if let Ok(mut p) = self.inner.pending.lock() {
-                    p.remove(&message_id);
-                }
-                return Err(Error::Timeout {
-                    what: command.name().into(),
-                    seconds: timeout.as_secs(),
-                });
-            }
-        };
-        if let Ok(mut a) = self.inner.async_ids.lock() {
-            a.remove(&message_id);
-        }
-        Ok(Response {
-            header,
-            buf,
-            msg,
-            sent,
-            encrypted,
-        })
-    }
-
-    /// CANCEL (MS-SMB2 §3.2.4.24): same MessageId as the request (or its AsyncId after an
-    /// interim response), no credit, no response; signed or encrypted like the session.
-    async fn send_cancel(&self, session_id: u64, message_id: u64) -> Result<()> {
-        let mut h = Header::request(Command::Cancel, session_id, 0);
-        h.message_id = message_id;
-        h.credit_charge = 0;
-        h.credits = 0;
-        if let Some(async_id) = self
-            .inner
-            .async_ids
-            .lock()
-            .ok()
-            .and_then(|a| a.get(&message_id).copied())
-        {
-            h.flags |= flags::ASYNC;
-            h.async_or_tree = async_id;
-        }
-        let mut m = Vec::with_capacity(HEADER_LEN + 4);
-        h.encode(&mut m);
-        m.extend_from_slice(&msg::small_request());
-        let wire = match (session_id != 0)
-            .then(|| self.session(session_id))
-            .flatten()
-        {
-            Some(s) if s.encrypt => {
-                let key = s
-                    .enc
-                    .as_ref()
-                    .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-                let nonce = self.next_nonce(key);
-                crypto::encrypt(key, session_id, &nonce, &m)?
-            }
-            Some(s) => {
-                crypto::sign(s.signing, &s.signing_key, &mut m, false)?;
-                m
-            }
-            None => m,
-        };
-        self.send(wire, 0).await.map(drop)
-    }
-
-    /// Writes one message, its 4-byte length then `buf[start..]`, from a task of its own:
-    /// a message is never cut short when the request sending it is dropped (a timeout or a
-    /// `select!` around it), which would leave the server reading garbage. A failed write
-    /// fails the connection and every request waiting on it. Returns `buf` for reuse.
-    async fn send(&self, buf: Vec<u8>, start: usize) -> Result<Vec<u8>> {
-        let inner = Arc::clone(&self.inner);
-        let task = tokio::spawn(async move {
-            let written = {
-                let wire = buf.get(start..).unwrap_or_default();
-                let prefix = (wire.len() as u32).to_be_bytes();
-                let mut w = inner.writer.lock().await;
-                if wire.len() < 65536 {
-                    let mut frame = Vec::with_capacity(4 + wire.len());
-                    frame.extend_from_slice(&prefix);
-                    frame.extend_from_slice(wire);
-                    w.write_all(&frame).await
-                } else {
-                    match w.write_all(&prefix).await {
-                        Ok(()) => w.write_all(wire).await,
-                        Err(e) => Err(e),
-                    }
-                }
-            };
-            let failed = written.err().map(|e| {
-                // Part of a message may have gone out: nothing more can follow it.
-                let reason = format!("sending to the server failed ({e})");
-                fail_all(&inner, &reason);
-                reason
-            });
-            (failed, buf)
-        });
-        match task.await {
-            Ok((None, buf)) => Ok(buf),
-            Ok((Some(reason), _)) => Err(Error::Io {
-                target: self.inner.target.clone(),
-                detail: reason,
-            }),
-            Err(e) => Err(Error::Protocol(format!("the send task failed: {e}"))),
-        }
-    }
-}
-
-impl Connection {
     /// Sends related requests as one compound (MS-SMB2 §3.2.4.1.4): each after the first
     /// carries RELATED_OPERATIONS and acts on the FileId the first one opened (pass
     /// [`msg::RELATED_FILE_ID`]). Returns every response, in order.
@@ -635,98 +405,15 @@ impl Connection {
         tree_id: u32,
         requests: Vec<(Command, Vec<u8>)>,
     ) -> Result<Vec<Response>> {
-        let n = requests.len();
-        if n == 0 {
+        if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let permits = self
-            .inner
-            .credits
-            .acquire_many(n as u32)
-            .await
-            .map_err(|_| Error::Io {
-                target: self.inner.target.clone(),
-                detail: "connection closed".into(),
-            })?;
-        permits.forget();
-        let first_id = {
-            let mut next = self
-                .inner
-                .next_id
-                .lock()
-                .map_err(|_| Error::Protocol("poisoned".into()))?;
-            let id = *next;
-            *next += n as u64;
-            id
-        };
-        let session = self
-            .session(session_id)
-            .ok_or_else(|| Error::Protocol("compound without a session".into()))?;
-        let mut chain = Vec::new();
-        let mut ids = Vec::with_capacity(n);
-        for (i, (command, body)) in requests.into_iter().enumerate() {
-            let mut h = Header::request(command, session_id, tree_id);
-            h.message_id = first_id + i as u64;
-            h.credits = 64;
-            if i > 0 {
-                h.flags |= flags::RELATED;
-            }
-            let mut m = Vec::with_capacity(HEADER_LEN + body.len() + 8);
-            h.encode(&mut m);
-            m.extend_from_slice(&body);
-            if i + 1 < n {
-                while !m.len().is_multiple_of(8) {
-                    m.push(0);
-                }
-                let len = m.len() as u32;
-                m[20..24].copy_from_slice(&len.to_le_bytes());
-            }
-            if !session.encrypt {
-                crypto::sign(session.signing, &session.signing_key, &mut m, false)?;
-            }
-            ids.push(h.message_id);
-            chain.extend_from_slice(&m);
-        }
-        let wire = if session.encrypt {
-            let key = session
-                .enc
-                .as_ref()
-                .ok_or_else(|| Error::Protocol("encryption without a key".into()))?;
-            let nonce = self.next_nonce(key);
-            crypto::encrypt(key, session_id, &nonce, &chain)?
-        } else {
-            chain
-        };
-        let mut waiters = Vec::with_capacity(n);
-        if let Ok(mut p) = self.inner.pending.lock() {
-            for id in &ids {
-                let (tx, rx) = oneshot::channel();
-                p.insert(*id, tx);
-                waiters.push(rx);
-            }
-        }
-        self.send(wire, 0).await?;
-        let mut out = Vec::with_capacity(n);
-        for rx in waiters {
-            let (header, buf, msg, encrypted) = tokio::time::timeout(self.inner.timeout, rx)
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: "compound request".into(),
-                    seconds: self.inner.timeout.as_secs(),
-                })?
-                .map_err(|_| Error::Io {
-                    target: self.inner.target.clone(),
-                    detail: "connection closed".into(),
-                })??;
-            out.push(Response {
-                header,
-                buf,
-                msg,
-                sent: Vec::new(),
-                encrypted,
-            });
-        }
-        Ok(out)
+        let reqs: Vec<Request> = requests
+            .iter()
+            .map(|(c, _)| Request::new(*c, session_id, tree_id))
+            .collect();
+        let out = Outgoing::chain(requests.iter().map(|(_, b)| b.as_slice()));
+        exchange(&self.inner, &reqs, out, None).await
     }
 
     /// Hands a message buffer back for reuse (the frame of a READ response once its data
@@ -737,16 +424,228 @@ impl Connection {
 
     /// ECHO: a round trip that proves the connection alive.
     pub async fn echo(&self, session_id: u64) -> Result<()> {
-        let r = self
-            .request(Command::Echo, session_id, 0, msg::small_request(), 1)
-            .await?;
-        if r.header.status == NtStatus::SUCCESS {
-            Ok(())
-        } else {
-            Err(Error::Status {
-                command: "ECHO",
-                status: r.header.status,
-            })
+        echo(&self.inner, session_id).await
+    }
+}
+
+async fn echo(inner: &Arc<Inner>, session_id: u64) -> Result<()> {
+    exchange_one(
+        inner,
+        Request::new(Command::Echo, session_id, 0),
+        Outgoing::message(&msg::small_request()),
+        None,
+    )
+    .await?
+    .ok("ECHO")
+}
+
+async fn exchange_one(
+    inner: &Arc<Inner>,
+    request: Request,
+    out: Outgoing,
+    cancel_after: Option<Duration>,
+) -> Result<Response> {
+    exchange(inner, std::slice::from_ref(&request), out, cancel_after)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::Protocol("no response".into()))
+}
+
+/// One request or compound: credits (waited for, up to the timeout), MessageIds and what
+/// may answer each taken from the core, sealed outside the lock, sent, and each final
+/// answer awaited. A request that times out is abandoned in the core (its late answer is
+/// still checked, its credits still taken) and cancelled at the server.
+async fn exchange(
+    inner: &Arc<Inner>,
+    requests: &[Request],
+    mut out: Outgoing,
+    cancel_after: Option<Duration>,
+) -> Result<Vec<Response>> {
+    let timeout = inner.timeout;
+    let timed_out = |what: &str| Error::Timeout {
+        what: what.to_string(),
+        seconds: timeout.as_secs(),
+    };
+    let name = requests.first().map_or("request", |r| r.command.name());
+    let deadline = tokio::time::Instant::now() + timeout;
+    let ticket = loop {
+        let mut freed = pin!(inner.credits.notified());
+        freed.as_mut().enable();
+        if inner.closed() {
+            return Err(inner.failure());
+        }
+        match inner.core()?.start(requests, &out)? {
+            Start::Ready(t) => break t,
+            Start::NeedCredits(_) => {}
+        }
+        tokio::time::timeout_at(deadline, freed)
+            .await
+            .map_err(|_| timed_out(&format!("{name} (waiting for credits)")))?;
+    };
+    let ids = ticket.message_ids();
+    let mut waiters = Vec::with_capacity(ids.len());
+    if let Ok(mut p) = inner.pending.lock() {
+        for id in &ids {
+            let (tx, rx) = oneshot::channel();
+            p.insert(*id, tx);
+            waiters.push((*id, rx));
+        }
+    }
+    // Once MessageIds are taken the message must go out: a failure here fails the
+    // connection (an unsent MessageId would stall the server's window).
+    let at = match ticket.seal(&mut out) {
+        Ok((_, at)) => at,
+        Err(e) => {
+            inner.fail(&format!("a request could not be sealed: {e}"));
+            return Err(e);
+        }
+    };
+    let sent = if at == TRANSFORM_LEN
+        && matches!(
+            requests.first().map(|r| r.command),
+            Some(Command::Negotiate | Command::SessionSetup)
+        ) {
+        out.buf.get(at..).unwrap_or_default().to_vec()
+    } else {
+        Vec::new()
+    };
+    let buf = send(inner, out.buf, at).await?;
+    inner.pool.put(buf);
+    let mut responses = Vec::with_capacity(waiters.len());
+    for (id, mut rx) in waiters {
+        let mut early = None;
+        if let Some(after) = cancel_after {
+            match tokio::time::timeout(after, &mut rx).await {
+                Ok(r) => early = Some(r),
+                Err(_) => {
+                    let cancel = inner.core()?.cancel(id)?;
+                    if let Some(wire) = cancel {
+                        send(inner, wire, 0).await?;
+                    }
+                }
+            }
+        }
+        let answer = match early {
+            Some(r) => Ok(r),
+            None => tokio::time::timeout(timeout, rx).await,
+        };
+        let d = match answer {
+            Ok(Ok(d)) => d?,
+            Ok(Err(_)) => return Err(inner.failure()),
+            Err(_) => {
+                give_up(inner, id).await;
+                return Err(timed_out(name));
+            }
+        };
+        responses.push(Response {
+            header: d.header,
+            buf: d.frame,
+            msg: d.range,
+            sent: sent.clone(),
+            encrypted: d.encrypted,
+        });
+    }
+    Ok(responses)
+}
+
+/// A request its caller stopped waiting for: the core keeps checking its answer (and
+/// taking its credits) when it comes, and the server is asked to cancel it.
+async fn give_up(inner: &Arc<Inner>, id: u64) {
+    if let Ok(mut p) = inner.pending.lock() {
+        p.remove(&id);
+    }
+    let cancel = inner.core().and_then(|mut c| {
+        c.abandon(id)?;
+        c.cancel(id)
+    });
+    match cancel {
+        Ok(Some(wire)) => {
+            let _ = send(inner, wire, 0).await;
+        }
+        Ok(None) => {}
+        Err(e) => inner.fail(&e.to_string()),
+    }
+}
+
+/// Writes one message, its 4-byte length then `buf[start..]`, from a task of its own: a
+/// message is never cut short when the request sending it is dropped (a timeout or a
+/// `select!` around it), which would leave the server reading garbage. A write that fails
+/// or does not finish within the timeout fails the connection and every request waiting
+/// on it. Returns `buf` for reuse.
+async fn send(inner: &Arc<Inner>, buf: Vec<u8>, start: usize) -> Result<Vec<u8>> {
+    let task_inner = Arc::clone(inner);
+    let task = tokio::spawn(async move {
+        let inner = task_inner;
+        let written = tokio::time::timeout(inner.timeout, async {
+            let wire = buf.get(start..).unwrap_or_default();
+            let prefix = u32::try_from(wire.len())
+                .map_err(|_| std::io::Error::other("a message too large for a frame"))?
+                .to_be_bytes();
+            let mut w = inner.writer.lock().await;
+            if wire.len() < 65536 {
+                let mut frame = Vec::with_capacity(4 + wire.len());
+                frame.extend_from_slice(&prefix);
+                frame.extend_from_slice(wire);
+                w.write_all(&frame).await
+            } else {
+                w.write_all(&prefix).await?;
+                w.write_all(wire).await
+            }
+        })
+        .await;
+        let failed = match written {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("sending to the server failed ({e})")),
+            Err(_) => Some(format!(
+                "sending to the server did not finish in {} s",
+                inner.timeout.as_secs()
+            )),
+        };
+        // Part of a message may have gone out: nothing more can follow it.
+        if let Some(reason) = &failed {
+            inner.fail(reason);
+        }
+        (failed, buf)
+    });
+    match task.await {
+        Ok((None, buf)) => Ok(buf),
+        Ok((Some(reason), _)) => Err(inner.io(reason)),
+        Err(e) => Err(Error::Protocol(format!("the send task failed: {e}"))),
+    }
+}
+
+/// Sends an ECHO when the server has been silent for a while, and fails the connection
+/// when it stays silent; ends with the connection.
+async fn keepalive(inner: Weak<Inner>) {
+    loop {
+        let deadline = match inner.upgrade() {
+            Some(i) => match i.core() {
+                Ok(c) if c.failed().is_none() => c.keepalive_deadline(),
+                _ => return,
+            },
+            None => return,
+        };
+        tokio::time::sleep_until(deadline.into()).await;
+        let Some(i) = inner.upgrade() else { return };
+        let (action, session) = match i.core() {
+            Ok(mut c) => (c.poll_keepalive(Instant::now()), c.keepalive_session()),
+            Err(_) => return,
+        };
+        match action {
+            Keepalive::Idle => {}
+            Keepalive::SendEcho => {
+                let i = Arc::clone(&i);
+                tokio::spawn(async move {
+                    if let Err(e) = echo(&i, session).await {
+                        tracing::debug!(error = %e, "keepalive ECHO failed");
+                    }
+                });
+            }
+            Keepalive::Dead(why) => {
+                tracing::warn!(target = %i.target, "{why}");
+                i.fail(&why);
+                return;
+            }
         }
     }
 }
@@ -848,180 +747,82 @@ impl LowWater {
     }
 }
 
-/// A request's message buffer (see [`Connection::payload_buffer`]): room at its start for
-/// the transform header, the SMB2 header and a fixed body part of `fixed_len` bytes, then
-/// the payload, appended to `buf`.
-pub(crate) struct PayloadBuf {
-    pub(crate) buf: Vec<u8>,
-    fixed_len: usize,
-}
-
-impl PayloadBuf {
-    /// The room before the payload.
-    fn room(&self) -> usize {
-        crypto::TRANSFORM_LEN + HEADER_LEN + self.fixed_len
-    }
-
-    /// How many payload bytes follow the room (None if the room itself was cut).
-    pub(crate) fn payload_len(&self) -> Option<usize> {
-        self.buf.len().checked_sub(self.room())
-    }
-}
-
-fn fail_all(inner: &Inner, reason: &str) {
-    if let Ok(mut c) = inner.closed.lock() {
-        *c = Some(reason.to_string());
-    }
-    if let Ok(mut p) = inner.pending.lock() {
-        for (_, tx) in p.drain() {
-            let _ = tx.send(Err(Error::Io {
-                target: inner.target.clone(),
-                detail: reason.to_string(),
-            }));
-        }
-    }
-    inner.credits.close();
-}
-
-fn deliver(inner: &Inner, message_id: u64, result: Result<Delivery>) {
-    let tx = inner
-        .pending
-        .lock()
-        .ok()
-        .and_then(|mut p| p.remove(&message_id));
-    if let Some(tx) = tx {
-        let _ = tx.send(result);
-    }
-}
-
-async fn read_loop(inner: Arc<Inner>, mut reader: OwnedReadHalf) {
+/// Reads frames until the connection ends: each is decrypted (outside the core's lock),
+/// bound to its requests by the core, and handed to their waiters. A frame the core
+/// refuses fails the connection, loudly.
+async fn read_loop(weak: Weak<Inner>, pool: Arc<BufferPool>, mut reader: OwnedReadHalf) {
     let mut low = LowWater::new();
     loop {
-        let frame = match read_frame(&mut reader, &inner.pool, &mut low).await {
+        // The connection is not held alive while a frame is awaited: once every handle to
+        // it is gone, it ends.
+        let frame = read_frame(&mut reader, &pool, &mut low).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let frame = match frame {
             Ok(f) => f,
             Err(e) => {
-                fail_all(&inner, &format!("the server closed the connection ({e})"));
+                inner.fail(&format!("the server closed the connection ({e})"));
                 return;
             }
         };
         if let Err(e) = handle_frame(&inner, frame) {
-            tracing::warn!(error = %e, "dropping an unusable message from the server");
-            fail_all(&inner, &e.to_string());
+            tracing::warn!(target = %inner.target, error = %e, "failing the connection");
+            inner.fail(&format!("SMB protocol violation: {e}"));
             return;
         }
     }
 }
 
 fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
-    let encrypted = frame.starts_with(&crypto::TRANSFORM_ID);
-    let (start, session) = if encrypted {
-        let th = crypto::parse_transform(&frame)?;
-        let s = inner
-            .sessions
-            .read()
-            .ok()
-            .and_then(|m| m.get(&th.session_id).cloned())
-            .ok_or_else(|| {
-                Error::Protocol(format!(
-                    "an encrypted message for unknown session 0x{:x}",
-                    th.session_id
-                ))
-            })?;
-        let key = s
-            .dec
-            .as_ref()
-            .ok_or_else(|| Error::Protocol("encrypted message without a decryption key".into()))?;
-        crypto::decrypt(key, &mut frame)?;
-        (crypto::TRANSFORM_LEN, Some(s))
-    } else {
-        (0, None)
+    let key = inner.core()?.frame_key(&frame)?;
+    let by = match key {
+        Some(k) => Some(proto::open_frame(&k, &mut frame)?),
+        None => None,
     };
-    // A (possibly compound) sequence of messages. Each is checked in place; a lone message
-    // (the bulk READ case) is handed over with its frame, without a copy.
-    let mut parts = Vec::new();
-    let mut at = start;
-    loop {
-        let rest = frame
-            .get(at..)
-            .ok_or_else(|| Error::Malformed("compound offset past the end".into()))?;
-        let header = Header::decode(rest)?;
-        let len = if header.next_command == 0 {
-            rest.len()
-        } else {
-            header.next_command as usize
-        };
-        let one = rest
-            .get(..len)
-            .ok_or_else(|| Error::Malformed("compound length past the end".into()))?;
-        inner.credits.add_permits(usize::from(header.credits));
-        let interim = header.status == NtStatus::PENDING && header.flags & flags::ASYNC != 0;
-        if interim && let Ok(mut a) = inner.async_ids.lock() {
-            a.insert(header.message_id, header.async_or_tree);
-        }
-        if !interim {
-            let result = check_integrity(inner, &header, one, encrypted, session.as_deref());
-            parts.push((header.clone(), at..at + len, result));
-        }
-        if header.next_command == 0 {
-            break;
-        }
-        at += len;
-    }
-    if parts.len() == 1 && parts[0].1.start == start {
-        if let Some((header, range, result)) = parts.pop() {
-            deliver(
-                inner,
-                header.message_id,
-                result.map(|()| (header, frame, range, encrypted)),
-            );
+    let start = if by.is_some() { TRANSFORM_LEN } else { 0 };
+    let events = inner.core()?.accept(&frame, by, Instant::now())?;
+    inner.credits.notify_waiters();
+    let mut finals: Vec<(Header, Range<usize>, bool)> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Response {
+                header,
+                range,
+                encrypted,
+            } => Some((header, range, encrypted)),
+            Event::Interim { .. } => None,
+        })
+        .collect();
+    // A lone message (the bulk READ case) is handed over in its frame, without a copy.
+    if finals.len() == 1 && finals[0].1.start == start {
+        if let Some((header, range, encrypted)) = finals.pop() {
+            deliver(inner, header, frame, range, encrypted);
         }
         return Ok(());
     }
-    for (header, range, result) in parts {
+    for (header, range, encrypted) in finals {
         let one = frame.get(range).unwrap_or_default().to_vec();
         let len = one.len();
-        deliver(
-            inner,
-            header.message_id,
-            result.map(|()| (header, one, 0..len, encrypted)),
-        );
+        deliver(inner, header, one, 0..len, encrypted);
     }
     inner.pool.put(frame);
     Ok(())
 }
 
-/// Signed responses are verified; a session that requires protection gets no unprotected
-/// response through. SESSION_SETUP responses are checked by the session setup itself.
-fn check_integrity(
-    inner: &Inner,
-    header: &Header,
-    msg: &[u8],
-    encrypted: bool,
-    via: Option<&SessionCrypto>,
-) -> Result<()> {
-    if encrypted || header.session_id == 0 || header.command == Command::SessionSetup as u16 {
-        let _ = via;
-        return Ok(());
-    }
-    let session = inner
-        .sessions
-        .read()
+fn deliver(inner: &Inner, header: Header, frame: Vec<u8>, range: Range<usize>, encrypted: bool) {
+    let tx = inner
+        .pending
+        .lock()
         .ok()
-        .and_then(|m| m.get(&header.session_id).cloned());
-    let Some(s) = session else { return Ok(()) };
-    if s.encrypt {
-        return Err(Error::Protocol(
-            "an unencrypted response in an encrypted session".into(),
-        ));
-    }
-    if header.flags & flags::SIGNED != 0 {
-        crypto::verify(s.signing, &s.signing_key, msg, true)
-    } else if header.status == NtStatus::PENDING {
-        Ok(())
+        .and_then(|mut p| p.remove(&header.message_id));
+    if let Some(tx) = tx {
+        let _ = tx.send(Ok(Delivery {
+            header,
+            frame,
+            range,
+            encrypted,
+        }));
     } else {
-        Err(Error::Protocol(
-            "an unsigned response in a signed session".into(),
-        ))
+        inner.pool.put(frame);
     }
 }
 

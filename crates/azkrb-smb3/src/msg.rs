@@ -1,7 +1,7 @@
 //! The sans-I/O codec: the SMB2 header and the requests and responses azkrb uses. Requests
 //! encode to bytes; responses decode from bytes with every length and offset checked.
 
-use crate::crypto::{Cipher, Dialect, SigningAlgorithm};
+use crate::dialect::{Cipher, Dialect, SigningAlgorithm};
 use crate::error::{Error, Result};
 use crate::status::NtStatus;
 
@@ -249,6 +249,21 @@ fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
+/// A length that must fit a u16 field (a name, a token): never cut short by a cast, which
+/// would make the server act on a prefix (another file).
+fn len16(what: &str, n: usize) -> Result<u16> {
+    u16::try_from(n).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{what} is {n} bytes, more than a message can carry (65535)"
+        ))
+    })
+}
+
+/// A length that must fit a u32 field.
+fn len32(what: &str, n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::InvalidArgument(format!("{what} is {n} bytes, too large")))
+}
+
 /// Decodes UTF-16LE bytes.
 pub fn from_utf16(b: &[u8]) -> Result<String> {
     let units: Vec<u16> = b
@@ -290,9 +305,12 @@ pub struct NegotiateOptions {
 }
 
 impl Default for NegotiateOptions {
+    /// SMB 3.1.1 only (its preauth integrity protects the negotiation), AES-256-GCM first.
+    /// 3.0 and 3.0.2 are offered only when a caller lists them: they are then validated
+    /// with FSCTL_VALIDATE_NEGOTIATE_INFO after TREE_CONNECT.
     fn default() -> Self {
         Self {
-            dialects: vec![Dialect::Smb311, Dialect::Smb302, Dialect::Smb30],
+            dialects: vec![Dialect::Smb311],
             ciphers: vec![
                 Cipher::Aes256Gcm,
                 Cipher::Aes128Gcm,
@@ -305,19 +323,30 @@ impl Default for NegotiateOptions {
     }
 }
 
-/// The NEGOTIATE request body (after the header).
-pub fn negotiate_request(o: &NegotiateOptions, client_guid: [u8; 16], salt: [u8; 32]) -> Vec<u8> {
-    let mut b = Vec::new();
-    b.extend_from_slice(&36u16.to_le_bytes());
-    b.extend_from_slice(&(o.dialects.len() as u16).to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // SecurityMode: signing enabled
-    b.extend_from_slice(&0u16.to_le_bytes());
-    let capabilities = if o.ciphers.is_empty() {
+/// The SecurityMode azkrb sends: signing enabled.
+pub const CLIENT_SECURITY_MODE: u16 = 1;
+
+/// The Capabilities azkrb sends in NEGOTIATE for this offer.
+pub fn client_capabilities(o: &NegotiateOptions) -> u32 {
+    if o.ciphers.is_empty() {
         caps::LARGE_MTU
     } else {
         caps::LARGE_MTU | caps::ENCRYPTION
-    };
-    b.extend_from_slice(&capabilities.to_le_bytes());
+    }
+}
+
+/// The NEGOTIATE request body (after the header).
+pub fn negotiate_request(
+    o: &NegotiateOptions,
+    client_guid: [u8; 16],
+    salt: [u8; 32],
+) -> Result<Vec<u8>> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&36u16.to_le_bytes());
+    b.extend_from_slice(&len16("the dialect list", o.dialects.len())?.to_le_bytes());
+    b.extend_from_slice(&CLIENT_SECURITY_MODE.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&client_capabilities(o).to_le_bytes());
     b.extend_from_slice(&client_guid);
     let ctx_offset_at = b.len();
     b.extend_from_slice(&0u32.to_le_bytes()); // NegotiateContextOffset (later)
@@ -340,9 +369,9 @@ pub fn negotiate_request(o: &NegotiateOptions, client_guid: [u8; 16], salt: [u8;
         }
         let offset = (HEADER_LEN + b.len()) as u32;
         b[ctx_offset_at..ctx_offset_at + 4].copy_from_slice(&offset.to_le_bytes());
-        let ctx = |b: &mut Vec<u8>, ty: u16, data: &[u8], last: bool| {
+        let ctx = |b: &mut Vec<u8>, ty: u16, data: &[u8], last: bool| -> Result<()> {
             b.extend_from_slice(&ty.to_le_bytes());
-            b.extend_from_slice(&(data.len() as u16).to_le_bytes());
+            b.extend_from_slice(&len16("a negotiate context", data.len())?.to_le_bytes());
             b.extend_from_slice(&0u32.to_le_bytes());
             b.extend_from_slice(data);
             if !last {
@@ -350,31 +379,36 @@ pub fn negotiate_request(o: &NegotiateOptions, client_guid: [u8; 16], salt: [u8;
                     b.push(0);
                 }
             }
+            Ok(())
         };
         let mut pre = Vec::new();
         pre.extend_from_slice(&1u16.to_le_bytes());
         pre.extend_from_slice(&32u16.to_le_bytes());
         pre.extend_from_slice(&1u16.to_le_bytes()); // SHA-512
         pre.extend_from_slice(&salt);
-        ctx(&mut b, 1, &pre, false);
+        ctx(&mut b, 1, &pre, false)?;
         if !o.ciphers.is_empty() {
-            let mut enc = (o.ciphers.len() as u16).to_le_bytes().to_vec();
+            let mut enc = len16("the cipher list", o.ciphers.len())?
+                .to_le_bytes()
+                .to_vec();
             for c in &o.ciphers {
                 enc.extend_from_slice(&c.id().to_le_bytes());
             }
-            ctx(&mut b, 2, &enc, false);
+            ctx(&mut b, 2, &enc, false)?;
         }
-        let mut sig = (o.signing.len() as u16).to_le_bytes().to_vec();
+        let mut sig = len16("the signing list", o.signing.len())?
+            .to_le_bytes()
+            .to_vec();
         for s in &o.signing {
             sig.extend_from_slice(&s.id().to_le_bytes());
         }
         let has_name = !o.server_name.is_empty();
-        ctx(&mut b, 8, &sig, !has_name);
+        ctx(&mut b, 8, &sig, !has_name)?;
         if has_name {
-            ctx(&mut b, 5, &utf16(&o.server_name), true);
+            ctx(&mut b, 5, &utf16(&o.server_name), true)?;
         }
     }
-    b
+    Ok(b)
 }
 
 /// The NEGOTIATE response.
@@ -384,6 +418,8 @@ pub struct NegotiateResponse {
     pub security_mode: u16,
     /// The dialect chosen.
     pub dialect: Dialect,
+    /// The server's GUID.
+    pub server_guid: [u8; 16],
     /// Server capabilities.
     pub capabilities: u32,
     /// MaxTransactSize.
@@ -445,9 +481,12 @@ impl NegotiateResponse {
                 )));
             }
         }
+        let mut server_guid = [0u8; 16];
+        server_guid.copy_from_slice(r.slice(b + 8, 16)?);
         let mut resp = Self {
             security_mode,
             dialect,
+            server_guid,
             capabilities,
             max_transact,
             max_read,
@@ -512,7 +551,8 @@ impl NegotiateResponse {
 }
 
 /// The SESSION_SETUP request body.
-pub fn session_setup_request(token: &[u8]) -> Vec<u8> {
+pub fn session_setup_request(token: &[u8]) -> Result<Vec<u8>> {
+    let token_len = len16("the security token", token.len())?;
     let mut b = Vec::with_capacity(24 + token.len());
     b.extend_from_slice(&25u16.to_le_bytes());
     b.push(0); // Flags
@@ -520,10 +560,10 @@ pub fn session_setup_request(token: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&0u32.to_le_bytes()); // Capabilities
     b.extend_from_slice(&0u32.to_le_bytes()); // Channel
     b.extend_from_slice(&((HEADER_LEN + 24) as u16).to_le_bytes());
-    b.extend_from_slice(&(token.len() as u16).to_le_bytes());
+    b.extend_from_slice(&token_len.to_le_bytes());
     b.extend_from_slice(&0u64.to_le_bytes()); // PreviousSessionId
     b.extend_from_slice(token);
-    b
+    Ok(b)
 }
 
 /// Session flags.
@@ -557,15 +597,15 @@ pub fn session_setup_response(msg: &[u8]) -> Result<(u16, Vec<u8>)> {
 }
 
 /// The TREE_CONNECT request body for `\\server\share`.
-pub fn tree_connect_request(path: &str) -> Vec<u8> {
+pub fn tree_connect_request(path: &str) -> Result<Vec<u8>> {
     let p = utf16(path);
     let mut b = Vec::new();
     b.extend_from_slice(&9u16.to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 8) as u16).to_le_bytes());
-    b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    b.extend_from_slice(&len16("the share path", p.len())?.to_le_bytes());
     b.extend_from_slice(&p);
-    b
+    Ok(b)
 }
 
 /// Share flags.
@@ -623,8 +663,14 @@ pub mod access {
 }
 
 /// The CREATE request body.
-pub fn create_request(path: &str, desired_access: u32, disposition: u32, options: u32) -> Vec<u8> {
+pub fn create_request(
+    path: &str,
+    desired_access: u32,
+    disposition: u32,
+    options: u32,
+) -> Result<Vec<u8>> {
     let name = utf16(path);
+    let name_len = len16("the path", name.len())?;
     let mut b = Vec::new();
     b.extend_from_slice(&57u16.to_le_bytes());
     b.push(0); // SecurityFlags
@@ -638,7 +684,7 @@ pub fn create_request(path: &str, desired_access: u32, disposition: u32, options
     b.extend_from_slice(&disposition.to_le_bytes());
     b.extend_from_slice(&options.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 56) as u16).to_le_bytes());
-    b.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    b.extend_from_slice(&name_len.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     if name.is_empty() {
@@ -646,7 +692,7 @@ pub fn create_request(path: &str, desired_access: u32, disposition: u32, options
     } else {
         b.extend_from_slice(&name);
     }
-    b
+    Ok(b)
 }
 
 /// The parts of a CREATE response azkrb uses.
@@ -721,8 +767,9 @@ pub fn read_request(id: FileId, offset: u64, length: u32) -> Vec<u8> {
     b
 }
 
-/// The data of a READ response (a range of `msg`).
-pub fn read_response(msg: &[u8]) -> Result<std::ops::Range<usize>> {
+/// The data of a READ response (a range of `msg`), which may not be longer than the
+/// `requested` length.
+pub fn read_response(msg: &[u8], requested: u32) -> Result<std::ops::Range<usize>> {
     let r = R::new("READ response", msg);
     let b = HEADER_LEN;
     if r.u16(b)? != 17 {
@@ -731,27 +778,39 @@ pub fn read_response(msg: &[u8]) -> Result<std::ops::Range<usize>> {
         ));
     }
     let off = usize::from(r.u8(b + 2)?);
-    let len = r.u32(b + 4)? as usize;
+    let len = r.u32(b + 4)?;
+    if len > requested {
+        return Err(Error::Protocol(format!(
+            "a READ answered with {len} bytes, {requested} were asked for"
+        )));
+    }
+    let len = len as usize;
+    if len > 0 && off < HEADER_LEN + 16 {
+        return Err(Error::Malformed(format!(
+            "READ data at offset {off}, inside the response's header"
+        )));
+    }
     r.slice(off, len)?;
     Ok(off..off + len)
 }
 
 /// The WRITE request body.
-pub fn write_request(id: FileId, offset: u64, data: &[u8]) -> Vec<u8> {
-    let mut b = write_request_fixed(id, offset, data.len());
+pub fn write_request(id: FileId, offset: u64, data: &[u8]) -> Result<Vec<u8>> {
+    let mut b = write_request_fixed(id, offset, data.len())?;
     b.extend_from_slice(data);
-    b
+    Ok(b)
 }
 
 /// The size of a WRITE request's fixed part (before the data).
 pub const WRITE_FIXED_LEN: usize = 48;
 
 /// The fixed part of a WRITE request for `len` bytes of data (which follow it).
-pub fn write_request_fixed(id: FileId, offset: u64, len: usize) -> Vec<u8> {
+pub fn write_request_fixed(id: FileId, offset: u64, len: usize) -> Result<Vec<u8>> {
+    let len = len32("a WRITE", len)?;
     let mut b = Vec::with_capacity(WRITE_FIXED_LEN);
     b.extend_from_slice(&49u16.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 48) as u16).to_le_bytes());
-    b.extend_from_slice(&(len as u32).to_le_bytes());
+    b.extend_from_slice(&len.to_le_bytes());
     b.extend_from_slice(&offset.to_le_bytes());
     b.extend_from_slice(&id.0);
     b.extend_from_slice(&0u32.to_le_bytes());
@@ -759,7 +818,7 @@ pub fn write_request_fixed(id: FileId, offset: u64, len: usize) -> Vec<u8> {
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
-    b
+    Ok(b)
 }
 
 /// The byte count of a WRITE response.
@@ -779,8 +838,9 @@ pub fn query_directory_request(
     pattern: &str,
     restart: bool,
     output_len: u32,
-) -> Vec<u8> {
+) -> Result<Vec<u8>> {
     let p = utf16(pattern);
+    let p_len = len16("the search pattern", p.len())?;
     let mut b = Vec::new();
     b.extend_from_slice(&33u16.to_le_bytes());
     b.push(0x25); // FileIdBothDirectoryInformation
@@ -788,10 +848,10 @@ pub fn query_directory_request(
     b.extend_from_slice(&0u32.to_le_bytes());
     b.extend_from_slice(&id.0);
     b.extend_from_slice(&((HEADER_LEN + 32) as u16).to_le_bytes());
-    b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    b.extend_from_slice(&p_len.to_le_bytes());
     b.extend_from_slice(&output_len.to_le_bytes());
     b.extend_from_slice(&p);
-    b
+    Ok(b)
 }
 
 /// One directory entry.
@@ -814,8 +874,14 @@ impl DirEntry {
     }
 }
 
-/// Decodes a QUERY_DIRECTORY response's entries.
-pub fn query_directory_response(msg: &[u8]) -> Result<Vec<DirEntry>> {
+/// The fixed part of a FileIdBothDirectoryInformation entry, before its name.
+const DIR_ENTRY_FIXED: usize = 104;
+
+/// Decodes a QUERY_DIRECTORY response's entries. The output may be no larger than the
+/// `output_len` asked for; entries follow each other 8-byte aligned, each past the end of
+/// the one before (with its name), none overlapping: the entry count is bounded by the
+/// buffer's size over the fixed part, and memory by the buffer itself.
+pub fn query_directory_response(msg: &[u8], output_len: u32) -> Result<Vec<DirEntry>> {
     let r = R::new("QUERY_DIRECTORY response", msg);
     let b = HEADER_LEN;
     if r.u16(b)? != 9 {
@@ -824,14 +890,20 @@ pub fn query_directory_response(msg: &[u8]) -> Result<Vec<DirEntry>> {
         ));
     }
     let off = usize::from(r.u16(b + 2)?);
-    let len = r.u32(b + 4)? as usize;
+    let len = r.u32(b + 4)?;
+    if len > output_len {
+        return Err(Error::Protocol(format!(
+            "a QUERY_DIRECTORY answered with {len} bytes, {output_len} were asked for"
+        )));
+    }
+    let len = len as usize;
     let buf = R::new("FileIdBothDirectoryInformation", r.slice(off, len)?);
     let mut out = Vec::new();
     let mut at = 0usize;
     loop {
         let next = buf.u32(at)? as usize;
         let name_len = buf.u32(at + 60)? as usize;
-        let name = from_utf16(buf.slice(at + 104, name_len)?)?;
+        let name = from_utf16(buf.slice(at + DIR_ENTRY_FIXED, name_len)?)?;
         out.push(DirEntry {
             name,
             size: buf.u64(at + 40)?,
@@ -841,43 +913,52 @@ pub fn query_directory_response(msg: &[u8]) -> Result<Vec<DirEntry>> {
         if next == 0 {
             break;
         }
+        // The next entry starts after this one's name, 8-byte aligned: entries never
+        // overlap, so each byte of the buffer is decoded once.
+        if next < DIR_ENTRY_FIXED + name_len || !next.is_multiple_of(8) {
+            return Err(Error::Malformed(format!(
+                "directory entry {}: NextEntryOffset {next} overlaps its {}-byte name",
+                out.len(),
+                name_len
+            )));
+        }
         at = at
             .checked_add(next)
-            .ok_or_else(|| Error::Malformed("directory entry offset overflow".into()))?;
-        if out.len() > len / 104 + 1 {
-            return Err(Error::Malformed("directory entries loop".into()));
-        }
+            .filter(|a| *a < len)
+            .ok_or_else(|| Error::Malformed("directory entry offset past the end".into()))?;
     }
     Ok(out)
 }
 
 /// The SET_INFO request body for FileDispositionInformation (delete on close) or
 /// FileRenameInformation.
-pub fn set_info_request(id: FileId, class: u8, data: &[u8]) -> Vec<u8> {
+pub fn set_info_request(id: FileId, class: u8, data: &[u8]) -> Result<Vec<u8>> {
     let mut b = Vec::new();
     b.extend_from_slice(&33u16.to_le_bytes());
     b.push(1); // InfoType: FILE
     b.push(class);
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&len32("SET_INFO data", data.len())?.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 32) as u16).to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     b.extend_from_slice(&id.0);
     b.extend_from_slice(data);
-    b
+    Ok(b)
 }
 
 /// FileRenameInformation (type 2) data for `new_path`.
-pub fn rename_info(new_path: &str, replace: bool) -> Vec<u8> {
+pub fn rename_info(new_path: &str, replace: bool) -> Result<Vec<u8>> {
     let name = utf16(new_path);
+    // A path name is bounded like CREATE's (a u16 length).
+    let name_len = len16("the new path", name.len())?;
     let mut d = Vec::new();
     d.push(u8::from(replace));
     d.extend_from_slice(&[0; 7]);
     d.extend_from_slice(&0u64.to_le_bytes()); // RootDirectory
-    d.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    d.extend_from_slice(&u32::from(name_len).to_le_bytes());
     d.extend_from_slice(&name);
     pad8(&mut d);
-    d
+    Ok(d)
 }
 
 /// An empty request body for commands with a 4-byte structure (LOGOFF, TREE_DISCONNECT, ECHO).
@@ -922,8 +1003,8 @@ pub fn query_info_request_of(info_type: u8, id: FileId, class: u8, output_len: u
     b
 }
 
-/// The output buffer of a QUERY_INFO response.
-pub fn query_info_response(msg: &[u8]) -> Result<Vec<u8>> {
+/// The output buffer of a QUERY_INFO response, no larger than the `output_len` asked for.
+pub fn query_info_response(msg: &[u8], output_len: u32) -> Result<Vec<u8>> {
     let r = R::new("QUERY_INFO response", msg);
     if r.u16(HEADER_LEN)? != 9 {
         return Err(Error::Malformed(
@@ -931,8 +1012,13 @@ pub fn query_info_response(msg: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     let off = usize::from(r.u16(HEADER_LEN + 2)?);
-    let len = r.u32(HEADER_LEN + 4)? as usize;
-    Ok(r.slice(off, len)?.to_vec())
+    let len = r.u32(HEADER_LEN + 4)?;
+    if len > output_len {
+        return Err(Error::Protocol(format!(
+            "a QUERY_INFO answered with {len} bytes, {output_len} were asked for"
+        )));
+    }
+    Ok(r.slice(off, len as usize)?.to_vec())
 }
 
 /// FileFsFullSizeInformation (InfoType FILESYSTEM, class 7).
@@ -1046,4 +1132,48 @@ pub fn change_notify_request(id: FileId, output_len: u32) -> Vec<u8> {
     b.extend_from_slice(&(0x1u32 | 0x2 | 0x10).to_le_bytes()); // FILE_NAME | DIR_NAME | LAST_WRITE
     b.extend_from_slice(&0u32.to_le_bytes());
     b
+}
+
+/// SMB2_0_IOCTL_IS_FSCTL.
+const IOCTL_IS_FSCTL: u32 = 1;
+
+/// An IOCTL request body: FSCTL `ctl_code` on `id` with `input`, asking for at most
+/// `max_output` bytes back.
+pub fn ioctl_request(ctl_code: u32, id: FileId, input: &[u8], max_output: u32) -> Vec<u8> {
+    let mut b = Vec::with_capacity(56 + input.len());
+    b.extend_from_slice(&57u16.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&ctl_code.to_le_bytes());
+    b.extend_from_slice(&id.0);
+    let input_offset = if input.is_empty() { 0 } else { HEADER_LEN + 56 };
+    b.extend_from_slice(&(input_offset as u32).to_le_bytes());
+    b.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes()); // MaxInputResponse
+    b.extend_from_slice(&0u32.to_le_bytes()); // OutputOffset
+    b.extend_from_slice(&0u32.to_le_bytes()); // OutputCount
+    b.extend_from_slice(&max_output.to_le_bytes());
+    b.extend_from_slice(&IOCTL_IS_FSCTL.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(input);
+    b
+}
+
+/// The output of an IOCTL response, which must answer FSCTL `ctl_code`.
+pub fn ioctl_response(msg: &[u8], ctl_code: u32) -> Result<Vec<u8>> {
+    let r = R::new("IOCTL response", msg);
+    let b = HEADER_LEN;
+    if r.u16(b)? != 49 {
+        return Err(Error::Malformed(
+            "IOCTL response StructureSize is not 49".into(),
+        ));
+    }
+    if r.u32(b + 4)? != ctl_code {
+        return Err(Error::Protocol(format!(
+            "an IOCTL answer for CtlCode {:#x}, {ctl_code:#x} was asked",
+            r.u32(b + 4)?
+        )));
+    }
+    let off = r.u32(b + 32)? as usize;
+    let len = r.u32(b + 36)? as usize;
+    Ok(r.slice(off, len)?.to_vec())
 }

@@ -20,8 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
 
-use azkrb_smb3::msg::{FileInfo, access, disposition};
-use azkrb_smb3::{Error as SmbError, Handle, NtStatus, Tree};
+use azkrb_smb3::msg::FileInfo;
+use azkrb_smb3::{
+    Access, Disposition, Error as SmbError, Handle, Kind, NtStatus, OpenOptions, Tree,
+};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
     KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
@@ -401,12 +403,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The SMB access for open(2) flags; attributes are always readable (fstat on the handle).
-fn desired_access(flags: i32) -> u32 {
-    access::READ_ATTRIBUTES
+fn desired_access(flags: i32) -> Access {
+    Access::READ_ATTRIBUTES
         | match flags & libc::O_ACCMODE {
-            libc::O_WRONLY => access::WRITE,
-            libc::O_RDWR => access::READ | access::WRITE,
-            _ => access::READ,
+            libc::O_WRONLY => Access::GENERIC_WRITE,
+            libc::O_RDWR => Access::GENERIC_READ | Access::GENERIC_WRITE,
+            _ => Access::GENERIC_READ,
         }
 }
 
@@ -852,11 +854,11 @@ impl Filesystem for SmbFs {
         let made = self.run(|| async {
             let h = self
                 .tree
-                .create(
+                .open(
                     &path,
-                    access::READ_ATTRIBUTES,
-                    disposition::CREATE,
-                    access::DIRECTORY_FILE,
+                    OpenOptions::new(Access::READ_ATTRIBUTES)
+                        .disposition(Disposition::Create)
+                        .kind(Kind::Directory),
                 )
                 .await?;
             let _ = self.tree.close(h).await;
@@ -925,10 +927,10 @@ impl Filesystem for SmbFs {
         });
         match self.run(|| {
             self.tree
-                .create(&path, access, disposition::OPEN, access::NON_DIRECTORY_FILE)
+                .open(&path, OpenOptions::new(access).kind(Kind::File))
         }) {
             Ok(h) => reply.opened(
-                self.open_handle(ino.0, h, access & access::WRITE == access::WRITE),
+                self.open_handle(ino.0, h, access.contains(Access::GENERIC_WRITE)),
                 FopenFlags::empty(),
             ),
             Err(e) => reply.error(self.fail("open", &path, &e)),
@@ -950,22 +952,24 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         let disp = if flags & libc::O_EXCL != 0 {
-            disposition::CREATE
+            Disposition::Create
         } else if flags & libc::O_TRUNC != 0 {
-            disposition::OVERWRITE_IF
+            Disposition::OverwriteIf
         } else {
-            disposition::OPEN_IF
+            Disposition::OpenIf
         };
         // The CREATE response carries the attributes: no second request that could fail
         // after the file exists.
         let access = desired_access(flags);
         match self.run(|| {
-            self.tree
-                .create(&path, access, disp, access::NON_DIRECTORY_FILE)
+            self.tree.open(
+                &path,
+                OpenOptions::new(access).disposition(disp).kind(Kind::File),
+            )
         }) {
             Ok(h) => {
                 let ino = lock(&self.inodes).remember(&path);
-                let fh = self.open_handle(ino, h, access & access::WRITE == access::WRITE);
+                let fh = self.open_handle(ino, h, access.contains(Access::GENERIC_WRITE));
                 reply.created(
                     &TTL,
                     &self.attr(ino, &h.info),

@@ -844,14 +844,7 @@ async fn same_prefix(
         .and_then(|_| f.read_exact(&mut mine))
         .map_err(|e| local_io(local, e))?;
     let tree = share.tree();
-    let h = tree
-        .create(
-            p,
-            azkrb_smb3::msg::access::READ,
-            azkrb_smb3::msg::disposition::OPEN,
-            azkrb_smb3::msg::access::NON_DIRECTORY_FILE,
-        )
-        .await?;
+    let h = tree.open(p, azkrb_smb3::OpenOptions::read()).await?;
     let theirs = tree.read_at(h, from, want as u32).await;
     tree.close(h).await?;
     Ok(theirs? == mine)

@@ -1,0 +1,482 @@
+//! Trees (connected shares) and the file operations on them.
+
+use crate::conn::{Connection, Response};
+use crate::error::{Error, Result};
+use crate::msg::{self, Command, DirEntry, FileId};
+use crate::open::{Access, Disposition, Kind, OpenOptions};
+use crate::session::Session;
+use crate::status::NtStatus;
+
+/// A connected share.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    session: Session,
+    id: u32,
+    share: String,
+}
+
+/// Bytes read from a file, in the message buffer they arrived in (see
+/// [`Tree::read_chunk`]); dereferences to the bytes.
+pub struct ReadData {
+    frame: Vec<u8>,
+    range: std::ops::Range<usize>,
+    conn: Connection,
+}
+
+impl std::ops::Deref for ReadData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.frame.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ReadData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadData")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Drop for ReadData {
+    fn drop(&mut self) {
+        self.conn.recycle(std::mem::take(&mut self.frame));
+    }
+}
+
+/// An open file or directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Handle {
+    /// The file id.
+    pub id: FileId,
+    /// Size when opened.
+    pub size: u64,
+    /// Attributes when opened.
+    pub attributes: u32,
+    /// Times, sizes and attributes when opened.
+    pub info: msg::FileInfo,
+}
+
+/// Windows paths use backslashes and no leading separator.
+pub fn smb_path(path: &str) -> String {
+    path.trim_matches(|c| c == '/' || c == '\\')
+        .replace('/', "\\")
+}
+
+impl Tree {
+    pub(crate) fn new(session: Session, id: u32, share: String) -> Self {
+        Self { session, id, share }
+    }
+
+    /// The share name.
+    pub fn share(&self) -> &str {
+        &self.share
+    }
+
+    /// The session the tree belongs to.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The tree id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        self.session.connection()
+    }
+
+    async fn req(&self, command: Command, body: Vec<u8>, charge: u16) -> Result<Response> {
+        self.conn()
+            .request(command, self.session.id(), self.id, body, charge)
+            .await
+    }
+
+    /// Opens (or creates, as `options` say) `path`.
+    pub async fn open(&self, path: &str, options: OpenOptions) -> Result<Handle> {
+        let resp = self
+            .req(Command::Create, create_body(path, &options)?, 1)
+            .await?;
+        resp.ok("CREATE")?;
+        let c = msg::create_response(resp.bytes())?;
+        Ok(Handle {
+            id: c.file_id,
+            size: c.size,
+            attributes: c.attributes,
+            info: c.info,
+        })
+    }
+
+    /// Closes a handle.
+    pub async fn close(&self, h: Handle) -> Result<()> {
+        self.req(Command::Close, msg::close_request(h.id), 1)
+            .await?
+            .ok("CLOSE")
+    }
+
+    /// The largest single read or write, from NEGOTIATE (never more than 1 MiB per request).
+    pub(crate) fn chunk(&self, write: bool) -> usize {
+        let neg = &self.conn().negotiated;
+        let max = if write { neg.max_write } else { neg.max_read } as usize;
+        max.min(1 << 20)
+    }
+
+    /// Reads `len` bytes at `offset` (fewer at end of file).
+    pub async fn read_at(&self, h: Handle, offset: u64, len: u32) -> Result<Vec<u8>> {
+        Ok(self.read_chunk(h, offset, len).await?.to_vec())
+    }
+
+    /// Reads up to `len` bytes at `offset` (fewer at end of file, none past it), leaving
+    /// them in the buffer they arrived in: no copy is made, and the buffer goes back to the
+    /// connection for the next message when the [`ReadData`] is dropped. An answer longer
+    /// than `len` is a protocol violation.
+    pub async fn read_chunk(&self, h: Handle, offset: u64, len: u32) -> Result<ReadData> {
+        let (frame, range) = self.read_in_frame(h, offset, len).await?;
+        Ok(ReadData {
+            frame,
+            range,
+            conn: self.conn().clone(),
+        })
+    }
+
+    /// READ, leaving the data where it arrived: the frame and the data's range in it
+    /// (empty at end of file). The streaming paths write from here without a copy.
+    pub(crate) async fn read_in_frame(
+        &self,
+        h: Handle,
+        offset: u64,
+        len: u32,
+    ) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
+        let charge = self.conn().charge_for(len as usize);
+        let resp = self
+            .req(Command::Read, msg::read_request(h.id, offset, len), charge)
+            .await?;
+        if resp.header.status == NtStatus::END_OF_FILE {
+            return Ok((Vec::new(), 0..0));
+        }
+        resp.ok("READ")?;
+        let range = msg::read_response(resp.bytes(), len)?;
+        let (frame, at) = resp.into_frame();
+        Ok((frame, at.start + range.start..at.start + range.end))
+    }
+
+    /// Writes `data` at `offset`.
+    pub async fn write_at(&self, h: Handle, offset: u64, data: &[u8]) -> Result<u32> {
+        // The payload goes straight into the (then encrypted in place) message: one copy.
+        let mut m = self.conn().payload_buffer(msg::WRITE_FIXED_LEN, data.len());
+        m.payload().extend_from_slice(data);
+        self.write_payload_after(h, offset, m).await
+    }
+
+    /// WRITE of the payload in `m`, a buffer from [`Connection::payload_buffer`] (the
+    /// payload is not copied again). A server that says it wrote more than it was given
+    /// breaks the protocol.
+    pub(crate) async fn write_payload_after(
+        &self,
+        h: Handle,
+        offset: u64,
+        mut m: crate::proto::Outgoing,
+    ) -> Result<u32> {
+        let len = m.payload_len();
+        m.fill_fixed(&msg::write_request_fixed(h.id, offset, len)?)?;
+        let charge = self.conn().charge_for(len);
+        let resp = self
+            .conn()
+            .request_out(Command::Write, self.session.id(), self.id, m, charge)
+            .await?;
+        resp.ok("WRITE")?;
+        let n = msg::write_response(resp.bytes())?;
+        if n as usize > len {
+            return Err(Error::Protocol(format!(
+                "a WRITE of {len} bytes answered with {n} written"
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Lists a directory (every entry, over as many QUERY_DIRECTORY rounds as it takes).
+    /// Each answer is at most [`Tree::LIST_OUTPUT`] bytes, and a listing at most
+    /// [`Tree::LIST_MAX_ROUNDS`] rounds: a server that never says NO_MORE_FILES cannot grow
+    /// it without bound.
+    pub async fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
+        let h = self.open(path, OpenOptions::list()).await?;
+        let mut out = Vec::new();
+        let result = async {
+            for round in 0..Self::LIST_MAX_ROUNDS {
+                let resp = self
+                    .req(
+                        Command::QueryDirectory,
+                        msg::query_directory_request(h.id, "*", round == 0, Self::LIST_OUTPUT)?,
+                        1,
+                    )
+                    .await?;
+                if resp.header.status == NtStatus::NO_MORE_FILES {
+                    return Ok(());
+                }
+                resp.ok("QUERY_DIRECTORY")?;
+                let entries = msg::query_directory_response(resp.bytes(), Self::LIST_OUTPUT)?;
+                out.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.name != "." && e.name != ".."),
+                );
+            }
+            Err(Error::Protocol(format!(
+                "the listing of {path} did not end after {} rounds",
+                Self::LIST_MAX_ROUNDS
+            )))
+        }
+        .await;
+        let closed = self.close(h).await;
+        result?;
+        closed?;
+        Ok(out)
+    }
+
+    /// The output buffer size of one QUERY_DIRECTORY.
+    pub const LIST_OUTPUT: u32 = 65536;
+    /// The most QUERY_DIRECTORY rounds of one listing (64 Ki rounds of 64 KiB: millions of
+    /// entries).
+    pub const LIST_MAX_ROUNDS: usize = 65536;
+
+    /// Creates a directory.
+    pub async fn mkdir(&self, path: &str) -> Result<()> {
+        let h = self
+            .open(path, OpenOptions::list().disposition(Disposition::Create))
+            .await?;
+        self.close(h).await
+    }
+
+    /// Deletes a file (or, with `dir`, an empty directory). Uses FileDispositionInformation
+    /// so that a refusal (a non-empty directory, a file in use) is reported, where
+    /// delete-on-close would fail silently at CLOSE.
+    pub async fn remove(&self, path: &str, dir: bool) -> Result<()> {
+        let kind = if dir { Kind::Directory } else { Kind::File };
+        let h = self
+            .open(
+                path,
+                OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES).kind(kind),
+            )
+            .await?;
+        let resp = match msg::set_info_request(h.id, 13, &[1]) {
+            Ok(body) => self.req(Command::SetInfo, body, 1).await,
+            Err(e) => Err(e),
+        };
+        let closed = self.close(h).await;
+        resp?.ok("SET_INFO (delete)")?;
+        closed
+    }
+
+    /// Renames `from` to `to` (paths within the share).
+    pub async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
+        // The new name is checked before anything is opened.
+        let info = msg::rename_info(&smb_path(to), replace)?;
+        let body = |id| msg::set_info_request(id, 10, &info);
+        let h = self
+            .open(
+                from,
+                OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES),
+            )
+            .await?;
+        let resp = match body(h.id) {
+            Ok(b) => self.req(Command::SetInfo, b, 1).await,
+            Err(e) => Err(e),
+        };
+        let closed = self.close(h).await;
+        resp?.ok("SET_INFO (rename)")?;
+        closed
+    }
+
+    /// Size, times and attributes of `path`, in one round trip: CREATE + QUERY_INFO + CLOSE
+    /// as a compound.
+    pub async fn stat(&self, path: &str) -> Result<msg::FileInfo> {
+        let info = self
+            .query_by_path(path, Kind::Any, 1, msg::FILE_NETWORK_OPEN_INFORMATION, 56)
+            .await?;
+        msg::FileInfo::decode(&info)
+    }
+
+    /// The size and free space of the share's volume (QUERY_INFO FileFsFullSizeInformation
+    /// on the share's root, as one CREATE + QUERY_INFO + CLOSE compound).
+    pub async fn fs_size(&self) -> Result<msg::FsSize> {
+        let info = self
+            .query_by_path(
+                "",
+                Kind::Directory,
+                2,
+                msg::FILE_FS_FULL_SIZE_INFORMATION,
+                32,
+            )
+            .await?;
+        msg::FsSize::decode(&info)
+    }
+
+    /// QUERY_INFO (`info_type`, `class`) of `path` without keeping it open: CREATE (of
+    /// `kind`) + QUERY_INFO + CLOSE as one compound, signed or encrypted as one message.
+    async fn query_by_path(
+        &self,
+        path: &str,
+        kind: Kind,
+        info_type: u8,
+        class: u8,
+        output_len: u32,
+    ) -> Result<Vec<u8>> {
+        let requests = vec![
+            (
+                Command::Create,
+                create_body(path, &OpenOptions::new(Access::READ_ATTRIBUTES).kind(kind))?,
+            ),
+            (
+                Command::QueryInfo,
+                msg::query_info_request_of(info_type, msg::RELATED_FILE_ID, class, output_len),
+            ),
+            (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
+        ];
+        let replies = self
+            .conn()
+            .compound(self.session.id(), self.id, requests)
+            .await?;
+        let [create, query, close] = replies.as_slice() else {
+            return Err(Error::Protocol(
+                "the compound did not return three responses".into(),
+            ));
+        };
+        create.ok("CREATE")?;
+        query.ok("QUERY_INFO")?;
+        close.ok("CLOSE")?;
+        msg::query_info_response(query.bytes(), output_len)
+    }
+
+    /// Sets the size of `path` (truncates or extends).
+    pub async fn truncate(&self, path: &str, size: u64) -> Result<()> {
+        self.set_info(
+            path,
+            Access::GENERIC_WRITE,
+            20,
+            &msg::end_of_file_info(size),
+        )
+        .await
+    }
+
+    /// Sets the times of `path` (FILETIMEs; 0 leaves one unchanged).
+    pub async fn set_times(
+        &self,
+        path: &str,
+        created: u64,
+        accessed: u64,
+        written: u64,
+        changed: u64,
+    ) -> Result<()> {
+        let data = msg::basic_info(created, accessed, written, changed);
+        self.set_info(
+            path,
+            Access::WRITE_ATTRIBUTES | Access::READ_ATTRIBUTES,
+            4,
+            &data,
+        )
+        .await
+    }
+
+    /// Size, times and attributes of an open file (QUERY_INFO on its handle).
+    pub async fn stat_handle(&self, h: Handle) -> Result<msg::FileInfo> {
+        let resp = self
+            .req(
+                Command::QueryInfo,
+                msg::query_info_request(h.id, msg::FILE_NETWORK_OPEN_INFORMATION, 56),
+                1,
+            )
+            .await?;
+        resp.ok("QUERY_INFO")?;
+        msg::FileInfo::decode(&msg::query_info_response(resp.bytes(), 56)?)
+    }
+
+    /// Sets the times of an open file (FILETIMEs; 0 leaves one unchanged).
+    pub async fn set_times_handle(
+        &self,
+        h: Handle,
+        created: u64,
+        accessed: u64,
+        written: u64,
+        changed: u64,
+    ) -> Result<()> {
+        let data = msg::basic_info(created, accessed, written, changed);
+        self.req(Command::SetInfo, msg::set_info_request(h.id, 4, &data)?, 1)
+            .await?
+            .ok("SET_INFO (times)")
+    }
+
+    /// Sets the size of an open file (truncates or extends).
+    pub async fn set_end_of_file(&self, h: Handle, size: u64) -> Result<()> {
+        self.req(
+            Command::SetInfo,
+            msg::set_info_request(h.id, 20, &msg::end_of_file_info(size))?,
+            1,
+        )
+        .await?
+        .ok("SET_INFO (end of file)")
+    }
+
+    async fn set_info(&self, path: &str, access: Access, class: u8, data: &[u8]) -> Result<()> {
+        let h = self.open(path, OpenOptions::new(access)).await?;
+        let resp = match msg::set_info_request(h.id, class, data) {
+            Ok(body) => self.req(Command::SetInfo, body, 1).await,
+            Err(e) => Err(e),
+        };
+        let closed = self.close(h).await;
+        resp?.ok("SET_INFO")?;
+        closed
+    }
+
+    /// Waits up to `wait` for a change in the directory `path` (CHANGE_NOTIFY). Returns true
+    /// if something changed; on time-out the request is cancelled (CANCEL), and false is
+    /// returned once the server confirms with STATUS_CANCELLED.
+    pub async fn wait_for_change(&self, path: &str, wait: std::time::Duration) -> Result<bool> {
+        let h = self.open(path, OpenOptions::list()).await?;
+        let resp = self
+            .conn()
+            .request_cancellable(
+                Command::ChangeNotify,
+                self.session.id(),
+                self.id,
+                msg::change_notify_request(h.id, 4096),
+                wait,
+            )
+            .await;
+        let closed = self.close(h).await;
+        let resp = resp?;
+        closed?;
+        match resp.header.status {
+            NtStatus::SUCCESS | NtStatus::NOTIFY_ENUM_DIR => Ok(true),
+            NtStatus::CANCELLED => Ok(false),
+            status => Err(Error::Status {
+                command: "CHANGE_NOTIFY",
+                status,
+            }),
+        }
+    }
+
+    /// Flushes a file's data to stable storage on the server.
+    pub async fn flush(&self, h: Handle) -> Result<()> {
+        self.req(Command::Flush, msg::flush_request(h.id), 1)
+            .await?
+            .ok("FLUSH")
+    }
+
+    /// Disconnects the tree.
+    pub async fn disconnect(&self) -> Result<()> {
+        self.req(Command::TreeDisconnect, msg::small_request(), 1)
+            .await?
+            .ok("TREE_DISCONNECT")
+    }
+}
+
+/// The CREATE request body for `path` opened as `o` says.
+fn create_body(path: &str, o: &OpenOptions) -> Result<Vec<u8>> {
+    msg::create_request(
+        &smb_path(path),
+        o.access.bits(),
+        o.disposition.value(),
+        o.create_options(),
+    )
+}

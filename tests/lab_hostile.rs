@@ -1,0 +1,172 @@
+//! azkrb-smb3 against a hostile network: a man-in-the-middle between the client and the
+//! lab's real smbd (SMB 3.1.1, AES-256-GCM required) injects what no honest server sends.
+//! Nothing forged may reach the caller as data: the connection fails, loudly.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azkrb::KerberosAuth;
+use azkrb_smb3::msg::NegotiateOptions;
+use azkrb_smb3::{Cipher, Connection, Error, OpenOptions, Security, Session, Tree};
+use common::lab;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+type Env = std::collections::HashMap<String, String>;
+
+const FORGED: &[u8] = b"FORGED BY THE PATH: this is not what the server holds";
+
+/// What the man in the middle injects towards the client.
+#[derive(Clone, Copy)]
+enum Forgery {
+    /// Plaintext READ responses with this SessionId, for MessageIds 2..65, sent just before
+    /// an encrypted request of READ size is forwarded.
+    PlainRead { session_id: u64 },
+}
+
+/// A plaintext SMB2 READ response carrying `data`.
+fn forged_read(message_id: u64, session_id: u64, data: &[u8]) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&[0xfe, b'S', b'M', b'B']);
+    m.extend_from_slice(&64u16.to_le_bytes());
+    m.extend_from_slice(&1u16.to_le_bytes()); // CreditCharge
+    m.extend_from_slice(&0u32.to_le_bytes()); // STATUS_SUCCESS
+    m.extend_from_slice(&8u16.to_le_bytes()); // READ
+    m.extend_from_slice(&1u16.to_le_bytes()); // credits
+    m.extend_from_slice(&1u32.to_le_bytes()); // SERVER_TO_REDIR
+    m.extend_from_slice(&0u32.to_le_bytes()); // NextCommand
+    m.extend_from_slice(&message_id.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes()); // TreeId
+    m.extend_from_slice(&session_id.to_le_bytes());
+    m.extend_from_slice(&[0u8; 16]);
+    m.extend_from_slice(&17u16.to_le_bytes());
+    m.push(80); // DataOffset
+    m.push(0);
+    m.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m.extend_from_slice(data);
+    let mut f = (m.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(&m);
+    f
+}
+
+/// Reads one NetBIOS-framed message (prefix included).
+async fn frame(r: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await?;
+    let n = u32::from_be_bytes(len) as usize;
+    let mut f = len.to_vec();
+    f.resize(4 + n, 0);
+    r.read_exact(&mut f[4..]).await?;
+    Ok(f)
+}
+
+/// A proxy on 127.0.0.1 in front of `upstream` that injects `forgery`; returns its address.
+async fn man_in_the_middle(upstream: String, forgery: Forgery) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let server = TcpStream::connect(&upstream).await.unwrap();
+        let (mut cr, cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        let cw = Arc::new(tokio::sync::Mutex::new(cw));
+        let down = Arc::clone(&cw);
+        tokio::spawn(async move {
+            while let Ok(f) = frame(&mut sr).await {
+                if down.lock().await.write_all(&f).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut injected = false;
+        while let Ok(f) = frame(&mut cr).await {
+            // An encrypted READ request: TRANSFORM_HEADER + SMB2 header + 49-byte body.
+            let encrypted = f.get(4..8) == Some(&[0xfd, b'S', b'M', b'B'][..]);
+            if encrypted && f.len() == 4 + 52 + 64 + 49 && !injected {
+                injected = true;
+                let Forgery::PlainRead { session_id } = forgery;
+                let mut w = cw.lock().await;
+                for id in 2..66 {
+                    let _ = w.write_all(&forged_read(id, session_id, FORGED)).await;
+                }
+                // Let the forgeries arrive before the server's answer can.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if sw.write_all(&f).await.is_err() {
+                return;
+            }
+        }
+    });
+    addr
+}
+
+async fn encrypted_tree(env: &Env, addr: &str) -> Tree {
+    let opts = NegotiateOptions {
+        ciphers: vec![Cipher::Aes256Gcm],
+        server_name: env["AZKRB_LAB_HOST"].clone(),
+        ..Default::default()
+    };
+    let conn = Connection::connect(addr, &opts, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let c = common::kerberos_client(env);
+    let tgt = c
+        .login_password(&common::lab_user(env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    let mut auth = KerberosAuth::new(ticket).unwrap();
+    let security = Security {
+        require_encryption: true,
+        ..Default::default()
+    };
+    let session = Session::setup(&conn, &mut auth, security).await.unwrap();
+    assert!(session.encrypted);
+    session
+        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHARE"])
+        .await
+        .unwrap()
+}
+
+/// Forged plaintext READ responses (SessionId 0, then a SessionId the client never had)
+/// injected into an AES-256-GCM session with the real smbd: the read fails with a protocol
+/// violation and the forged bytes never reach the caller.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn forged_plaintext_read_responses_in_an_encrypted_session_fail_the_connection() {
+    let env = lab();
+    let real = b"the real bytes, encrypted by smbd".to_vec();
+    let name = "azkrb-mitm-read.bin";
+    let direct = format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]);
+    encrypted_tree(&env, &direct)
+        .await
+        .write_file(name, Arc::new(real.clone()), 1)
+        .await
+        .unwrap();
+    for session_id in [0u64, 0x7a7a_0000_dead_beef] {
+        let addr = man_in_the_middle(direct.clone(), Forgery::PlainRead { session_id }).await;
+        let tree = encrypted_tree(&env, &addr).await;
+        let h = tree.open(name, OpenOptions::read()).await.unwrap();
+        let got = tree.read_at(h, 0, 4096).await;
+        match got {
+            Ok(data) => {
+                assert_ne!(
+                    data, FORGED,
+                    "forged bytes (SessionId {session_id:#x}) were read"
+                );
+                panic!("the forgery went unnoticed (SessionId {session_id:#x})");
+            }
+            Err(Error::Protocol(m)) => {
+                assert!(m.contains("MessageId") || m.contains("unprotected"), "{m}")
+            }
+            Err(e) => panic!("not reported as a protocol violation: {e}"),
+        }
+        // The connection is failed for good: nothing more goes through it.
+        assert!(tree.read_at(h, 0, 4096).await.is_err());
+    }
+}
