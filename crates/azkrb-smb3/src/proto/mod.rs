@@ -32,6 +32,8 @@ mod compound;
 mod negotiate;
 mod protect;
 mod setup;
+#[cfg(test)]
+mod tests;
 mod window;
 
 use std::collections::HashMap;
