@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use azkrb::KerberosAuth;
 use azkrb_smb3::msg::NegotiateOptions;
-use azkrb_smb3::{Cipher, Connection, Error, OpenOptions, Security, Session, Tree};
+use azkrb_smb3::{Cipher, Connection, Dialect, Error, OpenOptions, Security, Session, Tree};
 use common::lab;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +24,9 @@ enum Forgery {
     /// Plaintext READ responses with this SessionId, for MessageIds 2..65, sent just before
     /// an encrypted request of READ size is forwarded.
     PlainRead { session_id: u64 },
+    /// The client's NEGOTIATE offer loses 3.1.1 (rewritten to 3.0) on its way, so the
+    /// server picks 3.0.2: a downgrade no preauth hash can see.
+    Downgrade,
 }
 
 /// A plaintext SMB2 READ response carrying `data`.
@@ -84,12 +87,28 @@ async fn man_in_the_middle(upstream: String, forgery: Forgery) -> String {
             }
         });
         let mut injected = false;
-        while let Ok(f) = frame(&mut cr).await {
+        while let Ok(mut f) = frame(&mut cr).await {
+            if let Forgery::Downgrade = forgery
+                && f.get(4 + 12..4 + 14) == Some(&[0, 0][..])
+                && f.get(4..8) == Some(&[0xfe, b'S', b'M', b'B'][..])
+            {
+                // NEGOTIATE: DialectCount at body offset 2, the dialects from offset 36.
+                let count = u16::from_le_bytes([f[4 + 66], f[4 + 67]]) as usize;
+                for i in 0..count {
+                    let at = 4 + 64 + 36 + 2 * i;
+                    if f[at..at + 2] == 0x0311u16.to_le_bytes() {
+                        f[at..at + 2].copy_from_slice(&0x0300u16.to_le_bytes());
+                    }
+                }
+            }
             // An encrypted READ request: TRANSFORM_HEADER + SMB2 header + 49-byte body.
             let encrypted = f.get(4..8) == Some(&[0xfd, b'S', b'M', b'B'][..]);
-            if encrypted && f.len() == 4 + 52 + 64 + 49 && !injected {
+            if let Forgery::PlainRead { session_id } = forgery
+                && encrypted
+                && f.len() == 4 + 52 + 64 + 49
+                && !injected
+            {
                 injected = true;
-                let Forgery::PlainRead { session_id } = forgery;
                 let mut w = cw.lock().await;
                 for id in 2..66 {
                     let _ = w.write_all(&forged_read(id, session_id, FORGED)).await;
@@ -169,4 +188,46 @@ async fn forged_plaintext_read_responses_in_an_encrypted_session_fail_the_connec
         // The connection is failed for good: nothing more goes through it.
         assert!(tree.read_at(h, 0, 4096).await.is_err());
     }
+}
+
+/// A path that strips 3.1.1 from the client's offer makes the lab's smbd (which speaks
+/// 3.1.1 and 3.0.2) pick 3.0.2. A client that offers 3.0.x must then validate the
+/// negotiation (FSCTL_VALIDATE_NEGOTIATE_INFO, signed): the tree connect fails, nothing is
+/// done on the downgraded session.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_dialect_downgrade_on_the_path_is_caught_before_the_share_is_used() {
+    let env = lab();
+    let upstream = format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PLAIN_PORT"]);
+    let addr = man_in_the_middle(upstream, Forgery::Downgrade).await;
+    let opts = NegotiateOptions {
+        dialects: vec![Dialect::Smb311, Dialect::Smb302],
+        server_name: env["AZKRB_LAB_HOST"].clone(),
+        ..Default::default()
+    };
+    let conn = Connection::connect(&addr, &opts, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        conn.negotiated.dialect,
+        Dialect::Smb302,
+        "the path downgraded it"
+    );
+    let c = common::kerberos_client(&env);
+    let tgt = c
+        .login_password(&common::lab_user(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    let mut auth = KerberosAuth::new(ticket).unwrap();
+    let session = Session::setup(&conn, &mut auth, Security::default())
+        .await
+        .unwrap();
+    let tree = session
+        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHARE"])
+        .await;
+    let e = tree.expect_err("the downgraded session reached the share");
+    assert!(e.to_string().contains("VALIDATE_NEGOTIATE_INFO"), "{e}");
+    // The connection is failed: nothing more goes through it.
+    assert!(session.logoff().await.is_err());
 }

@@ -310,6 +310,11 @@ impl Connection {
         Ok(())
     }
 
+    /// Fails the connection: every waiting request gets `reason`, nothing more is sent.
+    pub(crate) fn fail(&self, reason: &str) {
+        self.inner.fail(reason);
+    }
+
     /// Installs an established session's keys.
     pub(crate) fn add_session(&self, id: u64, p: proto::SessionProtection) -> Result<()> {
         self.inner.core()?.add_session(id, p);

@@ -137,18 +137,31 @@ impl Session {
         let tree_id = resp.header.tree_id();
         let negotiation = self.conn.negotiation();
         if negotiation.needs_validation() {
-            let r = self
-                .conn
-                .request(
-                    Command::Ioctl,
-                    self.id,
-                    tree_id,
-                    negotiation.validate_request()?,
-                    1,
-                )
-                .await?;
-            r.ok("IOCTL (VALIDATE_NEGOTIATE_INFO)")?;
-            negotiation.check_validation(r.bytes())?;
+            let validated = async {
+                let r = self
+                    .conn
+                    .request(
+                        Command::Ioctl,
+                        self.id,
+                        tree_id,
+                        negotiation.validate_request()?,
+                        1,
+                    )
+                    .await?;
+                r.ok("IOCTL (VALIDATE_NEGOTIATE_INFO)")?;
+                negotiation.check_validation(r.bytes())
+            }
+            .await;
+            // MS-SMB2 3.2.5.14.12: a negotiation the server does not confirm ends the
+            // connection.
+            if let Err(e) = validated {
+                let why = format!(
+                    "the server did not confirm the {} negotiation (VALIDATE_NEGOTIATE_INFO:                      {e}): it may have been downgraded on the path",
+                    negotiation.response.dialect
+                );
+                self.conn.fail(&why);
+                return Err(Error::Protocol(why));
+            }
         }
         Ok(Tree::new(self.clone(), tree_id, share.to_string()))
     }
