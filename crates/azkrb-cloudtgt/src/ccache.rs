@@ -15,8 +15,8 @@ use crate::principal::Principal;
 /// The realm of configuration entries (`X-CACHECONF:`).
 pub const CONFIG_REALM: &str = "X-CACHECONF:";
 
-/// One entry of a ccache, as stored.
-#[derive(Debug, Clone)]
+/// One entry of a ccache, as stored. `Debug` shows the key's length only.
+#[derive(Clone)]
 pub struct Entry {
     /// Client principal.
     pub client: Principal,
@@ -40,6 +40,27 @@ pub struct Entry {
     pub ticket: Vec<u8>,
     /// The second ticket.
     pub second_ticket: Vec<u8>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .field("keytype", &self.keytype)
+            .field("key", &format_args!("<redacted {} bytes>", self.key.len()))
+            .field("times", &self.times)
+            .field("is_skey", &self.is_skey)
+            .field("flags", &format_args!("{:#010x}", self.flags))
+            .field("addresses", &self.addresses)
+            .field("authdata", &self.authdata)
+            .field("ticket", &format_args!("<{} bytes>", self.ticket.len()))
+            .field(
+                "second_ticket",
+                &format_args!("<{} bytes>", self.second_ticket.len()),
+            )
+            .finish()
+    }
 }
 
 impl Entry {
@@ -175,6 +196,88 @@ fn write_principal(out: &mut Vec<u8>, p: &Principal) {
     }
 }
 
+/// The directory and file name of a ccache path (`cc` is in `.`).
+fn split_path(path: &std::path::Path) -> std::io::Result<(&std::path::Path, &std::ffi::OsStr)> {
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a credential cache path must name a file",
+        )
+    })?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    Ok((dir, name))
+}
+
+/// 128 random bits, in hex: the part of a temporary file name nobody can guess.
+fn random_suffix() -> std::io::Result<String> {
+    let mut r = [0u8; 16];
+    getrandom::fill(&mut r)
+        .map_err(|e| std::io::Error::other(format!("system random generator: {e}")))?;
+    Ok(r.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How many names [`create_temp`] tries before giving up.
+const TEMP_ATTEMPTS: usize = 8;
+
+/// Creates `<dir>/<name>.azkrb-<suffix>`, mode 0600, with `O_CREAT | O_EXCL | O_NOFOLLOW`:
+/// an existing file or symbolic link of that name is never opened, and another name is
+/// tried (at most [`TEMP_ATTEMPTS`]).
+fn create_temp(
+    dir: &std::path::Path,
+    name: &std::ffi::OsStr,
+    mut suffix: impl FnMut() -> std::io::Result<String>,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    for _ in 0..TEMP_ATTEMPTS {
+        let mut file = name.to_os_string();
+        file.push(format!(".azkrb-{}", suffix()?));
+        let tmp = dir.join(file);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => {
+                // The umask may have taken bits away; it cannot have added any. Make it
+                // exactly 0600 (the file is ours: it was created just now).
+                if let Err(e) = f.set_permissions(std::fs::Permissions::from_mode(0o600)) {
+                    drop(f);
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                return Ok((tmp, f));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!(
+            "could not create a temporary file in {} ({TEMP_ATTEMPTS} names taken)",
+            dir.display()
+        ),
+    ))
+}
+
+/// Writes `bytes` to the temporary file, flushes it to disk and renames it to `target`.
+fn write_and_rename(
+    mut f: std::fs::File,
+    bytes: &[u8],
+    tmp: &std::path::Path,
+    target: &std::path::Path,
+) -> std::io::Result<()> {
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(tmp, target)
+}
+
 impl Ccache {
     /// A new cache for `principal`.
     pub fn new(principal: Principal) -> Self {
@@ -299,27 +402,25 @@ impl Ccache {
         out
     }
 
-    /// Writes the cache to `path` atomically (a temporary file renamed over it), mode 0600.
+    /// Writes the cache to `path` atomically, mode 0600: the bytes go to a new file with an
+    /// unpredictable name in the same directory (created exclusively, never through a
+    /// symbolic link, so another user of a shared directory such as `/tmp` can neither
+    /// pre-create it nor redirect it), which is then renamed over `path`. On any failure the
+    /// temporary file is removed.
     pub fn save(&self, path: &str) -> Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
         let err = |e: std::io::Error| Error::File {
             file: path.to_string(),
             detail: e.to_string(),
         };
-        let tmp = format!("{path}.azkrb-{}", std::process::id());
-        let mut bytes = zeroize::Zeroizing::new(self.to_bytes());
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(err)?;
-        f.write_all(&bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        drop(f);
-        zeroize::Zeroize::zeroize(&mut *bytes);
-        std::fs::rename(&tmp, path).map_err(err)
+        let target = std::path::Path::new(path);
+        let (dir, name) = split_path(target).map_err(err)?;
+        let bytes = zeroize::Zeroizing::new(self.to_bytes());
+        let (tmp, f) = create_temp(dir, name, random_suffix).map_err(err)?;
+        let written = write_and_rename(f, &bytes, &tmp, target);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(err)
     }
 
     /// Adds a credential, replacing any entry for the same client and server.
@@ -351,5 +452,186 @@ impl Ccache {
     pub fn tgt(&self) -> Option<Credential> {
         let realm = &self.principal.realm;
         self.find(&Principal::krbtgt(realm, realm))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// A fresh directory for one test, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(test: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "azkrb-ccache-{test}-{}-{}",
+                std::process::id(),
+                random_suffix().unwrap()
+            ));
+            std::fs::create_dir(&dir).unwrap();
+            Self(dir)
+        }
+        fn path(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+        fn names(&self) -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(&self.0)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn cache() -> Ccache {
+        let alice = Principal::parse("alice@EXAMPLE.TEST", "EXAMPLE.TEST").unwrap();
+        let mut c = Ccache::new(alice.clone());
+        c.entries.push(Entry {
+            client: alice,
+            server: Principal::krbtgt("EXAMPLE.TEST", "EXAMPLE.TEST"),
+            keytype: 18,
+            key: zeroize::Zeroizing::new(vec![0xd7; 32]),
+            times: [1, 0, 2, 0],
+            is_skey: false,
+            flags: 0,
+            addresses: Vec::new(),
+            authdata: Vec::new(),
+            ticket: b"ticket".to_vec(),
+            second_ticket: Vec::new(),
+        });
+        c
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::symlink_metadata(p).unwrap().mode() & 0o777
+    }
+
+    /// The name the old code used for its temporary file.
+    fn old_temp_name(path: &Path) -> PathBuf {
+        PathBuf::from(format!("{}.azkrb-{}", path.display(), std::process::id()))
+    }
+
+    #[test]
+    fn save_never_writes_through_a_symlink_at_the_old_predictable_name() {
+        let dir = TempDir::new("symlink");
+        let path = dir.path("cc");
+        // Another local user pre-creates a world-readable file and points the predictable
+        // temporary name at it.
+        let stolen = dir.path("stolen");
+        std::fs::write(&stolen, b"").unwrap();
+        std::fs::set_permissions(&stolen, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let trap = old_temp_name(&path);
+        symlink(&stolen, &trap).unwrap();
+
+        let c = cache();
+        c.save(path.to_str().unwrap()).unwrap();
+
+        assert_eq!(
+            std::fs::read(&stolen).unwrap(),
+            b"",
+            "the TGT was written through the symlink"
+        );
+        assert!(
+            std::fs::symlink_metadata(&trap)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the pre-created link was touched"
+        );
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "the cache is not a regular file"
+        );
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), c.to_bytes());
+        // Only the cache, the trap and the attacker's file: no temporary file left.
+        assert_eq!(dir.names().len(), 3, "{:?}", dir.names());
+    }
+
+    #[test]
+    fn save_never_reuses_a_file_at_the_old_predictable_name() {
+        let dir = TempDir::new("precreated");
+        let path = dir.path("cc");
+        let trap = old_temp_name(&path);
+        std::fs::write(&trap, b"attacker").unwrap();
+        std::fs::set_permissions(&trap, std::fs::Permissions::from_mode(0o666)).unwrap();
+
+        cache().save(path.to_str().unwrap()).unwrap();
+
+        assert_eq!(std::fs::read(&trap).unwrap(), b"attacker");
+        assert_eq!(mode(&trap), 0o666);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            Ccache::load(path.to_str().unwrap()).unwrap().entries.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn temporary_names_that_exist_are_skipped_and_never_followed() {
+        let dir = TempDir::new("names");
+        let victim = dir.path("victim");
+        std::fs::write(&victim, b"").unwrap();
+        std::fs::write(dir.path("cc.azkrb-taken"), b"x").unwrap();
+        symlink(&victim, dir.path("cc.azkrb-link")).unwrap();
+        symlink(dir.path("nowhere"), dir.path("cc.azkrb-dangling")).unwrap();
+        let mut names = ["taken", "link", "dangling", "fresh"].into_iter();
+        let (tmp, mut f) = create_temp(&dir.0, std::ffi::OsStr::new("cc"), || {
+            Ok(names.next().unwrap().to_string())
+        })
+        .unwrap();
+        assert_eq!(tmp, dir.path("cc.azkrb-fresh"));
+        f.write_all(b"secret").unwrap();
+        drop(f);
+        assert_eq!(mode(&tmp), 0o600);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"");
+        assert!(
+            !dir.path("nowhere").exists(),
+            "a dangling link was followed"
+        );
+        assert_eq!(std::fs::read(dir.path("cc.azkrb-taken")).unwrap(), b"x");
+
+        // Every name taken: an error, after a bounded number of tries.
+        let mut tries = 0;
+        let e = create_temp(&dir.0, std::ffi::OsStr::new("cc"), || {
+            tries += 1;
+            Ok("taken".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(tries, TEMP_ATTEMPTS);
+    }
+
+    #[test]
+    fn random_temporary_names_differ() {
+        let a = random_suffix().unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_suffix().unwrap());
+    }
+
+    #[test]
+    fn failed_save_leaves_no_temporary_file() {
+        let dir = TempDir::new("fail");
+        // The target is a non-empty directory: the final rename fails.
+        let target = dir.path("cc");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("keep"), b"").unwrap();
+        let e = cache().save(target.to_str().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("cc"), "{e}");
+        assert_eq!(dir.names(), ["cc"]);
+        // A path that names no file is an error, not a panic.
+        assert!(cache().save("/").is_err());
     }
 }
