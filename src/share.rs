@@ -230,7 +230,9 @@ impl Builder {
         self
     }
 
-    /// Extra CA certificates (PEM) trusted for KDC proxies.
+    /// Extra CA certificates (PEM) trusted for KDC proxies, besides the system roots. A realm
+    /// with `http_anchors` in the krb5.conf trusts only those anchors for its proxies, as
+    /// MIT krb5 does.
     pub fn ca_file(mut self, path: impl Into<String>) -> Self {
         self.ca_file = Some(path.into());
         self

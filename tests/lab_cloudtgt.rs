@@ -330,6 +330,52 @@ async fn every_error_is_provoked_for_real() {
     tgt_ok.unwrap();
 }
 
+/// krb5.conf's `http_anchors` alone make the lab's KDC proxy trusted (no CA file given), as
+/// MIT's libkrb5 reads them; without them the same proxy is refused.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn http_anchors_alone_trust_the_proxy() {
+    let env = lab();
+    let realm = &env["AZKRB_LAB_REALM"];
+    let conf = format!(
+        "[realms]\n {realm} = {{\n  kdc = {}\n  http_anchors = FILE:{}\n }}\n\
+         [domain_realm]\n .file.core.windows.net = {realm}\n",
+        env["AZKRB_LAB_PROXY_URL"], env["AZKRB_LAB_CA"]
+    );
+    let config = azkrb_cloudtgt::RealmConfig::parse(&conf).unwrap();
+    let start = proxy_log_len(&env);
+    let c = Client::new(config.clone(), &TransportOptions::default()).unwrap();
+    let tgt = c
+        .login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap();
+    assert!(tgt.is_tgt());
+    assert_eq!(
+        c.transport().anchored_realms().collect::<Vec<_>>(),
+        [realm.as_str()]
+    );
+    let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
+    assert_eq!(
+        ticket.server.to_string(),
+        format!("cifs/{}@{realm}", env["AZKRB_LAB_HOST"])
+    );
+    let log = proxy_log_since(&env, start);
+    assert!(
+        log.iter()
+            .any(|l| l.contains(&format!("realm={realm} req=TGS-REQ rep=TGS-REP"))),
+        "{log:?}"
+    );
+    // The same configuration without the anchors: the system roots do not know the lab CA.
+    let mut bare = config;
+    bare.http_anchors.clear();
+    let c = Client::new(bare, &TransportOptions::default()).unwrap();
+    let e = c
+        .login_password(&alice(&env), &env["AZKRB_LAB_PASSWORD"])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Tls { .. }), "{e}");
+}
+
 /// Proof 3: a `tgt_cloud` object built from a real lab AS-REP, in the raw and JWE forms,
 /// yields a TGT that gets a service ticket through the proxy.
 #[tokio::test]

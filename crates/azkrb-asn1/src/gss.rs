@@ -461,7 +461,8 @@ pub mod context_flags {
 
 /// The authenticator checksum of type 0x8003 (RFC 4121 §4.1.1): Lgth (always 16), Bnd
 /// (channel-binding hash), Flags, and optionally a delegated KRB-CRED and extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the delegated KRB-CRED's length only (it may carry session keys in clear).
+#[derive(Clone, PartialEq, Eq)]
 pub struct GssChecksum {
     /// MD5 of the channel bindings, or zeros.
     pub bnd: [u8; 16],
@@ -471,6 +472,22 @@ pub struct GssChecksum {
     pub delegation: Option<(u16, Vec<u8>)>,
     /// Any bytes after that (extensions), kept as they are.
     pub extensions: Vec<u8>,
+}
+
+impl core::fmt::Debug for GssChecksum {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut d = f.debug_struct("GssChecksum");
+        d.field("bnd", &self.bnd)
+            .field("flags", &format_args!("{:#x}", self.flags));
+        match &self.delegation {
+            Some((opt, cred)) => d.field(
+                "delegation",
+                &format_args!("Some(({opt}, <KRB-CRED, {} bytes redacted>))", cred.len()),
+            ),
+            None => d.field("delegation", &None::<()>),
+        };
+        d.field("extensions", &self.extensions).finish()
+    }
 }
 
 impl GssChecksum {

@@ -764,8 +764,9 @@ pub struct KrbError {
 }
 
 /// `KRB-CRED ::= [APPLICATION 22] SEQUENCE { pvno [0], msg-type [1], tickets [2],
-/// enc-part [3] }`.
-#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// enc-part [3] }`. `Debug` shows the enc-part's length only: with etype 0 it is the clear
+/// [`EncKrbCredPart`], session keys included.
+#[derive(AsnType, Clone, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[rasn(tag(explicit(application, 22)))]
 pub struct KrbCred {
     /// Always 5.
@@ -780,6 +781,31 @@ pub struct KrbCred {
     /// [`EncKrbCredPart`] (usage 14; often etype 0, unencrypted, for local transfer).
     #[rasn(tag(explicit(3)))]
     pub enc_part: EncryptedData,
+}
+
+impl core::fmt::Debug for KrbCred {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let e = &self.enc_part;
+        let what = if e.etype == 0 {
+            "unencrypted, redacted"
+        } else {
+            "encrypted"
+        };
+        f.debug_struct("KrbCred")
+            .field("pvno", &self.pvno)
+            .field("msg_type", &self.msg_type)
+            .field("tickets", &self.tickets)
+            .field(
+                "enc_part",
+                &format_args!(
+                    "EncryptedData {{ etype: {}, kvno: {:?}, cipher: <{} bytes, {what}> }}",
+                    e.etype,
+                    e.kvno,
+                    e.cipher.len()
+                ),
+            )
+            .finish()
+    }
 }
 
 /// `EncKrbCredPart ::= [APPLICATION 29] SEQUENCE { ... }`.

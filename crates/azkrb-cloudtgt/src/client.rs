@@ -61,11 +61,13 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for this realm configuration.
+    /// A client for this realm configuration. The KDC proxies of a realm with
+    /// `http_anchors` are trusted only through those anchors (see
+    /// [`Transport::with_anchors`]).
     pub fn new(config: RealmConfig, options: &TransportOptions) -> Result<Self> {
         Ok(Self {
+            transport: Transport::with_anchors(options, &config.http_anchors)?,
             config,
-            transport: Transport::new(options)?,
             cache: CredentialCache::default(),
         })
     }

@@ -20,8 +20,9 @@ use crate::principal::Principal;
 /// The label of Entra's SP800-108 key derivation for the PRT session key.
 pub const KDF_LABEL: &[u8] = b"AzureAD-SecureConversation";
 
-/// The `tgt_cloud` (or `tgt_ad`) object of a PRT response.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// The `tgt_cloud` (or `tgt_ad`) object of a PRT response. `Debug` shows neither the
+/// `clientKey` nor the message buffer, only their lengths.
+#[derive(Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CloudTgt {
     /// The AS-REP reply key: raw base64, or a compact JWE under the PRT session key.
@@ -42,6 +43,33 @@ pub struct CloudTgt {
     pub session_key_type: u32,
     /// Account type.
     pub account_type: u32,
+}
+
+impl std::fmt::Debug for CloudTgt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let form = if self.client_key.contains('.') {
+            "JWE"
+        } else {
+            "base64 key"
+        };
+        f.debug_struct("CloudTgt")
+            .field(
+                "client_key",
+                &format_args!("<redacted {form}, {} chars>", self.client_key.len()),
+            )
+            .field("key_type", &self.key_type)
+            .field(
+                "message_buffer",
+                &format_args!("<{} base64 chars>", self.message_buffer.len()),
+            )
+            .field("error", &self.error)
+            .field("realm", &self.realm)
+            .field("sn", &self.sn)
+            .field("cn", &self.cn)
+            .field("session_key_type", &self.session_key_type)
+            .field("account_type", &self.account_type)
+            .finish()
+    }
 }
 
 impl CloudTgt {
@@ -129,6 +157,15 @@ impl CloudTgt {
             .map_err(|_| Error::CloudTgt("clientKey does not decrypt the AS-REP".into()))?;
         let (part, _) = decode_enc_kdc_rep_part(&plain)?;
         let client = Principal::new(rep.cname.clone(), rep.crealm.to_string_lossy());
+        let server = Principal::new(part.sname.clone(), part.srealm.to_string_lossy());
+        if server.tgs_realm().is_none() {
+            return Err(Error::WrongServer {
+                what: "cloud TGT's AS-REP encrypted part",
+                expected: format!("a krbtgt/ principal of {}", client.realm),
+                got: server.to_string(),
+            });
+        }
+        crate::exchange::check_ticket_matches_part("cloud TGT's ticket", &rep.ticket, &server)?;
         Credential::from_reply(client, rep.ticket, &part)
     }
 }

@@ -59,6 +59,43 @@ impl std::fmt::Display for KdcAddress {
     }
 }
 
+/// A trust anchor for a realm's KDC proxies: a krb5.conf `http_anchors` value, in MIT's
+/// syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAnchor {
+    /// `FILE:/path/ca.pem`: the PEM certificates in that file.
+    File(String),
+    /// `DIR:/path`: the PEM certificates in that directory's files (as OpenSSL's hashed
+    /// certificate directories hold them).
+    Dir(String),
+    /// A form azkrb does not support (MIT's `ENV:`, a path without a prefix, ...), as
+    /// written. The realm's KDC proxies are then refused, with an error that says what to
+    /// write instead, when they are contacted (as MIT fails only then too).
+    Unsupported(String),
+}
+
+impl HttpAnchor {
+    /// Parses an `http_anchors` value: `FILE:path`, `DIR:path`, else [`Self::Unsupported`].
+    pub fn parse(value: &str) -> Self {
+        let v = value.trim();
+        match (v.strip_prefix("FILE:"), v.strip_prefix("DIR:")) {
+            (Some(p), _) if !p.is_empty() => Self::File(p.to_string()),
+            (_, Some(p)) if !p.is_empty() => Self::Dir(p.to_string()),
+            _ => Self::Unsupported(v.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for HttpAnchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "FILE:{p}"),
+            Self::Dir(p) => write!(f, "DIR:{p}"),
+            Self::Unsupported(v) => f.write_str(v),
+        }
+    }
+}
+
 /// Realm configuration.
 #[derive(Debug, Clone, Default)]
 pub struct RealmConfig {
@@ -68,8 +105,11 @@ pub struct RealmConfig {
     pub kdcs: BTreeMap<String, Vec<KdcAddress>>,
     /// `[domain_realm]` entries: a host name, or a `.domain` suffix, mapped to a realm.
     pub domain_realm: Vec<(String, String)>,
-    /// CA files per realm (`http_anchors = FILE:...`) for its KDC proxies.
-    pub http_anchors: BTreeMap<String, String>,
+    /// Trust anchors per realm (`http_anchors = FILE:...` or `DIR:...`, one or more) for its
+    /// KDC proxies. A realm listed here trusts only these for its proxies: not the system
+    /// roots, nor the transport's CA file (MIT krb5's semantics); if they cannot be used
+    /// (a missing file, an unsupported form), its proxies are refused.
+    pub http_anchors: BTreeMap<String, Vec<HttpAnchor>>,
 }
 
 impl RealmConfig {
@@ -124,10 +164,11 @@ impl RealmConfig {
                             .entry(r.clone())
                             .or_default()
                             .push(KdcAddress::parse(value)?),
-                        "http_anchors" => {
-                            let file = value.strip_prefix("FILE:").unwrap_or(value);
-                            cfg.http_anchors.insert(r.clone(), file.to_string());
-                        }
+                        "http_anchors" => cfg
+                            .http_anchors
+                            .entry(r.clone())
+                            .or_default()
+                            .push(HttpAnchor::parse(value)),
                         _ => {}
                     }
                 }
@@ -267,9 +308,21 @@ mod tests {
             ]
         );
         assert_eq!(
-            c.http_anchors.get(ENTRA_REALM).map(String::as_str),
-            Some("/tmp/ca.pem")
+            c.http_anchors.get(ENTRA_REALM).map(Vec::as_slice),
+            Some(&[HttpAnchor::File("/tmp/ca.pem".into())][..])
         );
+        assert!(!c.http_anchors.contains_key("CONTOSO.LOCAL"));
+        assert_eq!(
+            HttpAnchor::parse(" DIR:/etc/ssl/certs "),
+            HttpAnchor::Dir("/etc/ssl/certs".into())
+        );
+        for other in ["ENV:X", "/tmp/ca.pem", "FILE:", "DIR:"] {
+            assert_eq!(
+                HttpAnchor::parse(other),
+                HttpAnchor::Unsupported(other.into())
+            );
+            assert_eq!(HttpAnchor::parse(other).to_string(), other);
+        }
         assert_eq!(
             c.realm_for_host("acct.file.core.windows.net"),
             Some(ENTRA_REALM)

@@ -96,6 +96,19 @@ pub enum Error {
         /// What to do.
         fix: &'static str,
     },
+    /// A KDC reply whose ticket is for another server than the one asked for, or whose
+    /// ticket and encrypted part name different servers.
+    #[error(
+        "invalid reply from the KDC: the {what} names {got}, not {expected} (a forged or spliced reply, or a misconfigured KDC)"
+    )]
+    WrongServer {
+        /// Which part of the reply: "AS-REP ticket", "AS-REP encrypted part", ...
+        what: &'static str,
+        /// The server that was expected there.
+        expected: String,
+        /// The server the reply names.
+        got: String,
+    },
     /// The KDC proxy answered with an HTTP error status.
     #[error("the KDC proxy {url} answered HTTP {status}{}", hint_for_status(*.status))]
     Http {
@@ -104,9 +117,21 @@ pub enum Error {
         /// The status code.
         status: u16,
     },
+    /// The KDC proxy answered with an HTTP redirect, which is not followed.
+    #[error(
+        "the KDC proxy {url} answered HTTP {status}, redirecting to {location}: redirects are not followed; configure the KDC proxy's final URL (kdc = https://... in krb5.conf, or the KDC proxy setting)"
+    )]
+    Redirect {
+        /// The URL.
+        url: String,
+        /// The status code (3xx).
+        status: u16,
+        /// The Location the proxy named (at most 300 characters).
+        location: String,
+    },
     /// TLS failed (untrusted or mismatched certificate, handshake failure).
     #[error(
-        "TLS to {url} failed: {detail} (is the KDC proxy's CA trusted? use a CA file for a private CA)"
+        "TLS to {url} failed: {detail} (is the KDC proxy's CA trusted? use a CA file, or the realm's http_anchors in krb5.conf, for a private CA)"
     )]
     Tls {
         /// The URL.

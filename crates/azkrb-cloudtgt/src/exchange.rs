@@ -3,7 +3,7 @@
 
 use azkrb_asn1::krb::{
     ApReq, AsReq, Authenticator, Checksum, EncryptedData, EtypeInfo2Entry, KdcReq, KdcReqBody,
-    KrbError, PaData, PaEncTsEnc, PaPacRequest, TgsReq,
+    KrbError, PaData, PaEncTsEnc, PaPacRequest, TgsReq, Ticket,
 };
 use azkrb_asn1::{
     ApOptions, CksumType, ErrorCode, KdcOptions, KerberosMessage, KerberosTime, MessageType,
@@ -49,6 +49,37 @@ pub(crate) fn kdc_error(
         skew_seconds: e.stime.unix() - now.unix(),
     }
     .into()
+}
+
+/// The server a ticket names in its clear-text header (`realm`, `sname`).
+fn ticket_server(ticket: &Ticket) -> Principal {
+    Principal::new(ticket.sname.clone(), ticket.realm.to_string_lossy())
+}
+
+/// The ticket's clear-text server and the encrypted part's `sname`/`srealm` must be the same
+/// principal (as MIT checks; realm case aside): the ticket's header is not integrity
+/// protected for the client, the encrypted part is.
+pub(crate) fn check_ticket_matches_part(
+    what: &'static str,
+    ticket: &Ticket,
+    part_server: &Principal,
+) -> Result<()> {
+    let got = ticket_server(ticket);
+    if got.same_as(part_server) {
+        Ok(())
+    } else {
+        Err(Error::WrongServer {
+            what,
+            expected: part_server.to_string(),
+            got: got.to_string(),
+        })
+    }
+}
+
+/// `krbtgt/<realm>@<realm>`, the realm compared without regard to ASCII case.
+fn is_tgs_of(p: &Principal, realm: &str) -> bool {
+    p.realm.eq_ignore_ascii_case(realm)
+        && p.tgs_realm().is_some_and(|r| r.eq_ignore_ascii_case(realm))
 }
 
 fn pa(padata_type: PaDataType, value: Vec<u8>) -> PaData {
@@ -289,12 +320,26 @@ impl AsExchange {
                         self.client
                     )));
                 }
+                // The TGT must be the krbtgt/REALM@REALM asked for, in the encrypted part
+                // and in the ticket's clear-text header alike.
                 let server = Principal::new(part.sname.clone(), part.srealm.to_string_lossy());
-                if server.tgs_realm().is_none() {
-                    return Err(Error::Protocol(format!(
-                        "the AS-REP ticket is for {server}, not a krbtgt"
-                    )));
+                let realm = &self.client.realm;
+                if !is_tgs_of(&server, realm) {
+                    return Err(Error::WrongServer {
+                        what: "AS-REP encrypted part",
+                        expected: self.server.to_string(),
+                        got: server.to_string(),
+                    });
                 }
+                let in_ticket = ticket_server(&rep.ticket);
+                if !is_tgs_of(&in_ticket, realm) {
+                    return Err(Error::WrongServer {
+                        what: "AS-REP ticket",
+                        expected: self.server.to_string(),
+                        got: in_ticket.to_string(),
+                    });
+                }
+                check_ticket_matches_part("AS-REP ticket", &rep.ticket, &server)?;
                 EncryptionType::try_from(part.key.keytype)?;
                 Ok(AsStep::Done(Box::new(Credential::from_reply(
                     client, rep.ticket, &part,
@@ -497,6 +542,7 @@ impl TgsExchange {
         }
         let cred = Credential::from_reply(self.tgt.client.clone(), rep.ticket, &part)?;
         let got = cred.server.clone();
+        check_ticket_matches_part("TGS-REP ticket", &cred.ticket, &got)?;
         // The service itself (its realm may be canonicalized by the KDC).
         if got.name.name_string == self.service.name.name_string
             && self.target.tgs_realm().is_none()
@@ -533,6 +579,229 @@ impl TgsExchange {
                 "asked for {}, the KDC issued a ticket for {got}",
                 self.target
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use azkrb_asn1::TicketFlags;
+    use azkrb_asn1::krb::{
+        AsRep, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, EncryptionKey, KdcRep, KeyValue, TgsRep,
+    };
+
+    use super::*;
+
+    const REALM: &str = "EXAMPLE.TEST";
+
+    fn user_key() -> Key {
+        Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x11; 32]).unwrap()
+    }
+
+    fn p(text: &str) -> Principal {
+        Principal::parse(text, REALM).unwrap()
+    }
+
+    fn ticket(server: &Principal) -> Ticket {
+        Ticket {
+            tkt_vno: 5,
+            realm: server.realm.as_str().into(),
+            sname: server.name.clone(),
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: Some(1),
+                cipher: vec![0u8; 64].into(),
+            },
+        }
+    }
+
+    fn part(server: &Principal, nonce: u32, now: KerberosTime) -> EncKdcRepPart {
+        EncKdcRepPart {
+            key: EncryptionKey {
+                keytype: 18,
+                keyvalue: KeyValue::new(vec![0x22; 32]),
+            },
+            last_req: Vec::new(),
+            nonce,
+            key_expiration: None,
+            flags: TicketFlags(0),
+            authtime: now,
+            starttime: None,
+            endtime: KerberosTime::from_unix(now.unix() + 3600),
+            renew_till: None,
+            srealm: server.realm.as_str().into(),
+            sname: server.name.clone(),
+            caddr: None,
+            encrypted_pa_data: None,
+        }
+    }
+
+    /// An AS-REP answering `x`, sealed in the user's key, whose ticket header names
+    /// `ticket_server` and whose encrypted part names `part_server`.
+    fn as_rep(
+        x: &AsExchange,
+        ticket_server: &Principal,
+        part_server: &Principal,
+        now: KerberosTime,
+    ) -> Vec<u8> {
+        let plain = encode(
+            "EncASRepPart",
+            &EncAsRepPart(part(part_server, x.nonce, now)),
+        )
+        .unwrap();
+        let sealed = user_key()
+            .encrypt(KeyUsage::AS_REP_ENC_PART, &plain)
+            .unwrap();
+        let info = vec![EtypeInfo2Entry {
+            etype: 18,
+            salt: Some("EXAMPLE.TESTalice".into()),
+            s2kparams: None,
+        }];
+        let rep = AsRep(KdcRep {
+            pvno: 5,
+            msg_type: MessageType::AsRep,
+            padata: Some(vec![pa(
+                PaDataType::EtypeInfo2,
+                encode("ETYPE-INFO2", &info).unwrap(),
+            )]),
+            crealm: x.client.realm.as_str().into(),
+            cname: x.client.name.clone(),
+            ticket: ticket(ticket_server),
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: sealed.into(),
+            },
+        });
+        encode("AS-REP", &rep).unwrap()
+    }
+
+    fn as_exchange(client: &str) -> (AsExchange, KerberosTime) {
+        let now = KerberosTime::now();
+        let x = AsExchange::new(p(client), AsSecret::Keys(vec![user_key()]), now).unwrap();
+        (x, now)
+    }
+
+    fn wrong_server(r: Result<AsStep>) -> (&'static str, String) {
+        match r {
+            Err(Error::WrongServer { what, got, .. }) => (what, got),
+            Err(e) => panic!("expected WrongServer, got {e}"),
+            Ok(_) => panic!("the forged AS-REP was accepted"),
+        }
+    }
+
+    #[test]
+    fn as_rep_for_the_requested_krbtgt_is_accepted() {
+        let (mut x, now) = as_exchange("alice");
+        let tgt = p("krbtgt/EXAMPLE.TEST");
+        match x.handle_reply(&as_rep(&x, &tgt, &tgt, now), now).unwrap() {
+            AsStep::Done(cred) => {
+                assert!(cred.server.same_as(&tgt));
+                assert!(cred.client.same_as(&p("alice")));
+            }
+            AsStep::Continue => panic!("no TGT"),
+        }
+        // A realm asked for in another case, answered in the canonical one.
+        let (mut x, now) = as_exchange("alice@example.test");
+        assert!(matches!(
+            x.handle_reply(&as_rep(&x, &tgt, &tgt, now), now),
+            Ok(AsStep::Done(_))
+        ));
+    }
+
+    #[test]
+    fn as_rep_whose_ticket_names_another_server_is_refused() {
+        let tgt = p("krbtgt/EXAMPLE.TEST");
+        for forged in [
+            Principal::krbtgt("EVIL.TEST", "EVIL.TEST"),
+            Principal::krbtgt("EVIL.TEST", REALM),
+            p("cifs/acct.file.core.windows.net"),
+        ] {
+            let (mut x, now) = as_exchange("alice");
+            let (what, got) = wrong_server(x.handle_reply(&as_rep(&x, &forged, &tgt, now), now));
+            assert_eq!(what, "AS-REP ticket");
+            assert_eq!(got, forged.to_string());
+        }
+    }
+
+    #[test]
+    fn as_rep_whose_encrypted_part_names_another_krbtgt_is_refused() {
+        for forged in [
+            Principal::krbtgt("OTHER.TEST", "OTHER.TEST"),
+            Principal::krbtgt("OTHER.TEST", REALM),
+        ] {
+            // The ticket header agrees with the encrypted part: both name the wrong TGS.
+            let (mut x, now) = as_exchange("alice");
+            let (what, got) = wrong_server(x.handle_reply(&as_rep(&x, &forged, &forged, now), now));
+            assert_eq!(what, "AS-REP encrypted part");
+            assert_eq!(got, forged.to_string());
+        }
+    }
+
+    fn tgs_exchange(service: &Principal) -> (TgsExchange, KerberosTime) {
+        let now = KerberosTime::now();
+        let tgs = p("krbtgt/EXAMPLE.TEST");
+        let tgt = Credential {
+            client: p("alice"),
+            server: tgs.clone(),
+            session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
+            ticket: ticket(&tgs),
+            flags: TicketFlags(0),
+            authtime: now,
+            starttime: None,
+            endtime: KerberosTime::from_unix(now.unix() + 3600),
+            renew_till: None,
+        };
+        (TgsExchange::new(tgt, service.clone(), now).unwrap(), now)
+    }
+
+    fn tgs_rep(
+        x: &TgsExchange,
+        ticket_server: &Principal,
+        part_server: &Principal,
+        now: KerberosTime,
+    ) -> Vec<u8> {
+        let plain = encode(
+            "EncTGSRepPart",
+            &EncTgsRepPart(part(part_server, x.nonce, now)),
+        )
+        .unwrap();
+        let sealed = x
+            .subkey
+            .encrypt(KeyUsage::TGS_REP_ENC_PART_SUBKEY, &plain)
+            .unwrap();
+        let rep = TgsRep(KdcRep {
+            pvno: 5,
+            msg_type: MessageType::TgsRep,
+            padata: None,
+            crealm: REALM.into(),
+            cname: p("alice").name,
+            ticket: ticket(ticket_server),
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: sealed.into(),
+            },
+        });
+        encode("TGS-REP", &rep).unwrap()
+    }
+
+    #[test]
+    fn tgs_rep_whose_ticket_differs_from_its_encrypted_part_is_refused() {
+        let cifs = p("cifs/acct.file.core.windows.net");
+        let (mut x, now) = tgs_exchange(&cifs);
+        assert!(matches!(
+            x.handle_reply(&tgs_rep(&x, &cifs, &cifs, now), now),
+            Ok(TgsStep::Done(_))
+        ));
+        let (mut x, now) = tgs_exchange(&cifs);
+        let evil = p("cifs/evil.example");
+        match x.handle_reply(&tgs_rep(&x, &evil, &cifs, now), now) {
+            Err(Error::WrongServer { what, got, .. }) => {
+                assert_eq!(what, "TGS-REP ticket");
+                assert_eq!(got, evil.to_string());
+            }
+            other => panic!("expected WrongServer, got {other:?}"),
         }
     }
 }

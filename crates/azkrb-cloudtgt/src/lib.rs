@@ -33,7 +33,7 @@ pub mod principal;
 pub mod transport;
 
 pub use client::{Client, CredentialCache};
-pub use config::{KdcAddress, RealmConfig};
+pub use config::{HttpAnchor, KdcAddress, RealmConfig};
 pub use credential::Credential;
 pub use error::{Error, KdcError, Result};
 pub use exchange::{AsExchange, AsSecret, AsStep, TgsExchange, TgsStep};

@@ -207,3 +207,29 @@ fn unusable_objects_are_clear_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("5 parts"), "{e}");
 }
+
+#[test]
+fn a_cloud_tgt_whose_ticket_names_another_server_is_refused() {
+    use azkrb_asn1::{KerberosMessage, NameType, PrincipalName};
+    let Ok(KerberosMessage::AsRep(mut rep)) = KerberosMessage::from_der(&fixture("as-rep.der"))
+    else {
+        panic!("as-rep.der is not an AS-REP");
+    };
+    // The encrypted part still names krbtgt/KERBEROS.MICROSOFTONLINE.COM; the ticket's clear
+    // header is rewritten to another realm's TGS.
+    rep.0.ticket.sname = PrincipalName::new(NameType::SrvInst, ["krbtgt", "EVIL.TEST"]);
+    rep.0.ticket.realm = "EVIL.TEST".into();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&json(&STANDARD.encode(user_key()))).unwrap();
+    v["messageBuffer"] = STANDARD
+        .encode(azkrb_asn1::encode("AS-REP", &rep).unwrap())
+        .into();
+    let e = CloudTgt::from_json(&v.to_string())
+        .unwrap()
+        .credential(None)
+        .unwrap_err();
+    assert!(
+        matches!(&e, azkrb_cloudtgt::Error::WrongServer { got, .. } if got == "krbtgt/EVIL.TEST@EVIL.TEST"),
+        "{e}"
+    );
+}

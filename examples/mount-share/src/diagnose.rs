@@ -206,6 +206,7 @@ pub async fn run(
         Err(Error::Kerberos(
             azkrb_cloudtgt::Error::Tls { .. }
                 | azkrb_cloudtgt::Error::Http { .. }
+                | azkrb_cloudtgt::Error::Redirect { .. }
                 | azkrb_cloudtgt::Error::Unreachable { .. }
                 | azkrb_cloudtgt::Error::Timeout { .. }
         ))
