@@ -120,17 +120,11 @@ impl Inner {
 
     /// The error a request of a failed connection gets.
     fn failure(&self) -> Error {
-        let reason = self
-            .core
+        self.core
             .lock()
             .ok()
-            .and_then(|c| c.failed().map(str::to_string))
-            .unwrap_or_else(|| "connection closed".into());
-        if reason.starts_with("SMB protocol violation") || reason.contains("MessageId") {
-            Error::Protocol(reason)
-        } else {
-            self.io(reason)
-        }
+            .and_then(|c| c.failure(&self.target))
+            .unwrap_or_else(|| self.io("connection closed"))
     }
 }
 
@@ -538,7 +532,10 @@ async fn exchange(
             Ok(Ok(d)) => d?,
             Ok(Err(_)) => return Err(inner.failure()),
             Err(_) => {
-                give_up(inner, id).await;
+                // This request and the rest of its compound.
+                for rest in ids.iter().filter(|i| **i >= id) {
+                    give_up(inner, *rest).await;
+                }
                 return Err(timed_out(name));
             }
         };
@@ -770,8 +767,9 @@ async fn read_loop(weak: Weak<Inner>, pool: Arc<BufferPool>, mut reader: OwnedRe
             }
         };
         if let Err(e) = handle_frame(&inner, frame) {
+            // The core has recorded the violation; every waiter gets it.
             tracing::warn!(target = %inner.target, error = %e, "failing the connection");
-            inner.fail(&format!("SMB protocol violation: {e}"));
+            inner.fail(&e.to_string());
             return;
         }
     }
@@ -780,7 +778,13 @@ async fn read_loop(weak: Weak<Inner>, pool: Arc<BufferPool>, mut reader: OwnedRe
 fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
     let key = inner.core()?.frame_key(&frame)?;
     let by = match key {
-        Some(k) => Some(proto::open_frame(&k, &mut frame)?),
+        // Decrypted outside the lock (a 1 MiB READ takes time).
+        Some(k) => Some(
+            proto::open_frame(&k, &mut frame).map_err(|e| match inner.core() {
+                Ok(mut c) => c.refuse(e),
+                Err(poisoned) => poisoned,
+            })?,
+        ),
         None => None,
     };
     let start = if by.is_some() { TRANSFORM_LEN } else { 0 };

@@ -161,7 +161,7 @@ pub struct Core {
     nonces: Nonces,
     large_mtu: bool,
     dialect: Option<Dialect>,
-    failed: Option<String>,
+    failed: Option<Failure>,
     last_heard: Instant,
     echo_since: Option<Instant>,
     keepalive_every: Duration,
@@ -194,19 +194,46 @@ impl Core {
 
     /// Why the connection failed, once it has.
     pub fn failed(&self) -> Option<&str> {
-        self.failed.as_deref()
+        self.failed.as_ref().map(|f| f.reason.as_str())
     }
 
-    /// Fails the connection (the first reason stays).
+    /// The error every later request of a failed connection gets: a protocol violation
+    /// for what the peer sent, an I/O error for the transport (None while it is open).
+    pub fn failure(&self, target: &str) -> Option<Error> {
+        let f = self.failed.as_ref()?;
+        Some(if f.violation {
+            Error::Protocol(f.reason.clone())
+        } else {
+            Error::Io {
+                target: target.to_string(),
+                detail: f.reason.clone(),
+            }
+        })
+    }
+
+    /// Fails the connection for a transport reason (the first reason stays).
     pub fn fail(&mut self, reason: &str) {
         if self.failed.is_none() {
-            self.failed = Some(reason.to_string());
+            self.failed = Some(Failure {
+                reason: reason.to_string(),
+                violation: false,
+            });
         }
     }
 
+    /// Fails the connection for a protocol violation `e` (a frame that failed its
+    /// decryption outside the core, say); returns it as the error to report.
+    pub fn refuse(&mut self, e: Error) -> Error {
+        let what = match e {
+            Error::Protocol(m) => m,
+            e => e.to_string(),
+        };
+        self.violation(what)
+    }
+
     fn check_open(&self) -> Result<()> {
-        match &self.failed {
-            Some(r) => Err(Error::Protocol(format!("the connection has failed: {r}"))),
+        match self.failure("the server") {
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
@@ -381,20 +408,25 @@ impl Core {
     }
 
     fn violation(&mut self, what: String) -> Error {
-        self.fail(&what);
+        if self.failed.is_none() {
+            self.failed = Some(Failure {
+                reason: what.clone(),
+                violation: true,
+            });
+        }
         Error::Protocol(what)
     }
 
     /// The keys a received frame must be decrypted with (None: a plaintext frame).
-    pub fn frame_key(&self, frame: &[u8]) -> Result<Option<Arc<SessionProtection>>> {
+    pub fn frame_key(&mut self, frame: &[u8]) -> Result<Option<Arc<SessionProtection>>> {
         self.check_open()?;
         if !frame.starts_with(&TRANSFORM_ID) {
             return Ok(None);
         }
-        let th = crypto::parse_transform(frame)?;
+        let th = crypto::parse_transform(frame).map_err(|e| self.refuse(e))?;
         match self.sessions.get(&th.session_id) {
             Some(s) if s.encrypts() => Ok(Some(Arc::clone(s))),
-            _ => Err(Error::Protocol(format!(
+            _ => Err(self.violation(format!(
                 "an encrypted message for session {:#x}, which does not encrypt here",
                 th.session_id
             ))),
@@ -404,13 +436,12 @@ impl Core {
     /// Decrypts, splits and binds a received frame (the three steps a driver may run apart:
     /// [`Core::frame_key`], [`open_frame`], [`Core::accept`]). Any failure fails the core.
     pub fn handle_frame(&mut self, frame: &mut [u8], now: Instant) -> Result<Vec<Event>> {
-        let opened = self
-            .frame_key(frame)
-            .and_then(|key| key.map(|k| open_frame(&k, frame)).transpose());
-        match opened {
-            Ok(by) => self.accept(frame, by, now),
-            Err(e) => Err(self.violation(e.to_string())),
-        }
+        let key = self.frame_key(frame)?;
+        let by = match key {
+            Some(k) => Some(open_frame(&k, frame).map_err(|e| self.refuse(e))?),
+            None => None,
+        };
+        self.accept(frame, by, now)
     }
 
     /// Binds every message of a received frame to the request it answers
@@ -428,7 +459,7 @@ impl Core {
                 self.echo_since = None;
                 Ok(events)
             }
-            Err(e) => Err(self.violation(e.to_string())),
+            Err(e) => Err(self.refuse(e)),
         }
     }
 
@@ -607,6 +638,14 @@ impl Core {
     pub fn keepalive_session(&self) -> u64 {
         self.sessions.keys().copied().max().unwrap_or(0)
     }
+}
+
+/// Why a connection failed.
+#[derive(Debug)]
+struct Failure {
+    reason: String,
+    /// The peer broke the protocol (not the transport).
+    violation: bool,
 }
 
 enum Bound {
