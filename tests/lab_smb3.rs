@@ -735,17 +735,21 @@ async fn a_message_too_large_for_a_frame_is_refused_and_the_connection_goes_on()
 async fn requests_dropped_while_being_sent_leave_the_connection_whole() {
     let name = "azkrb-dropped-sends.bin";
     let (tree, h) = encrypted_tree_with_new_file(name).await;
-    // Many 1 MiB writes at once, each dropped right after its first poll (a zero timeout
-    // polls the request once): the one that holds the socket is then still sending (the
-    // socket takes a megabyte in several steps), the others wait for it.
+    // Many 1 MiB writes at once, each dropped right after its first poll (polled once by
+    // hand: a zero timeout is not enough, the timer fires only at the runtime's next tick,
+    // and on a busy machine the writes finished before it): the one that holds the socket
+    // is then still sending (the socket takes a megabyte in several steps), the others wait
+    // for it.
     let data = Arc::new(vec![7u8; 1 << 20]);
     let mut set = tokio::task::JoinSet::new();
     for i in 0..16u64 {
         let (t, d) = (tree.clone(), Arc::clone(&data));
         set.spawn(async move {
-            tokio::time::timeout(Duration::ZERO, t.write_at(h, i << 20, &d))
-                .await
-                .is_err()
+            let mut write = Box::pin(async move { t.write_at(h, i << 20, &d).await });
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+            drop(write);
+            first.is_pending()
         });
     }
     let mut dropped = 0;

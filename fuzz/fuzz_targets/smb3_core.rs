@@ -39,10 +39,10 @@ fuzz_target!(|data: &[u8]| {
         Some((Cipher::Aes256Gcm, &[7; 32][..], &S2C[..])),
     )
     .expect("keys");
-    core.add_session(ENC, enc);
+    core.add_session(ENC, enc).expect("a free id");
     let signed = SessionProtection::new(SigningAlgorithm::AesCmac, KEY.to_vec().into(), None)
         .expect("keys");
-    core.add_session(SIGNED, signed);
+    core.add_session(SIGNED, signed).expect("a free id");
     let mut ids = HashSet::new();
     // One credit at first: a NEGOTIATE-like request outside any session, then whatever
     // the frames grant.

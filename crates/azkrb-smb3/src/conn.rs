@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -81,6 +81,8 @@ struct Inner {
     timeout: Duration,
     /// Large message buffers kept for reuse (see [`BufferPool`]).
     pool: Arc<BufferPool>,
+    /// Bytes received so far (the keepalive counts a frame still arriving as life).
+    received: Arc<AtomicU64>,
 }
 
 impl Inner {
@@ -261,10 +263,12 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             timeout,
             pool: Arc::default(),
+            received: Arc::default(),
         });
         tokio::spawn(read_loop(
             Arc::downgrade(&inner),
             Arc::clone(&inner.pool),
+            Arc::clone(&inner.received),
             reader,
         ));
         tokio::spawn(trim_idle_pool(Arc::downgrade(&inner)));
@@ -311,8 +315,14 @@ impl Connection {
 
     /// Installs an established session's keys.
     pub(crate) fn add_session(&self, id: u64, p: proto::SessionProtection) -> Result<()> {
-        self.inner.core()?.add_session(id, p);
-        Ok(())
+        self.inner.core()?.add_session(id, p)
+    }
+
+    /// Forgets a session that has logged off.
+    pub(crate) fn remove_session(&self, id: u64) {
+        if let Ok(mut c) = self.inner.core() {
+            c.remove_session(id);
+        }
     }
 
     /// The credit charge of a request or response of `bytes` bytes (MS-SMB2 §3.1.5.2).
@@ -490,6 +500,18 @@ async fn exchange(
             waiters.push((*id, rx));
         }
     }
+    // If this future is dropped before its answers came (a timeout or select! around it),
+    // the requests are given up on as a timeout would.
+    let mut guard = GiveUpOnDrop {
+        inner,
+        ids: ids.clone(),
+    };
+    // The connection may have failed between `start` and the waiters' registration: the
+    // failure then drained the table before they were in it.
+    if inner.closed() {
+        guard.ids.clear();
+        return Err(inner.failure());
+    }
     // Once MessageIds are taken the message must go out: a failure here fails the
     // connection (an unsent MessageId would stall the server's window).
     let at = match ticket.seal(&mut out) {
@@ -533,12 +555,14 @@ async fn exchange(
             Ok(Err(_)) => return Err(inner.failure()),
             Err(_) => {
                 // This request and the rest of its compound.
+                guard.ids.clear();
                 for rest in ids.iter().filter(|i| **i >= id) {
                     give_up(inner, *rest).await;
                 }
                 return Err(timed_out(name));
             }
         };
+        guard.ids.retain(|i| *i != id);
         responses.push(Response {
             header: d.header,
             buf: d.frame,
@@ -553,6 +577,14 @@ async fn exchange(
 /// A request its caller stopped waiting for: the core keeps checking its answer (and
 /// taking its credits) when it comes, and the server is asked to cancel it.
 async fn give_up(inner: &Arc<Inner>, id: u64) {
+    if let Some(wire) = abandon(inner, id) {
+        let _ = send(inner, wire, 0).await;
+    }
+}
+
+/// The synchronous part of giving up on a request: its waiter removed, the request
+/// abandoned in the core; returns the CANCEL to send.
+fn abandon(inner: &Inner, id: u64) -> Option<Vec<u8>> {
     if let Ok(mut p) = inner.pending.lock() {
         p.remove(&id);
     }
@@ -561,24 +593,53 @@ async fn give_up(inner: &Arc<Inner>, id: u64) {
         c.cancel(id)
     });
     match cancel {
-        Ok(Some(wire)) => {
-            let _ = send(inner, wire, 0).await;
+        Ok(wire) => wire,
+        Err(e) => {
+            inner.fail(&e.to_string());
+            None
         }
-        Ok(None) => {}
-        Err(e) => inner.fail(&e.to_string()),
+    }
+}
+
+/// Gives up on the requests still in `ids` when an exchange is dropped before its answers
+/// came; their CANCELs go out from a task of their own.
+struct GiveUpOnDrop<'a> {
+    inner: &'a Arc<Inner>,
+    ids: Vec<u64>,
+}
+
+impl Drop for GiveUpOnDrop<'_> {
+    fn drop(&mut self) {
+        let cancels: Vec<Vec<u8>> = self
+            .ids
+            .drain(..)
+            .filter_map(|id| abandon(self.inner, id))
+            .collect();
+        if cancels.is_empty() {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let inner = Arc::clone(self.inner);
+            rt.spawn(async move {
+                for wire in cancels {
+                    let _ = send(&inner, wire, 0).await;
+                }
+            });
+        }
     }
 }
 
 /// Writes one message, its 4-byte length then `buf[start..]`, from a task of its own: a
 /// message is never cut short when the request sending it is dropped (a timeout or a
-/// `select!` around it), which would leave the server reading garbage. A write that fails
-/// or does not finish within the timeout fails the connection and every request waiting
-/// on it. Returns `buf` for reuse.
+/// `select!` around it), which would leave the server reading garbage. A write that fails,
+/// or during which the socket takes no byte for the whole timeout (a slow link that still
+/// moves is fine, and so is waiting behind other messages), fails the connection and every
+/// request waiting on it. Returns `buf` for reuse.
 async fn send(inner: &Arc<Inner>, buf: Vec<u8>, start: usize) -> Result<Vec<u8>> {
     let task_inner = Arc::clone(inner);
     let task = tokio::spawn(async move {
         let inner = task_inner;
-        let written = tokio::time::timeout(inner.timeout, async {
+        let written = async {
             let wire = buf.get(start..).unwrap_or_default();
             let prefix = u32::try_from(wire.len())
                 .map_err(|_| std::io::Error::other("a message too large for a frame"))?
@@ -588,21 +649,16 @@ async fn send(inner: &Arc<Inner>, buf: Vec<u8>, start: usize) -> Result<Vec<u8>>
                 let mut frame = Vec::with_capacity(4 + wire.len());
                 frame.extend_from_slice(&prefix);
                 frame.extend_from_slice(wire);
-                w.write_all(&frame).await
+                write_with_progress(&mut w, &frame, inner.timeout).await
             } else {
-                w.write_all(&prefix).await?;
-                w.write_all(wire).await
+                write_with_progress(&mut w, &prefix, inner.timeout).await?;
+                write_with_progress(&mut w, wire, inner.timeout).await
             }
-        })
+        }
         .await;
-        let failed = match written {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("sending to the server failed ({e})")),
-            Err(_) => Some(format!(
-                "sending to the server did not finish in {} s",
-                inner.timeout.as_secs()
-            )),
-        };
+        let failed = written
+            .err()
+            .map(|e| format!("sending to the server failed ({e})"));
         // Part of a message may have gone out: nothing more can follow it.
         if let Some(reason) = &failed {
             inner.fail(reason);
@@ -616,9 +672,33 @@ async fn send(inner: &Arc<Inner>, buf: Vec<u8>, start: usize) -> Result<Vec<u8>>
     }
 }
 
+/// Writes all of `buf`, failing only when the socket takes no byte for `stall`.
+async fn write_with_progress(
+    w: &mut OwnedWriteHalf,
+    mut buf: &[u8],
+    stall: Duration,
+) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = tokio::time::timeout(stall, w.write(buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the socket took nothing for {} s", stall.as_secs()),
+                )
+            })??;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        buf = buf.get(n..).unwrap_or_default();
+    }
+    Ok(())
+}
+
 /// Sends an ECHO when the server has been silent for a while, and fails the connection
 /// when it stays silent; ends with the connection.
 async fn keepalive(inner: Weak<Inner>) {
+    let mut seen = 0;
     loop {
         let deadline = match inner.upgrade() {
             Some(i) => match i.core() {
@@ -629,8 +709,16 @@ async fn keepalive(inner: Weak<Inner>) {
         };
         tokio::time::sleep_until(deadline.into()).await;
         let Some(i) = inner.upgrade() else { return };
+        let received = i.received.load(Ordering::Relaxed);
         let (action, session) = match i.core() {
-            Ok(mut c) => (c.poll_keepalive(Instant::now()), c.keepalive_session()),
+            Ok(mut c) => {
+                // A large frame still arriving is a live server too.
+                if received != seen {
+                    seen = received;
+                    c.heard(Instant::now());
+                }
+                (c.poll_keepalive(Instant::now()), c.keepalive_session())
+            }
             Err(_) => return,
         };
         match action {
@@ -656,6 +744,7 @@ async fn read_frame(
     r: &mut OwnedReadHalf,
     pool: &BufferPool,
     low: &mut LowWater,
+    received: &AtomicU64,
 ) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;
@@ -676,9 +765,11 @@ async fn read_frame(
         if room > 0 {
             low.set(r, rest.min(room))?;
         }
-        if (&mut *r).take(rest as u64).read_buf(&mut buf).await? == 0 {
+        let n = (&mut *r).take(rest as u64).read_buf(&mut buf).await?;
+        if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
+        received.fetch_add(n as u64, Ordering::Relaxed);
     }
     low.reset(r)?;
     Ok(buf)
@@ -752,12 +843,17 @@ impl LowWater {
 /// Reads frames until the connection ends: each is decrypted (outside the core's lock),
 /// bound to its requests by the core, and handed to their waiters. A frame the core
 /// refuses fails the connection, loudly.
-async fn read_loop(weak: Weak<Inner>, pool: Arc<BufferPool>, mut reader: OwnedReadHalf) {
+async fn read_loop(
+    weak: Weak<Inner>,
+    pool: Arc<BufferPool>,
+    received: Arc<AtomicU64>,
+    mut reader: OwnedReadHalf,
+) {
     let mut low = LowWater::new();
     loop {
         // The connection is not held alive while a frame is awaited: once every handle to
         // it is gone, it ends.
-        let frame = read_frame(&mut reader, &pool, &mut low).await;
+        let frame = read_frame(&mut reader, &pool, &mut low, &received).await;
         let Some(inner) = weak.upgrade() else { return };
         let frame = match frame {
             Ok(f) => f,
@@ -881,11 +977,13 @@ mod tests {
         // Used here whatever the kernel (the lab's and CI's are recent).
         low.on = true;
         for (f, &n) in frames.iter().zip(&sizes) {
-            let got =
-                tokio::time::timeout(Duration::from_secs(10), read_frame(&mut r, &pool, &mut low))
-                    .await
-                    .expect("the reader was woken")
-                    .unwrap();
+            let got = tokio::time::timeout(
+                Duration::from_secs(10),
+                read_frame(&mut r, &pool, &mut low, &AtomicU64::new(0)),
+            )
+            .await
+            .expect("the reader was woken")
+            .unwrap();
             assert_eq!(low.mark, 1, "the mark is back at 1 after each frame");
             assert_eq!(got.len(), n);
             assert!(got[..] == f[4..], "a {n}-byte frame differs");

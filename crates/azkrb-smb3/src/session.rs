@@ -166,10 +166,10 @@ impl Session {
         Ok(Tree::new(self.clone(), tree_id, share.to_string()))
     }
 
-    /// Ends the session.
+    /// Ends the session; nothing more is sent or accepted in it.
     pub async fn logoff(&self) -> Result<()> {
-        self.req(Command::Logoff, msg::small_request())
-            .await?
-            .ok("LOGOFF")
+        let r = self.req(Command::Logoff, msg::small_request()).await;
+        self.conn.remove_session(self.id);
+        r?.ok("LOGOFF")
     }
 }

@@ -236,9 +236,9 @@ impl Tree {
 
     /// The output buffer size of one QUERY_DIRECTORY.
     pub const LIST_OUTPUT: u32 = 65536;
-    /// The most QUERY_DIRECTORY rounds of one listing (64 Ki rounds of 64 KiB: millions of
-    /// entries).
-    pub const LIST_MAX_ROUNDS: usize = 65536;
+    /// The most QUERY_DIRECTORY rounds of one listing: 4096 rounds of 64 KiB, 256 MiB of
+    /// entries (millions of names); a server that goes on past that is refused.
+    pub const LIST_MAX_ROUNDS: usize = 4096;
 
     /// Creates a directory.
     pub async fn mkdir(&self, path: &str) -> Result<()> {

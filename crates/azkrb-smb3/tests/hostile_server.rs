@@ -41,6 +41,8 @@ enum Script {
     NoCredits,
     /// After TREE_CONNECT, nothing more is answered.
     Silent,
+    /// The final SESSION_SETUP answer is not signed (its SessionFlags unprotected).
+    UnsignedSetup,
 }
 
 struct FakeMech;
@@ -124,7 +126,8 @@ async fn serve(mut s: TcpStream, script: Script) {
                 let mut h = h.clone();
                 h.session_id = SID;
                 let b = [9u8, 0, 0, 0, 72, 0, 0, 0];
-                answer(&h, NtStatus::SUCCESS, &b, Some(&keys), 64)
+                let sign = (script != Script::UnsignedSetup).then_some(&keys);
+                answer(&h, NtStatus::SUCCESS, &b, sign, 64)
             }
             Command::TreeConnect => {
                 let mut h = h.clone();
@@ -299,4 +302,10 @@ async fn a_silent_server_is_declared_dead_by_the_keepalive() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn an_unsigned_final_session_setup_on_smb_3_0_2_is_refused() {
+    let e = download_fails(Script::UnsignedSetup).await;
+    assert!(e.to_string().contains("not signed"), "{e}");
 }

@@ -249,9 +249,27 @@ impl Core {
         self.dialect = Some(n.response.dialect);
     }
 
-    /// Installs an established session's keys.
-    pub fn add_session(&mut self, id: u64, p: SessionProtection) {
+    /// Installs an established session's keys. A SessionId already in use is refused: a
+    /// server may not move a new authentication onto another session's keys.
+    pub fn add_session(&mut self, id: u64, p: SessionProtection) -> Result<()> {
+        if id == 0 || self.sessions.contains_key(&id) {
+            return Err(self.violation(format!(
+                "a new session with SessionId {id:#x}, which is not free"
+            )));
+        }
         self.sessions.insert(id, Arc::new(p));
+        Ok(())
+    }
+
+    /// Forgets a session that has logged off: nothing more is sent or accepted in it.
+    pub fn remove_session(&mut self, id: u64) {
+        self.sessions.remove(&id);
+    }
+
+    /// Bytes arrived from the server (part of a frame): it is alive.
+    pub fn heard(&mut self, now: Instant) {
+        self.last_heard = self.last_heard.max(now);
+        self.echo_since = None;
     }
 
     /// True if session `id` encrypts its messages.
@@ -320,9 +338,16 @@ impl Core {
         }
         let charges: Vec<u16> = requests.iter().map(|r| r.charge.max(1)).collect();
         let Some(ids) = self.window.reserve(&charges) else {
-            return Ok(Start::NeedCredits(
-                charges.iter().map(|c| u32::from(*c)).sum(),
-            ));
+            let need: u32 = charges.iter().map(|c| u32::from(*c)).sum();
+            if self.window.is_idle() {
+                // Nothing outstanding can bring more: waiting would only time out.
+                return Err(Error::Protocol(format!(
+                    "a request needs {need} credits, the server granted {} and no answer \
+                     that could grant more is due",
+                    self.window.credits()
+                )));
+            }
+            return Ok(Start::NeedCredits(need));
         };
         let nonce = match protection.as_ref().and_then(|p| p.cipher.as_ref()) {
             Some((enc, _)) => Some(self.nonces.next(enc)?),
@@ -526,6 +551,13 @@ impl Core {
             )));
         }
         let first_leg = e.command == Command::SessionSetup && e.session_id == 0;
+        if first_leg && (encrypted_by.is_some() || self.sessions.contains_key(&h.session_id)) {
+            return Err(Error::Protocol(format!(
+                "MessageId {id}: a first SESSION_SETUP answer for session {:#x}, which is in \
+                 use",
+                h.session_id
+            )));
+        }
         if h.session_id != e.session_id && !first_leg {
             return Err(Error::Protocol(format!(
                 "MessageId {id}: a response for session {:#x} to a request of session {:#x}",
@@ -543,8 +575,26 @@ impl Core {
             )));
         }
         let interim = is_async && h.status == NtStatus::PENDING;
+        if interim && e.async_id.is_some() {
+            return Err(Error::Protocol(format!(
+                "MessageId {id}: a second interim response"
+            )));
+        }
+        // Errors servers send unprotected when they cannot protect them (the session is gone
+        // or expired, or the message could not be decrypted): an error to the one request,
+        // its body never read. A path attacker could send them too, as it could drop frames.
+        let unprotected_error = encrypted_by.is_none()
+            && h.flags & flags::SIGNED == 0
+            && !interim
+            && matches!(
+                h.status,
+                NtStatus::USER_SESSION_DELETED
+                    | NtStatus::NETWORK_SESSION_EXPIRED
+                    | NtStatus::INVALID_PARAMETER
+            );
         match e.required {
             Required::None => {}
+            _ if unprotected_error => {}
             Required::Encrypted => {
                 if encrypted_by != Some(e.session_id) {
                     return Err(Error::Protocol(format!(

@@ -231,12 +231,14 @@ fn established(
         key,
         (dialect == Dialect::Smb311).then_some(&preauth.0),
     )?;
-    // The final 3.1.1 SESSION_SETUP response must be signed with the new keys.
+    // The final SMB 3 SESSION_SETUP response of a session that is neither guest nor
+    // anonymous must be signed with the new keys (MS-SMB2 3.3.5.5.3): unsigned, its
+    // SessionFlags (ENCRYPT_DATA) could have been rewritten on the path.
     let signed = header.flags & flags::SIGNED != 0;
-    if dialect == Dialect::Smb311 && !signed {
-        return Err(Error::Protocol(
-            "the final SMB 3.1.1 SESSION_SETUP response is not signed".into(),
-        ));
+    if dialect.is_smb3() && !signed {
+        return Err(Error::Protocol(format!(
+            "the final {dialect} SESSION_SETUP response is not signed"
+        )));
     }
     if signed {
         crypto::verify(signing, &keys.signing, message, true)?;

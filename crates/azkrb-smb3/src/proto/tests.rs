@@ -28,7 +28,7 @@ fn core(encrypt: bool) -> Core {
         cipher,
     )
     .unwrap();
-    c.add_session(SID, p);
+    c.add_session(SID, p).unwrap();
     c
 }
 
@@ -288,6 +288,9 @@ fn credits_run_out_and_messages_too_large_are_refused_before_ids_are_taken() {
         .start(&[Request::new(Command::Write, SID, TREE)], &big)
         .unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    // With a request outstanding (its answer may grant more), a request needing more than
+    // is held waits.
+    send(&mut c, Command::Read, TREE);
     let held = c.credits();
     let out = Outgoing::message(&msg::small_request());
     let mut r = Request::new(Command::Read, SID, TREE);
@@ -469,4 +472,105 @@ fn validate_negotiate_info_must_repeat_what_negotiate_said() {
     n.check_validation(&answer(0x0302, [9; 16])).unwrap();
     assert!(n.check_validation(&answer(0x0300, [9; 16])).is_err());
     assert!(n.check_validation(&answer(0x0302, [8; 16])).is_err());
+}
+
+#[test]
+fn unprotected_errors_servers_cannot_protect_fail_the_request_not_the_connection() {
+    for status in [
+        NtStatus::USER_SESSION_DELETED,
+        NtStatus::NETWORK_SESSION_EXPIRED,
+        NtStatus::INVALID_PARAMETER,
+    ] {
+        let mut c = core(true);
+        let id = send(&mut c, Command::Read, TREE);
+        let mut m = response(Command::Read, id, SID, TREE, b"");
+        m[8..12].copy_from_slice(&status.0.to_le_bytes());
+        let ev = delivered(&mut c, m);
+        assert!(
+            matches!(&ev[..], [Event::Response { header, encrypted: false, .. }] if header.status == status),
+            "{ev:?}"
+        );
+        assert!(c.failed().is_none());
+    }
+    // Any other status, success above all, still fails the connection.
+    let mut c = core(true);
+    let id = send(&mut c, Command::Read, TREE);
+    let mut m = response(Command::Read, id, SID, TREE, b"");
+    m[8..12].copy_from_slice(&NtStatus::ACCESS_DENIED.0.to_le_bytes());
+    refused(&mut c, m, "unprotected");
+}
+
+#[test]
+fn a_second_interim_response_is_refused() {
+    let mut c = core(false);
+    let id = send(&mut c, Command::Read, TREE);
+    let mut interim = response(Command::Read, id, SID, 0, b"");
+    interim[8..12].copy_from_slice(&NtStatus::PENDING.0.to_le_bytes());
+    interim[16] |= flags::ASYNC as u8;
+    interim[32..40].copy_from_slice(&77u64.to_le_bytes());
+    delivered(&mut c, interim.clone());
+    refused(&mut c, interim, "second interim");
+}
+
+#[test]
+fn a_first_session_setup_answer_may_not_take_a_session_in_use() {
+    // Answered with the SessionId of an established session, or encrypted under it.
+    for encrypt_it in [false, true] {
+        let mut c = core(true);
+        let mut out = Outgoing::message(&[0; 24]);
+        let Start::Ready(t) = c
+            .start(&[Request::new(Command::SessionSetup, 0, 0)], &out)
+            .unwrap()
+        else {
+            panic!()
+        };
+        let id = t.seal(&mut out).unwrap().0[0];
+        let mut h = Header::request(Command::SessionSetup, SID, 0);
+        h.flags = flags::SERVER_TO_REDIR;
+        h.message_id = id;
+        h.credits = 1;
+        h.status = NtStatus::MORE_PROCESSING_REQUIRED;
+        let mut m = Vec::new();
+        h.encode(&mut m);
+        m.extend_from_slice(&[9, 0, 0, 0, 72, 0, 0, 0]);
+        let frame = if encrypt_it { encrypted(&m, SID) } else { m };
+        refused(&mut c, frame, "in use");
+    }
+    // And a session's keys are never replaced.
+    let mut c = core(true);
+    let p = SessionProtection::new(SigningAlgorithm::AesCmac, Zeroizing::new(vec![0; 16]), None)
+        .unwrap();
+    assert!(c.add_session(SID, p).is_err());
+}
+
+#[test]
+fn credits_that_nothing_outstanding_can_grant_are_an_error_at_once() {
+    let mut c = Core::new([0; 4], Instant::now());
+    let p = SessionProtection::new(SigningAlgorithm::AesCmac, Zeroizing::new(vec![0; 16]), None)
+        .unwrap();
+    c.add_session(SID, p).unwrap();
+    // One credit held (the NEGOTIATE's), nothing outstanding: a 16-credit READ can never go.
+    let out = Outgoing::message(&msg::small_request());
+    let mut r = Request::new(Command::Read, SID, TREE);
+    r.charge = 16;
+    let e = c.start(&[r], &out).unwrap_err();
+    assert!(e.to_string().contains("needs 16 credits"), "{e}");
+}
+
+#[test]
+fn bytes_still_arriving_keep_the_keepalive_quiet() {
+    let t0 = Instant::now();
+    let mut c = Core::new([0; 4], t0);
+    c.set_keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    assert_eq!(
+        c.poll_keepalive(t0 + Duration::from_secs(10)),
+        Keepalive::SendEcho
+    );
+    // Part of a large frame arrives: alive, though no frame was completed.
+    c.heard(t0 + Duration::from_secs(14));
+    assert_eq!(
+        c.poll_keepalive(t0 + Duration::from_secs(16)),
+        Keepalive::Idle
+    );
+    assert_eq!(c.keepalive_deadline(), t0 + Duration::from_secs(24));
 }
