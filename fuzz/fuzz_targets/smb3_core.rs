@@ -40,14 +40,19 @@ fuzz_target!(|data: &[u8]| {
     )
     .expect("keys");
     core.add_session(ENC, enc).expect("a free id");
-    let signed = SessionProtection::new(SigningAlgorithm::AesCmac, KEY.to_vec().into(), None)
-        .expect("keys");
+    let signed =
+        SessionProtection::new(SigningAlgorithm::AesCmac, KEY.to_vec().into(), None).expect("keys");
     core.add_session(SIGNED, signed).expect("a free id");
     let mut ids = HashSet::new();
     // One credit at first: a NEGOTIATE-like request outside any session, then whatever
     // the frames grant.
     let mut out = Outgoing::message(&msg::small_request());
-    start(&mut core, &[Request::new(Command::Echo, 0, 0)], &mut out, &mut ids);
+    start(
+        &mut core,
+        &[Request::new(Command::Echo, 0, 0)],
+        &mut out,
+        &mut ids,
+    );
     let key = AeadKey::new(Cipher::Aes256Gcm, &S2C).expect("key");
     let mut rest = data;
     let mut n = 0u64;
@@ -58,10 +63,21 @@ fuzz_target!(|data: &[u8]| {
         n += 1;
         // Requests of every kind go out as credits allow.
         let mut read = Outgoing::message(&msg::read_request(FileId([1; 16]), 0, 4096));
-        start(&mut core, &[Request::new(Command::Read, ENC, 3)], &mut read, &mut ids);
+        start(
+            &mut core,
+            &[Request::new(Command::Read, ENC, 3)],
+            &mut read,
+            &mut ids,
+        );
         let mut q = Outgoing::message(&msg::query_info_request(FileId([1; 16]), 34, 56));
-        start(&mut core, &[Request::new(Command::QueryInfo, SIGNED, 4)], &mut q, &mut ids);
-        let mut chain = Outgoing::chain([&b"\x39\0"[..], &msg::close_request(msg::RELATED_FILE_ID)]);
+        start(
+            &mut core,
+            &[Request::new(Command::QueryInfo, SIGNED, 4)],
+            &mut q,
+            &mut ids,
+        );
+        let mut chain =
+            Outgoing::chain([&b"\x39\0"[..], &msg::close_request(msg::RELATED_FILE_ID)]);
         let reqs = [
             Request::new(Command::Create, ENC, 3),
             Request::new(Command::Close, ENC, 3),

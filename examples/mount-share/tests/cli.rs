@@ -1599,24 +1599,45 @@ fn remaining_options_keep_ccache_force_ca_file_stat_and_verbose_without_secrets(
     let out = l.run(&["login"], b"");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Keeping the TGT of alice@"));
-    // --ca-file as a flag (the other tests use AZKRB_CA_FILE): without it the proxy's
-    // certificate is not trusted.
-    let ticket = |ca: Option<&str>| {
+    // --ca-file as a flag (the other tests use AZKRB_CA_FILE): without it, and without the
+    // krb5.conf's http_anchors (which name the lab CA for MIT's tools, and which azkrb
+    // honours too), the proxy's certificate is not trusted.
+    let unanchored = l.dir.join("krb5-unanchored.conf");
+    let conf = std::fs::read_to_string(&l.env["AZKRB_LAB_KRB5_CONF"]).unwrap();
+    let stripped: String = conf
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("http_anchors"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(
+        conf.len(),
+        stripped.len(),
+        "the lab's krb5.conf names http_anchors"
+    );
+    std::fs::write(&unanchored, stripped).unwrap();
+    let ticket = |ca: Option<&str>, krb5: &str| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
         cmd.args(["--ccache", &l.ccache()]);
         if let Some(ca) = ca {
             cmd.args(["--ca-file", ca]);
         }
         cmd.args(["ticket", &format!("//{}", l.env["AZKRB_LAB_HOST"])])
-            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .env("KRB5_CONFIG", krb5)
             .env_remove("AZKRB_CA_FILE")
             .output()
             .unwrap()
     };
-    let out = ticket(None);
+    let unanchored = unanchored.to_str().unwrap();
+    let out = ticket(None, unanchored);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CA"));
-    assert!(ticket(Some(&l.env["AZKRB_LAB_CA"])).status.success());
+    assert!(
+        ticket(Some(&l.env["AZKRB_LAB_CA"]), unanchored)
+            .status
+            .success()
+    );
+    // The krb5.conf's http_anchors alone are enough.
+    assert!(ticket(None, &l.env["AZKRB_LAB_KRB5_CONF"]).status.success());
     // stat's text form; mv refuses to replace without --force.
     let dir = format!("opts-{}", std::process::id());
     l.ok(&["mkdir", &l.unc(&dir)], b"");

@@ -142,7 +142,8 @@ fn an_encrypted_answer_is_delivered_and_credits_come_back() {
 
 #[test]
 fn wrong_command_session_tree_or_direction_is_refused() {
-    let cases: [(&str, fn(u64) -> Vec<u8>); 4] = [
+    type Forge = fn(u64) -> Vec<u8>;
+    let cases: [(&str, Forge); 4] = [
         ("WRITE response to a READ", |id| {
             response(Command::Write, id, SID, TREE, b"")
         }),
@@ -243,7 +244,7 @@ fn reordered_answers_are_bound_by_message_id_and_compounds_split() {
     let x = send(&mut c, Command::Read, TREE);
     let y = send(&mut c, Command::Read, TREE);
     let mut first = response(Command::Read, x, SID, TREE, b"xx");
-    while first.len() % 8 != 0 {
+    while !first.len().is_multiple_of(8) {
         first.push(0);
     }
     let n = first.len() as u32;
