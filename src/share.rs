@@ -170,6 +170,7 @@ pub struct Builder {
     ciphers: Vec<Cipher>,
     smb_timeout: Duration,
     require_encryption: bool,
+    smb30: bool,
 }
 
 impl Default for Builder {
@@ -188,6 +189,7 @@ impl Default for Builder {
             ciphers: NegotiateOptions::default().ciphers,
             smb_timeout: Duration::from_secs(60),
             require_encryption: true,
+            smb30: false,
         }
     }
 }
@@ -273,6 +275,15 @@ impl Builder {
     /// Time allowed for each SMB request (default 60 s).
     pub fn smb_timeout(mut self, timeout: Duration) -> Self {
         self.smb_timeout = timeout;
+        self
+    }
+
+    /// Also offer SMB 3.0.2 and 3.0, for servers without 3.1.1 (default: false, 3.1.1 only,
+    /// whose preauth integrity protects the negotiation). When one of them is chosen, the
+    /// choice is validated after TREE_CONNECT (FSCTL_VALIDATE_NEGOTIATE_INFO): a downgrade
+    /// on the path fails there.
+    pub fn smb30(mut self, yes: bool) -> Self {
+        self.smb30 = yes;
         self
     }
 
@@ -524,11 +535,15 @@ impl AzureFiles {
         let unc = UncPath::parse(unc)?;
         let ticket = self.cifs_ticket(&unc.host).await?;
         let client = ticket.client.to_string();
-        let opts = NegotiateOptions {
+        let mut opts = NegotiateOptions {
             ciphers: self.settings.ciphers.clone(),
             server_name: unc.host.clone(),
             ..Default::default()
         };
+        if self.settings.smb30 {
+            opts.dialects
+                .extend([azkrb_smb3::Dialect::Smb302, azkrb_smb3::Dialect::Smb30]);
+        }
         let conn = Connection::connect(addr, &opts, self.settings.smb_timeout).await?;
         let mut auth = KerberosAuth::new(ticket)?;
         let session = Session::setup(

@@ -231,3 +231,39 @@ async fn a_dialect_downgrade_on_the_path_is_caught_before_the_share_is_used() {
     // The connection is failed: nothing more goes through it.
     assert!(session.logoff().await.is_err());
 }
+
+/// The same downgrade through the facade: offering 3.1.1 only (the default), the path's
+/// rewrite leaves the server nothing the client offered; with `smb30(true)` the server picks
+/// 3.0.2 and the validation after TREE_CONNECT refuses it. Either way no share is opened.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn the_facade_refuses_a_downgraded_dialect_with_or_without_smb30() {
+    let env = lab();
+    let upstream = format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PLAIN_PORT"]);
+    for smb30 in [false, true] {
+        let addr = man_in_the_middle(upstream.clone(), Forgery::Downgrade).await;
+        let files = azkrb::AzureFiles::builder()
+            .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+            .ca_file(&env["AZKRB_LAB_CA"])
+            .connect_to(addr)
+            .require_encryption(false)
+            .smb30(smb30)
+            // smbd does not answer a validation that differs: the timeout ends it.
+            .smb_timeout(Duration::from_secs(5))
+            .tgt(azkrb::Tgt::Password {
+                principal: env["AZKRB_LAB_USER"].clone(),
+                realm: Some(env["AZKRB_LAB_REALM"].clone()),
+                password: zeroize::Zeroizing::new(env["AZKRB_LAB_PASSWORD"].clone()),
+            })
+            .build()
+            .unwrap();
+        let unc = format!("//{}/{}", env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"]);
+        let e = files.open(&unc).await.map(drop).unwrap_err().to_string();
+        let expected = if smb30 {
+            "VALIDATE_NEGOTIATE_INFO"
+        } else {
+            "not offered"
+        };
+        assert!(e.contains(expected), "smb30 {smb30}: {e}");
+    }
+}

@@ -630,38 +630,6 @@ pub fn tree_connect_response(msg: &[u8]) -> Result<(u8, u32, u32)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(pub [u8; 16]);
 
-/// Create dispositions.
-pub mod disposition {
-    /// Open an existing file.
-    pub const OPEN: u32 = 1;
-    /// Create a new file; fail if it exists.
-    pub const CREATE: u32 = 2;
-    /// Open or create.
-    pub const OPEN_IF: u32 = 3;
-    /// Open and truncate, or create.
-    pub const OVERWRITE_IF: u32 = 5;
-}
-
-/// Access masks and options used.
-pub mod access {
-    /// Read data.
-    pub const READ: u32 = 0x0012_0089; // FILE_GENERIC_READ
-    /// Write data.
-    pub const WRITE: u32 = 0x0012_0116; // FILE_GENERIC_WRITE
-    /// DELETE.
-    pub const DELETE: u32 = 0x0001_0000;
-    /// FILE_READ_ATTRIBUTES.
-    pub const READ_ATTRIBUTES: u32 = 0x80;
-    /// FILE_LIST_DIRECTORY | SYNCHRONIZE | READ_ATTRIBUTES.
-    pub const LIST: u32 = 0x0010_0081;
-    /// CreateOptions: directory.
-    pub const DIRECTORY_FILE: u32 = 0x1;
-    /// CreateOptions: not a directory.
-    pub const NON_DIRECTORY_FILE: u32 = 0x40;
-    /// CreateOptions: delete on close.
-    pub const DELETE_ON_CLOSE: u32 = 0x1000;
-}
-
 /// The CREATE request body.
 pub fn create_request(
     path: &str,

@@ -401,20 +401,35 @@ impl Tree {
         changed: u64,
     ) -> Result<()> {
         let data = msg::basic_info(created, accessed, written, changed);
-        self.req(Command::SetInfo, msg::set_info_request(h.id, 4, &data)?, 1)
-            .await?
-            .ok("SET_INFO (times)")
+        self.set_info_handle(h, 4, &data, "SET_INFO (times)").await
     }
 
     /// Sets the size of an open file (truncates or extends).
     pub async fn set_end_of_file(&self, h: Handle, size: u64) -> Result<()> {
+        self.set_info_handle(
+            h,
+            20,
+            &msg::end_of_file_info(size),
+            "SET_INFO (end of file)",
+        )
+        .await
+    }
+
+    /// SET_INFO (FILE `class`) on an open handle.
+    async fn set_info_handle(
+        &self,
+        h: Handle,
+        class: u8,
+        data: &[u8],
+        what: &'static str,
+    ) -> Result<()> {
         self.req(
             Command::SetInfo,
-            msg::set_info_request(h.id, 20, &msg::end_of_file_info(size))?,
+            msg::set_info_request(h.id, class, data)?,
             1,
         )
         .await?
-        .ok("SET_INFO (end of file)")
+        .ok(what)
     }
 
     async fn set_info(&self, path: &str, access: Access, class: u8, data: &[u8]) -> Result<()> {
