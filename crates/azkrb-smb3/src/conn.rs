@@ -6,16 +6,18 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, oneshot};
 
+use crate::buffers::BufferPool;
 use crate::crypto::TRANSFORM_LEN;
 use crate::error::{Error, Result};
+use crate::frame::{LowWater, read_frame};
 use crate::msg::{self, Command, Header, NegotiateOptions, NegotiateResponse};
 use crate::proto::{
     self, Core, Event, Keepalive, Negotiated, Negotiation, Outgoing, Request, Start,
@@ -127,65 +129,6 @@ impl Inner {
             .ok()
             .and_then(|c| c.failure(&self.target))
             .unwrap_or_else(|| self.io("connection closed"))
-    }
-}
-
-/// Large message buffers (READ responses, WRITE requests) kept for the next message, so
-/// that a transfer does not allocate, page-fault and zero a fresh megabyte per message:
-/// the allocator hands such sizes back to the system on free, and those faults cost more
-/// CPU than the AES-GCM of the same bytes. Holds at most [`BufferPool::MAX_BYTES`], and
-/// nothing once the connection has moved no large message for [`BufferPool::IDLE`].
-#[derive(Default)]
-struct BufferPool {
-    kept: Mutex<Vec<Vec<u8>>>,
-    /// A large buffer was asked for or given back since the last [`BufferPool::trim_if_idle`].
-    used: AtomicBool,
-}
-
-impl BufferPool {
-    /// Buffers smaller than this are left to the allocator.
-    const MIN: usize = 64 * 1024;
-    /// The most the pool holds at once.
-    const MAX_BYTES: usize = 32 << 20;
-    /// After this long without a large message (and at most twice this), the kept buffers
-    /// are freed: an idle mount does not hold tens of megabytes.
-    const IDLE: Duration = Duration::from_secs(30);
-
-    /// An empty buffer with room for `n` bytes: a kept one if one is large enough.
-    fn take(&self, n: usize) -> Vec<u8> {
-        if n >= Self::MIN {
-            self.used.store(true, Ordering::Relaxed);
-            if let Ok(mut p) = self.kept.lock()
-                && let Some(i) = p.iter().rposition(|b| b.capacity() >= n)
-            {
-                return p.swap_remove(i);
-            }
-        }
-        Vec::with_capacity(n)
-    }
-
-    /// Keeps `buf` for reuse, if it is large and there is room.
-    fn put(&self, mut buf: Vec<u8>) {
-        if buf.capacity() < Self::MIN {
-            return;
-        }
-        self.used.store(true, Ordering::Relaxed);
-        if let Ok(mut p) = self.kept.lock() {
-            let held: usize = p.iter().map(Vec::capacity).sum();
-            if held + buf.capacity() <= Self::MAX_BYTES {
-                buf.clear();
-                p.push(buf);
-            }
-        }
-    }
-
-    /// Frees the kept buffers if none was used since the last call.
-    fn trim_if_idle(&self) {
-        if !self.used.swap(false, Ordering::Relaxed)
-            && let Ok(mut p) = self.kept.lock()
-        {
-            *p = Vec::new();
-        }
     }
 }
 
@@ -740,106 +683,6 @@ async fn keepalive(inner: Weak<Inner>) {
     }
 }
 
-async fn read_frame(
-    r: &mut OwnedReadHalf,
-    pool: &BufferPool,
-    low: &mut LowWater,
-    received: &AtomicU64,
-) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len).await?;
-    if len[0] != 0 {
-        return Err(std::io::Error::other(format!(
-            "not a session message (type 0x{:02x})",
-            len[0]
-        )));
-    }
-    let n = u32::from_be_bytes(len) as usize;
-    // Filled straight from the socket, without zeroing first (1 MiB per READ).
-    let mut buf = pool.take(n);
-    // For a large message, the reader is woken when the rest of it has arrived (and the
-    // mark is back at 1 before the next, possibly small, message is awaited).
-    let room = if n >= LowWater::FROM { low.room(r) } else { 0 };
-    while buf.len() < n {
-        let rest = n - buf.len();
-        if room > 0 {
-            low.set(r, rest.min(room))?;
-        }
-        let n = (&mut *r).take(rest as u64).read_buf(&mut buf).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        received.fetch_add(n as u64, Ordering::Relaxed);
-    }
-    low.reset(r)?;
-    Ok(buf)
-}
-
-/// The receive low-water mark of a connection's socket while large messages arrive (see
-/// [`crate::sockopt`]).
-struct LowWater {
-    /// False where the kernel is too old, or once setting the mark has failed.
-    on: bool,
-    /// The mark last set.
-    mark: usize,
-}
-
-impl LowWater {
-    /// Messages from this size on are awaited whole.
-    const FROM: usize = 64 * 1024;
-
-    fn new() -> Self {
-        Self {
-            on: crate::sockopt::low_water_is_safe(),
-            mark: 1,
-        }
-    }
-
-    /// The highest mark to set while a large message arrives (0: none): a quarter of the
-    /// socket's receive buffer, so the kernel never grows the buffer or clamps the TCP
-    /// window for it (a clamped window would slow a long-distance link).
-    fn room(&self, r: &OwnedReadHalf) -> usize {
-        if !self.on {
-            return 0;
-        }
-        socket2::SockRef::from(r.as_ref())
-            .recv_buffer_size()
-            .unwrap_or(0)
-            / 4
-    }
-
-    /// Back to 1 before a message of unknown size is awaited.
-    fn reset(&mut self, r: &OwnedReadHalf) -> std::io::Result<()> {
-        self.set(r, 1)
-    }
-
-    /// Asks to be woken when `mark` bytes (at least 1) can be read.
-    fn set(&mut self, r: &OwnedReadHalf, mark: usize) -> std::io::Result<()> {
-        let mark = mark.max(1);
-        if mark == self.mark || (!self.on && mark != 1) {
-            return Ok(());
-        }
-        match crate::sockopt::set_recv_low_water(r.as_ref(), mark) {
-            Ok(()) => {
-                self.mark = mark;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "SO_RCVLOWAT not set; reading without it");
-                self.on = false;
-                if self.mark == 1 {
-                    return Ok(());
-                }
-                // A mark left above the next message's size would never wake the reader.
-                crate::sockopt::set_recv_low_water(r.as_ref(), 1)
-                    .map_err(|e| std::io::Error::other(format!("cannot reset SO_RCVLOWAT: {e}")))?;
-                self.mark = 1;
-                Ok(())
-            }
-        }
-    }
-}
-
 /// Reads frames until the connection ends: each is decrypted (outside the core's lock),
 /// bound to its requests by the core, and handed to their waiters. A frame the core
 /// refuses fails the connection, loudly.
@@ -928,113 +771,5 @@ fn deliver(inner: &Inner, header: Header, frame: Vec<u8>, range: Range<usize>, e
         }));
     } else {
         inner.pool.put(frame);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Frames of every size arrive whole, however the bytes are spread in time: after a
-    /// large message the low-water mark must be back at 1, or the small message sent after a
-    /// pause would never wake the reader.
-    #[tokio::test]
-    async fn frames_arrive_whole_with_the_low_water_mark_between_large_and_small() {
-        use tokio::io::AsyncWriteExt;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let frame = |len: usize, seed: u8| {
-            let mut f = (len as u32).to_be_bytes().to_vec();
-            f.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-            f
-        };
-        let sizes = [200 * 1024, 10, (1 << 20) + 7, 65_536, 3, 65_535, 1];
-        let frames: Vec<Vec<u8>> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| frame(n, i as u8))
-            .collect();
-        let sent = frames.clone();
-        let writer = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            for f in &sent {
-                // In pieces, with pauses, so the reader waits mid-frame and between frames.
-                for piece in f.chunks(f.len() / 3 + 1) {
-                    s.write_all(piece).await.unwrap();
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            s
-        });
-        let (mut r, _w) = tokio::net::TcpStream::connect(addr)
-            .await
-            .unwrap()
-            .into_split();
-        let pool = BufferPool::default();
-        let mut low = LowWater::new();
-        assert_eq!(low.on, crate::sockopt::low_water_is_safe());
-        // Used here whatever the kernel (the lab's and CI's are recent).
-        low.on = true;
-        for (f, &n) in frames.iter().zip(&sizes) {
-            let got = tokio::time::timeout(
-                Duration::from_secs(10),
-                read_frame(&mut r, &pool, &mut low, &AtomicU64::new(0)),
-            )
-            .await
-            .expect("the reader was woken")
-            .unwrap();
-            assert_eq!(low.mark, 1, "the mark is back at 1 after each frame");
-            assert_eq!(got.len(), n);
-            assert!(got[..] == f[4..], "a {n}-byte frame differs");
-            pool.put(got);
-        }
-        drop(writer.await.unwrap());
-    }
-
-    #[test]
-    fn the_buffer_pool_reuses_large_buffers_empty_holds_a_bounded_amount_and_frees_it_when_idle() {
-        let pool = BufferPool::default();
-        // Small buffers are left to the allocator.
-        pool.put(Vec::with_capacity(100));
-        assert!(pool.kept.lock().unwrap().is_empty());
-        // A large one comes back empty, with its room, for a request that fits.
-        let mut big = Vec::with_capacity(1 << 20);
-        big.extend_from_slice(&[7u8; 1000]);
-        let at = big.as_ptr();
-        pool.put(big);
-        let again = pool.take(100_000);
-        assert!(again.is_empty());
-        assert_eq!(again.as_ptr(), at, "the kept buffer is handed out");
-        // One too small for the request stays in the pool; a fresh buffer is made.
-        pool.put(again);
-        let larger = pool.take(2 << 20);
-        assert!(larger.capacity() >= 2 << 20);
-        assert_eq!(pool.kept.lock().unwrap().len(), 1);
-        // Requests below the threshold never take a large buffer.
-        assert!(pool.take(10).capacity() < BufferPool::MIN);
-        // At most MAX_BYTES are held.
-        for _ in 0..64 {
-            pool.put(Vec::with_capacity(1 << 20));
-        }
-        let held: usize = pool.kept.lock().unwrap().iter().map(Vec::capacity).sum();
-        assert!(held <= BufferPool::MAX_BYTES, "{held} bytes held");
-        assert!(held > BufferPool::MAX_BYTES - (2 << 20));
-        // Freed only after a whole period without use.
-        pool.trim_if_idle();
-        assert!(
-            !pool.kept.lock().unwrap().is_empty(),
-            "used since the last look"
-        );
-        pool.trim_if_idle();
-        assert!(pool.kept.lock().unwrap().is_empty(), "idle for a period");
-        // Small buffers do not count as use.
-        pool.put(Vec::with_capacity(1 << 20));
-        pool.trim_if_idle();
-        assert!(!pool.kept.lock().unwrap().is_empty());
-        drop(pool.take(100));
-        pool.put(Vec::with_capacity(100));
-        pool.trim_if_idle();
-        assert!(pool.kept.lock().unwrap().is_empty());
     }
 }

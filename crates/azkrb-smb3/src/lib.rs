@@ -14,10 +14,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod buffers;
 pub mod conn;
 pub mod crypto;
 mod dialect;
 mod error;
+mod frame;
 pub mod msg;
 pub mod open;
 pub mod proto;
