@@ -121,10 +121,11 @@ impl Outgoing {
     /// Writes each message's header (NextCommand set for all but the last).
     pub(crate) fn write_headers(&mut self, headers: &[Header]) -> Result<()> {
         let spans = self.spans();
-        if spans.len() != headers.len() {
-            return Err(Error::Protocol("a header for each message".into()));
-        }
-        let last = spans.len() - 1;
+        let last = spans
+            .len()
+            .checked_sub(1)
+            .filter(|_| spans.len() == headers.len())
+            .ok_or_else(|| Error::Protocol("a header for each message".into()))?;
         for (i, (span, h)) in spans.iter().zip(headers).enumerate() {
             let mut h = h.clone();
             h.next_command = if i == last {
