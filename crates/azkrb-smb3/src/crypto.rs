@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub use crate::dialect::{Cipher, Dialect, SigningAlgorithm};
 
 /// SP800-108 counter-mode KDF with HMAC-SHA256 (r = 32): the first `bits` bits of
-/// HMAC(key, [1]_4 ‖ label ‖ 0x00 ‖ context ‖ [bits]_4) (and further blocks if needed).
+/// HMAC(key, \[1\]_4 ‖ label ‖ 0x00 ‖ context ‖ \[bits\]_4) (and further blocks if needed).
 pub fn kdf(key: &[u8], label: &[u8], context: &[u8], bits: u32) -> Zeroizing<Vec<u8>> {
     let len = (bits / 8) as usize;
     let mut out = Zeroizing::new(Vec::with_capacity(len + 32));

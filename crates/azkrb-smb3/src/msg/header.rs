@@ -3,29 +3,51 @@
 use crate::error::{Error, Result};
 use crate::status::NtStatus;
 
-/// SMB2 commands.
+/// SMB2 commands: the `Command` field of the header (MS-SMB2 §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
-#[allow(missing_docs)]
 pub enum Command {
+    /// NEGOTIATE (0): agree on the dialect, capabilities, and for 3.1.1 the cipher, signing
+    /// algorithm and pre-authentication hash (§2.2.3).
     Negotiate = 0,
+    /// SESSION_SETUP (1): carry the SPNEGO tokens that authenticate a session (§2.2.5).
     SessionSetup = 1,
+    /// LOGOFF (2): end a session (§2.2.7).
     Logoff = 2,
+    /// TREE_CONNECT (3): connect a session to a share, `\\server\share` (§2.2.9).
     TreeConnect = 3,
+    /// TREE_DISCONNECT (4): leave a share (§2.2.11).
     TreeDisconnect = 4,
+    /// CREATE (5): open or create a file or directory, returning its FileId (§2.2.13).
     Create = 5,
+    /// CLOSE (6): close a FileId (§2.2.15).
     Close = 6,
+    /// FLUSH (7): ask the server to write cached data of a file to stable storage (§2.2.17).
     Flush = 7,
+    /// READ (8): read bytes of a file (§2.2.19).
     Read = 8,
+    /// WRITE (9): write bytes to a file (§2.2.21).
     Write = 9,
+    /// LOCK (10): lock or unlock byte ranges of a file (§2.2.26).
     Lock = 10,
+    /// IOCTL (11): a file system or named pipe control code, such as
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO (§2.2.31).
     Ioctl = 11,
+    /// CANCEL (12): cancel an outstanding request; it gets no response of its own (§2.2.30).
     Cancel = 12,
+    /// ECHO (13): a keepalive the server answers at once (§2.2.28).
     Echo = 13,
+    /// QUERY_DIRECTORY (14): list a directory's entries (§2.2.33).
     QueryDirectory = 14,
+    /// CHANGE_NOTIFY (15): wait for changes under a directory (§2.2.35).
     ChangeNotify = 15,
+    /// QUERY_INFO (16): read file, file system or security information (§2.2.37).
     QueryInfo = 16,
+    /// SET_INFO (17): change file information: size, times, rename, delete on close
+    /// (§2.2.39).
     SetInfo = 17,
+    /// OPLOCK_BREAK (18): an oplock or lease break notification from the server, or its
+    /// acknowledgment (§2.2.23, §2.2.24).
     OplockBreak = 18,
 }
 

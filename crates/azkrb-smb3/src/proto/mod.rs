@@ -89,7 +89,7 @@ pub enum Start {
     NeedCredits(u32),
 }
 
-/// A request with its credits and MessageIds taken, to be sealed with [`Core::seal`].
+/// A request with its credits and MessageIds taken, to be sealed with [`Ticket::seal`].
 #[derive(Debug)]
 pub struct Ticket {
     headers: Vec<Header>,
