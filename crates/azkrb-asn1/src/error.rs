@@ -39,7 +39,7 @@ pub enum Error {
     Encode {
         /// The type being encoded.
         what: &'static str,
-        /// Why.
+        /// Why the encoder refused the value.
         detail: String,
     },
 }

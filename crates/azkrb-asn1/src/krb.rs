@@ -239,7 +239,7 @@ pub struct EncryptionKey {
     /// The encryption type.
     #[rasn(tag(explicit(0)))]
     pub keytype: i32,
-    /// The key.
+    /// The key bytes (wiped when dropped, never printed).
     #[rasn(tag(explicit(1)))]
     pub keyvalue: KeyValue,
 }
@@ -290,7 +290,7 @@ pub struct Checksum {
     /// The checksum type.
     #[rasn(tag(explicit(0)))]
     pub cksumtype: CksumType,
-    /// The checksum.
+    /// The checksum value, computed as `cksumtype` says.
     #[rasn(tag(explicit(1)))]
     pub checksum: OctetString,
 }
@@ -312,7 +312,7 @@ pub struct AuthorizationDataValue {
     /// The type (AD-IF-RELEVANT, AD-WIN2K-PAC, ...).
     #[rasn(tag(explicit(0)))]
     pub ad_type: AdType,
-    /// The data.
+    /// The element's value, as `ad_type` defines it (DER, or the NDR of a PAC).
     #[rasn(tag(explicit(1)))]
     pub ad_data: OctetString,
 }
@@ -323,7 +323,7 @@ pub struct HostAddress {
     /// The address type.
     #[rasn(tag(explicit(0)))]
     pub addr_type: AddressType,
-    /// The address.
+    /// The address octets (4 for IPv4; 16 for IPv6 and for a NetBIOS name).
     #[rasn(tag(explicit(1)))]
     pub address: OctetString,
 }
@@ -331,10 +331,11 @@ pub struct HostAddress {
 /// One element of `LastReq`.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LastReqValue {
-    /// lr-type.
+    /// `lr-type` (RFC 4120 §5.4.2): which event `lr_value` is the time of (6: password
+    /// expiry, 7: account expiry, ...); negative when only the answering KDC knows it.
     #[rasn(tag(explicit(0)))]
     pub lr_type: i32,
-    /// lr-value.
+    /// `lr-value`: the time of that event.
     #[rasn(tag(explicit(1)))]
     pub lr_value: KerberosTime,
 }
@@ -345,7 +346,7 @@ pub struct PaEncTsEnc {
     /// The client's time.
     #[rasn(tag(explicit(0)))]
     pub patimestamp: KerberosTime,
-    /// Microseconds.
+    /// The microseconds of `patimestamp`.
     #[rasn(tag(explicit(1)))]
     pub pausec: Option<u32>,
 }
@@ -371,7 +372,8 @@ pub struct PrincipalName {
     /// The name type.
     #[rasn(tag(explicit(0)))]
     pub name_type: NameType,
-    /// The components.
+    /// The components: `["cifs", "acct.file.core.windows.net"]` for
+    /// `cifs/acct.file.core.windows.net`.
     #[rasn(tag(explicit(1)))]
     pub name_string: SequenceOf<KerberosString>,
 }
@@ -470,7 +472,8 @@ pub struct EncTicketPart {
     pub authorization_data: Option<AuthorizationData>,
 }
 
-/// `KDC-REQ-BODY`.
+/// `KDC-REQ-BODY` (RFC 4120 §5.4.1): what an AS-REQ or TGS-REQ asks for. A TGS-REQ's
+/// authenticator carries a checksum of its DER.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KdcReqBody {
     /// KDC options.
@@ -557,7 +560,7 @@ pub struct KdcRep {
     /// The client's name.
     #[rasn(tag(explicit(4)))]
     pub cname: PrincipalName,
-    /// The ticket.
+    /// The ticket issued, opaque to the client (encrypted in the service's key).
     #[rasn(tag(explicit(5)))]
     pub ticket: Ticket,
     /// [`EncKdcRepPart`] (usage 3 for AS, 8 or 9 for TGS).
@@ -643,7 +646,7 @@ pub struct ApReq {
     /// AP options.
     #[rasn(tag(explicit(2)))]
     pub ap_options: ApOptions,
-    /// The ticket.
+    /// The ticket for the service, which the authenticator goes with.
     #[rasn(tag(explicit(3)))]
     pub ticket: Ticket,
     /// [`Authenticator`] under the ticket session key (usage 7 in PA-TGS-REQ, 11 otherwise).
@@ -775,7 +778,7 @@ pub struct KrbCred {
     /// Always 22 (KRB-CRED).
     #[rasn(tag(explicit(1)))]
     pub msg_type: MessageType,
-    /// The tickets.
+    /// The tickets forwarded; their session keys are in `enc_part`.
     #[rasn(tag(explicit(2)))]
     pub tickets: SequenceOf<Ticket>,
     /// [`EncKrbCredPart`] (usage 14; often etype 0, unencrypted, for local transfer).
@@ -815,13 +818,13 @@ pub struct EncKrbCredPart {
     /// One entry per ticket.
     #[rasn(tag(explicit(0)))]
     pub ticket_info: SequenceOf<KrbCredInfo>,
-    /// Nonce.
+    /// A nonce the recipient may check against one it chose (RFC 4120 §5.8.1).
     #[rasn(tag(explicit(1)))]
     pub nonce: Option<u32>,
-    /// Timestamp.
+    /// The sender's time, for replay detection.
     #[rasn(tag(explicit(2)))]
     pub timestamp: Option<KerberosTime>,
-    /// Microseconds.
+    /// The microseconds of `timestamp`.
     #[rasn(tag(explicit(3)))]
     pub usec: Option<u32>,
     /// Sender address.

@@ -92,7 +92,7 @@ pub struct GroupMembership {
 /// A full SID with attributes (extra SIDs).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SidAndAttributes {
-    /// The SID.
+    /// The SID: a group or other SID outside the account's domain.
     pub sid: Sid,
     /// SE_GROUP_* attributes.
     pub attributes: u32,
@@ -200,7 +200,7 @@ pub struct PacBuffer {
     pub ty: u32,
     /// Offset of the data in the PAC.
     pub offset: u64,
-    /// The data.
+    /// The buffer's bytes, as found at `offset`.
     pub data: Vec<u8>,
 }
 

@@ -49,7 +49,7 @@ pub struct NegHints {
     /// Typically "not_defined_in_RFC4178@please_ignore".
     #[rasn(tag(explicit(0)))]
     pub hint_name: Option<KerberosString>,
-    /// Unused.
+    /// `hintAddress`: never used (MS-SPNG §2.2.1).
     #[rasn(tag(explicit(1)))]
     pub hint_address: Option<OctetString>,
 }
@@ -66,7 +66,7 @@ pub struct NegTokenInit2 {
     /// A mechanism token.
     #[rasn(tag(explicit(2)))]
     pub mech_token: Option<OctetString>,
-    /// Hints.
+    /// `negHints`: a server name hint that clients ignore (MS-SPNG §2.2.1).
     #[rasn(tag(explicit(3)))]
     pub neg_hints: Option<NegHints>,
     /// MIC over the MechTypeList.

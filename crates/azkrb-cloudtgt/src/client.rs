@@ -82,7 +82,7 @@ impl Client {
         &self.cache
     }
 
-    /// The transport.
+    /// The transport the client sends its KDC requests through.
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

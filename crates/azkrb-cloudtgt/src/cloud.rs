@@ -33,7 +33,7 @@ pub struct CloudTgt {
     pub message_buffer: String,
     /// Present (instead of a ticket) when Entra could not issue one.
     pub error: String,
-    /// The realm.
+    /// The realm of the TGT (`KERBEROS.MICROSOFTONLINE.COM` for `tgt_cloud`).
     pub realm: String,
     /// Service name.
     pub sn: String,

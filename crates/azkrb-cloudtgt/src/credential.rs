@@ -11,13 +11,13 @@ use crate::principal::Principal;
 /// Credentials for one service: the ticket, its session key and what the KDC said about it.
 #[derive(Debug, Clone)]
 pub struct Credential {
-    /// The client.
+    /// The client the ticket was issued to.
     pub client: Principal,
     /// The service the ticket is for (a `krbtgt/...` for a TGT).
     pub server: Principal,
     /// The session key (zeroized on drop, never printed).
     pub session_key: Key,
-    /// The ticket.
+    /// The ticket, opaque to the client (encrypted in the service's key).
     pub ticket: Ticket,
     /// Ticket flags.
     pub flags: TicketFlags,

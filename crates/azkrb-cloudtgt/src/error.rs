@@ -112,7 +112,7 @@ pub enum Error {
     /// The KDC proxy answered with an HTTP error status.
     #[error("the KDC proxy {url} answered HTTP {status}{}", hint_for_status(*.status))]
     Http {
-        /// The URL.
+        /// The KDC proxy URL.
         url: String,
         /// The status code.
         status: u16,
@@ -122,7 +122,7 @@ pub enum Error {
         "the KDC proxy {url} answered HTTP {status}, redirecting to {location}: redirects are not followed; configure the KDC proxy's final URL (kdc = https://... in krb5.conf, or the KDC proxy setting)"
     )]
     Redirect {
-        /// The URL.
+        /// The KDC proxy URL.
         url: String,
         /// The status code (3xx).
         status: u16,
@@ -134,7 +134,7 @@ pub enum Error {
         "TLS to {url} failed: {detail} (is the KDC proxy's CA trusted? use a CA file, or the realm's http_anchors in krb5.conf, for a private CA)"
     )]
     Tls {
-        /// The URL.
+        /// The KDC proxy URL.
         url: String,
         /// What went wrong.
         detail: String,
@@ -152,7 +152,7 @@ pub enum Error {
     Timeout {
         /// The URL or address.
         target: String,
-        /// The timeout.
+        /// The timeout that passed, in seconds.
         seconds: u64,
     },
     /// A configuration problem (krb5.conf, realm routing, ...).
@@ -161,7 +161,7 @@ pub enum Error {
     /// A credential cache, keytab or KRB-CRED file problem.
     #[error("{file}: {detail}")]
     File {
-        /// The file.
+        /// The file's path.
         file: String,
         /// What went wrong.
         detail: String,

@@ -111,7 +111,7 @@ impl std::fmt::Debug for AsSecret {
 pub enum AsStep {
     /// Send [`AsExchange::request`] again (now with pre-authentication).
     Continue,
-    /// The TGT.
+    /// Done: the TGT, with its session key.
     Done(Box<Credential>),
 }
 

@@ -11,7 +11,7 @@ use crate::principal::Principal;
 /// One keytab entry.
 #[derive(Debug, Clone)]
 pub struct KeytabEntry {
-    /// The principal.
+    /// The principal the key belongs to.
     pub principal: Principal,
     /// When the key was written (Unix seconds).
     pub timestamp: u32,
@@ -23,7 +23,7 @@ pub struct KeytabEntry {
     pub key: Option<Key>,
 }
 
-/// A keytab.
+/// A keytab: the long-term keys of principals, in MIT's file format (version 2).
 #[derive(Debug, Clone, Default)]
 pub struct Keytab {
     /// The entries, in file order.

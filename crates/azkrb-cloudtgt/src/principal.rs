@@ -7,9 +7,9 @@ use crate::error::{Error, Result};
 /// A principal: name components, name type and realm.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Principal {
-    /// The name.
+    /// The name: its type and components.
     pub name: PrincipalName,
-    /// The realm.
+    /// The realm (`KERBEROS.MICROSOFTONLINE.COM`, `CONTOSO.LOCAL`).
     pub realm: String,
 }
 

@@ -27,7 +27,7 @@ use crate::status::NtStatus;
 /// A response, with the exact request bytes that produced it.
 #[derive(Debug)]
 pub struct Response {
-    /// The header.
+    /// The response's SMB2 header.
     pub header: Header,
     /// The frame the response arrived in (decrypted in place); the message is `buf[msg]`.
     buf: Vec<u8>,

@@ -9,7 +9,7 @@ pub enum Error {
     /// The server answered with an error status.
     #[error("{command} failed: {status}")]
     Status {
-        /// The command.
+        /// The command that failed (`"CREATE"`, `"READ"`, ...).
         command: &'static str,
         /// The NTSTATUS.
         status: NtStatus,
@@ -32,7 +32,7 @@ pub enum Error {
     /// The connection failed.
     #[error("connection to {target}: {detail}")]
     Io {
-        /// The server.
+        /// The server's address.
         target: String,
         /// What went wrong.
         detail: String,
@@ -43,9 +43,9 @@ pub enum Error {
     /// No answer in time.
     #[error("{what} timed out after {seconds}s")]
     Timeout {
-        /// The request.
+        /// What timed out (the request, or the connection attempt).
         what: String,
-        /// The timeout.
+        /// The timeout that passed, in seconds.
         seconds: u64,
     },
 }

@@ -21,7 +21,7 @@ use std::ops::BitOr;
 pub struct Access(u32);
 
 impl Access {
-    /// Nothing.
+    /// No access right.
     pub const NONE: Self = Self(0);
     /// FILE_READ_DATA.
     pub const READ_DATA: Self = Self(0x1);

@@ -109,7 +109,7 @@ impl Session {
         self.id
     }
 
-    /// The connection.
+    /// The connection the session runs on.
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

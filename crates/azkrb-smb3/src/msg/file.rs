@@ -203,7 +203,7 @@ pub fn query_directory_request(
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
-    /// The name.
+    /// The entry's file name, without its directory.
     pub name: String,
     /// EndOfFile.
     pub size: u64,

@@ -171,11 +171,11 @@ pub struct Header {
     pub credit_charge: u16,
     /// Status (responses).
     pub status: NtStatus,
-    /// Command.
+    /// The command number (see [`Command::from_u16`]).
     pub command: u16,
     /// CreditRequest / CreditResponse.
     pub credits: u16,
-    /// Flags.
+    /// Flags (see [`flags`]).
     pub flags: u32,
     /// NextCommand (compounding).
     pub next_command: u32,
@@ -185,7 +185,7 @@ pub struct Header {
     pub async_or_tree: u64,
     /// SessionId.
     pub session_id: u64,
-    /// Signature.
+    /// The signature (zero unless the SIGNED flag is set).
     pub signature: [u8; 16],
 }
 

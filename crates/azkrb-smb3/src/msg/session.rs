@@ -6,9 +6,9 @@ use crate::error::{Error, Result};
 
 /// Client capabilities sent in NEGOTIATE.
 pub mod caps {
-    /// DFS.
+    /// SMB2_GLOBAL_CAP_DFS: the client supports DFS.
     pub const DFS: u32 = 0x1;
-    /// Leasing.
+    /// SMB2_GLOBAL_CAP_LEASING: the client supports leases.
     pub const LEASING: u32 = 0x2;
     /// Multi-credit (large MTU) requests.
     pub const LARGE_MTU: u32 = 0x4;

@@ -58,7 +58,7 @@ use window::Window;
 /// One message of a request (or of a compound) to send.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The command.
+    /// The SMB2 command of the request.
     pub command: Command,
     /// The session it belongs to (0: none, or the first SESSION_SETUP leg).
     pub session_id: u64,
@@ -145,7 +145,7 @@ pub enum Event {
 /// What the keepalive wants done now (see [`Core::poll_keepalive`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keepalive {
-    /// Nothing.
+    /// Nothing to do yet.
     Idle,
     /// The peer has been silent for a while: send an ECHO.
     SendEcho,
