@@ -2,6 +2,11 @@
 //! krb5 (RFC 4121) and MS-PAC message a Kerberos client meets, with DER encoding and
 //! decoding. No I/O and no cryptography.
 //!
+//! This is the bottom of the azkrb stack: `azkrb-crypto` seals and opens the encrypted parts
+//! these types carry, `azkrb-cloudtgt` drives the AS, TGS and AP exchanges with them, and
+//! `azkrb-smb3` carries the SPNEGO tokens in SMB2 SESSION_SETUP. It can be used on its own to
+//! read or write any of these messages.
+//!
 //! - [`krb`]: RFC 4120 messages built with `rasn` derives (leaf types from `rasn-kerberos`),
 //!   on a [`KerberosString`] that keeps any octets, so UTF-8 names round-trip;
 //! - [`constants`]: message, PA-DATA, name, error, checksum, address and
@@ -17,14 +22,72 @@
 //! wrong; none panics on any input (each has a fuzz target), and lengths read from the wire
 //! are checked against the input before anything is allocated.
 //!
+//! # Example
+//!
+//! The answer of a KDC that requires pre-authentication to a first AS-REQ: a KRB-ERROR
+//! `KDC_ERR_PREAUTH_REQUIRED` whose e-data is METHOD-DATA carrying PA-ETYPE-INFO2, the salt
+//! the client must use for string-to-key. Built, encoded, decoded, and read back:
+//!
 //! ```
-//! use azkrb_asn1::{KerberosMessage, krb::KrbError};
+//! use azkrb_asn1::krb::{EtypeInfo2Entry, KrbError, PaData};
+//! use azkrb_asn1::{
+//!     ErrorCode, KerberosMessage, KerberosTime, MessageType, NameType, PaDataType,
+//!     PrincipalName, encode,
+//! };
+//!
+//! let realm = "KERBEROS.MICROSOFTONLINE.COM";
+//! let etype_info2 = vec![EtypeInfo2Entry {
+//!     etype: 18, // aes256-cts-hmac-sha1-96
+//!     salt: Some("KERBEROS.MICROSOFTONLINE.COMalice".into()),
+//!     s2kparams: None,
+//! }];
+//! let method_data = vec![PaData {
+//!     padata_type: PaDataType::EtypeInfo2,
+//!     padata_value: encode("ETYPE-INFO2", &etype_info2)?.into(),
+//! }];
+//! let error = KrbError {
+//!     pvno: 5,
+//!     msg_type: MessageType::KrbError,
+//!     ctime: None,
+//!     cusec: None,
+//!     stime: KerberosTime::from_unix(1_700_000_000),
+//!     susec: 0,
+//!     error_code: ErrorCode::PreauthRequired,
+//!     crealm: None,
+//!     cname: None,
+//!     realm: realm.into(),
+//!     sname: PrincipalName::new(NameType::SrvInst, ["krbtgt", realm]),
+//!     e_text: None,
+//!     e_data: Some(encode("METHOD-DATA", &method_data)?.into()),
+//! };
+//!
+//! let der = KerberosMessage::KrbError(error).to_der()?;
+//! assert_eq!(der[0], 0x7e); // [APPLICATION 30]
+//!
+//! let KerberosMessage::KrbError(got) = KerberosMessage::from_der(&der)? else {
+//!     panic!("not a KRB-ERROR");
+//! };
+//! assert_eq!(got.error_code, ErrorCode::PreauthRequired);
+//! assert_eq!(got.sname.to_text(), "krbtgt/KERBEROS.MICROSOFTONLINE.COM");
+//! let entries = got.etype_info2();
+//! assert_eq!(entries[0].etype, 18);
+//! assert_eq!(
+//!     entries[0].salt.as_ref().and_then(|s| s.as_str()),
+//!     Some("KERBEROS.MICROSOFTONLINE.COMalice")
+//! );
+//! # Ok::<(), azkrb_asn1::Error>(())
+//! ```
+//!
+//! Malformed input is an error that says where it went wrong, never a panic:
+//!
+//! ```
+//! use azkrb_asn1::KerberosMessage;
 //! let bytes = [0x7e, 0x03, 0x30, 0x01, 0x00];
 //! let err = KerberosMessage::from_der(&bytes).unwrap_err();
 //! assert!(err.to_string().starts_with("malformed KRB-ERROR"));
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(
@@ -216,3 +279,8 @@ pub fn find_etype_info2(padata: &[krb::PaData]) -> Vec<krb::EtypeInfo2Entry> {
         .flatten()
         .collect()
 }
+
+// The README's examples run as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -18,7 +18,13 @@
 //! integrity in constant time before releasing any plaintext, and keyed checksums. Key bytes
 //! are zeroized on drop and never printed.
 //!
-//! No I/O and no `unsafe`.
+//! No I/O and no `unsafe`. In the azkrb stack this crate sits beside `azkrb-asn1` at the
+//! bottom: `azkrb-cloudtgt` uses it to derive the user's key, open KDC replies and seal
+//! authenticators; it depends on no other azkrb crate and can be used on its own.
+//!
+//! # Examples
+//!
+//! Encrypt and decrypt under a random key; the key usage is bound into the integrity check:
 //!
 //! ```
 //! use azkrb_crypto::{EncryptionType, Key, KeyUsage};
@@ -31,8 +37,37 @@
 //! assert!(key.decrypt(KeyUsage::AP_REP_ENC_PART, &ct).is_err());
 //! # Ok::<(), azkrb_crypto::Error>(())
 //! ```
+//!
+//! string-to-key with the salt and s2kparams a KDC sends in PA-ETYPE-INFO2, checked against
+//! the test vector of RFC 3962 Appendix B (1200 iterations); an iteration count far below
+//! the defaults is refused as a downgrade:
+//!
+//! ```
+//! use azkrb_crypto::{EncryptionType, Error, Key};
+//!
+//! let s2kparams = 1200u32.to_be_bytes();
+//! let key = Key::from_password(
+//!     EncryptionType::Aes256CtsHmacSha196,
+//!     b"password",
+//!     b"ATHENA.MIT.EDUraeburn",
+//!     Some(&s2kparams),
+//! )?;
+//! assert_eq!(
+//!     hex::encode(key.as_bytes()),
+//!     "55a6ac740ad17b4846941051e1e8b0a7548d93b0ab30a8bc3ff16280382b8c2a"
+//! );
+//!
+//! let weak = Key::from_password(
+//!     EncryptionType::Aes256CtsHmacSha196,
+//!     b"password",
+//!     b"ATHENA.MIT.EDUraeburn",
+//!     Some(&1u32.to_be_bytes()),
+//! );
+//! assert!(matches!(weak, Err(Error::IterationCountTooSmall { count: 1, .. })));
+//! # Ok::<(), azkrb_crypto::Error>(())
+//! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -83,3 +118,8 @@ pub mod raw {
         crate::hash::pbkdf2::<crate::hash::Sha1>(password, salt, iterations, out)
     }
 }
+
+// The README's examples run as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
