@@ -1,6 +1,6 @@
 //! MS-PAC decoding against real PACs: two issued by a Samba AD DC KDC (service ticket and
 //! TGT) and the example PAC published in MS-PAC §3. The expected values were decoded
-//! independently with Samba's own NDR decoder (`tests/fixtures/ad/tools/decode_pac.py`).
+//! independently with Samba's own NDR decoder (`lab/capture/ad/decode_pac.py`).
 
 use azkrb_asn1::pac::{Pac, buffer_type};
 use serde_json::Value;
