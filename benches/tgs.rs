@@ -12,9 +12,7 @@ use azkrb_asn1::KerberosTime;
 use azkrb_cloudtgt::{Principal, TgsExchange, TgsStep};
 use criterion::{Criterion, criterion_group};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-use common::try_lab as lab;
+use azkrb_test_support::{kerberos_client, lab_user, try_lab as lab};
 
 fn median(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     v.sort();
@@ -30,8 +28,8 @@ fn latency_table(env: &std::collections::HashMap<String, String>) {
         .enable_all()
         .build()
         .unwrap();
-    let client = common::kerberos_client(env);
-    let user = common::lab_user(env);
+    let client = kerberos_client(env);
+    let user = lab_user(env);
     let tgt = rt
         .block_on(client.login_password(&user, &env["AZKRB_LAB_PASSWORD"]))
         .unwrap();
@@ -155,8 +153,8 @@ fn cache_hit(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let client = common::kerberos_client(&env);
-    let user = common::lab_user(&env);
+    let client = kerberos_client(&env);
+    let user = lab_user(&env);
     let tgt = rt
         .block_on(client.login_password(&user, &env["AZKRB_LAB_PASSWORD"]))
         .unwrap();

@@ -5,9 +5,6 @@
 
 use std::time::Instant;
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use azkrb::{AzureFiles, Tgt};
 use azkrb_smb3::Cipher;
 
@@ -63,7 +60,7 @@ async fn main() -> Fallible<()> {
     let cipher = Cipher::from_name(cipher).ok_or(format!("unknown cipher {cipher}"))?;
     let mib: u64 = mib.parse().map_err(|e| format!("MiB {mib:?}: {e}"))?;
     let share = args.get(4).cloned().unwrap_or_else(|| "ram".into());
-    let env = common::try_lab().ok_or("the lab is not up: run lab/up")?;
+    let env = azkrb_test_support::try_lab().ok_or("the lab is not up: run lab/up")?;
     let var = |k: &str| env.get(k).cloned().ok_or(format!("lab.env lacks {k}"));
     let host = var("AZKRB_LAB_HOST")?;
     let files = AzureFiles::builder()

@@ -7,16 +7,9 @@ use azkrb::crypto::{EncryptionType, Key, KeyUsage};
 use azkrb_asn1::gss::{MicToken, WrapToken, token_flags};
 use azkrb_asn1::krb::{Authenticator, EncTicketPart, EncryptedData, PaEncTsEnc};
 use azkrb_asn1::{KerberosMessage, PaDataType, decode, decode_enc_kdc_rep_part, encode};
+use azkrb_test_support::fixtures::mit as fixture;
 use hex_literal::hex;
 use serde_json::Value;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/mit/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn keys() -> Value {
     serde_json::from_slice(&fixture("keys.json")).unwrap()

@@ -3,10 +3,6 @@
 //! `smbclient` both ways; cross-realm, UPN and RFC 8009; every error case provoked for real;
 //! the service ticket decrypts with the keytab's key. `scripts/test` runs these.
 
-mod common;
-#[path = "common/tgt_cloud.rs"]
-mod tgt_cloud;
-
 use std::process::Command;
 
 use azkrb::crypto::{EncryptionType, KeyUsage};
@@ -16,14 +12,14 @@ use azkrb_cloudtgt::keytab::Keytab;
 use azkrb_cloudtgt::{
     AsExchange, AsSecret, AsStep, Client, Error, KdcAddress, Principal, TransportOptions,
 };
-use common::{lab, proxy_log_len, proxy_log_since};
+use azkrb_test_support::{lab, proxy_log_len, proxy_log_since, tgt_cloud};
 
 fn client(env: &std::collections::HashMap<String, String>) -> Client {
-    common::kerberos_client(env)
+    azkrb_test_support::kerberos_client(env)
 }
 
 fn alice(env: &std::collections::HashMap<String, String>) -> Principal {
-    common::lab_user(env)
+    azkrb_test_support::lab_user(env)
 }
 
 fn tmp(name: &str) -> String {

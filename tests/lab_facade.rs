@@ -1,13 +1,11 @@
 //! The one-call API (`azkrb::AzureFiles`) against the lab: MIT KDC behind the kdcproxy KKDCP
 //! service, Samba requiring SMB 3.1.1 encryption.
 
-mod common;
-
 use std::process::Command;
 
 use azkrb::{AzureFiles, Error, Tgt};
 use azkrb_smb3::NtStatus;
-use common::lab;
+use azkrb_test_support::lab;
 use zeroize::Zeroizing;
 
 type Env = std::collections::HashMap<String, String>;

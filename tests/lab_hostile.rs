@@ -2,15 +2,13 @@
 //! lab's real smbd (SMB 3.1.1, AES-256-GCM required) injects what no honest server sends.
 //! Nothing forged may reach the caller as data: the connection fails, loudly.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use azkrb::KerberosAuth;
 use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Cipher, Connection, Dialect, Error, OpenOptions, Security, Session, Tree};
-use common::lab;
+use azkrb_test_support::{kerberos_client, lab, lab_user};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -133,9 +131,9 @@ async fn encrypted_tree(env: &Env, addr: &str) -> Tree {
     let conn = Connection::connect(addr, &opts, Duration::from_secs(20))
         .await
         .unwrap();
-    let c = common::kerberos_client(env);
+    let c = kerberos_client(env);
     let tgt = c
-        .login_password(&common::lab_user(env), &env["AZKRB_LAB_PASSWORD"])
+        .login_password(&lab_user(env), &env["AZKRB_LAB_PASSWORD"])
         .await
         .unwrap();
     let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();
@@ -213,9 +211,9 @@ async fn a_dialect_downgrade_on_the_path_is_caught_before_the_share_is_used() {
         Dialect::Smb302,
         "the path downgraded it"
     );
-    let c = common::kerberos_client(&env);
+    let c = kerberos_client(&env);
     let tgt = c
-        .login_password(&common::lab_user(&env), &env["AZKRB_LAB_PASSWORD"])
+        .login_password(&lab_user(&env), &env["AZKRB_LAB_PASSWORD"])
         .await
         .unwrap();
     let ticket = c.cifs_ticket(&tgt, &env["AZKRB_LAB_HOST"]).await.unwrap();

@@ -4,8 +4,7 @@
 //! refused, and the RFC 8009 realm. `scripts/test` starts the lab and runs these; a plain
 //! `cargo test` lists them as ignored.
 
-mod common;
-use common::lab;
+use azkrb_test_support::lab;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -2,8 +2,6 @@
 //! SPNEGO/Kerberos session setup (mutual authentication, signed final response), encryption
 //! with each cipher, file operations, interop with smbclient, and clear errors.
 
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,13 +12,13 @@ use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{
     Cipher, Connection, Dialect, Disposition, Error, NtStatus, OpenOptions, Security, Session, Tree,
 };
-use common::lab;
+use azkrb_test_support::{kerberos_client, lab, lab_user};
 
 type Env = std::collections::HashMap<String, String>;
 
 async fn ticket(env: &Env) -> Credential {
-    let c = common::kerberos_client(env);
-    let user = common::lab_user(env);
+    let c = kerberos_client(env);
+    let user = lab_user(env);
     let tgt = c
         .login_password(&user, &env["AZKRB_LAB_PASSWORD"])
         .await
@@ -124,7 +122,7 @@ async fn directory_operations_and_smbclient_interop() {
     assert_eq!(on_disk, b"hello from azkrb");
     let out_file = std::env::temp_dir().join(format!("azkrb-smbclient-{}", std::process::id()));
     let cc = std::env::temp_dir().join(format!("azkrb-cc-{}", std::process::id()));
-    let mut cache = azkrb_cloudtgt::ccache::Ccache::new(common::lab_user(&env));
+    let mut cache = azkrb_cloudtgt::ccache::Ccache::new(lab_user(&env));
     cache.store(&ticket(&env).await).unwrap();
     cache.save(cc.to_str().unwrap()).unwrap();
     let smbclient = |cmd: &str| {

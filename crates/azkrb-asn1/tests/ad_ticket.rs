@@ -5,14 +5,7 @@
 use azkrb_asn1::krb::{AuthorizationData, EncTicketPart, Ticket};
 use azkrb_asn1::pac::Pac;
 use azkrb_asn1::{AdType, NameType, TicketFlags, decode, encode};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/ad/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use azkrb_test_support::fixtures::ad as fixture;
 
 #[test]
 fn ticket_round_trips() {

@@ -5,14 +5,7 @@ use azkrb_asn1::gss::{GssChecksum, InitialContextToken, MicToken};
 use azkrb_asn1::kkdcp::{add_length_prefix, strip_length_prefix};
 use azkrb_asn1::spnego::NegotiationToken;
 use azkrb_asn1::{Error, KdcProxyMessage, KerberosMessage, decode_enc_kdc_rep_part};
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/mit/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use azkrb_test_support::fixtures::mit as fixture;
 
 #[test]
 fn der_errors_name_the_message_and_field() {

@@ -10,15 +10,8 @@ use azkrb_asn1::{
     CksumType, EncPartTag, ErrorCode, KdcOptions, KdcProxyMessage, KerberosMessage, MessageType,
     NameType, PaDataType, decode, decode_enc_kdc_rep_part, find_etype_info2,
 };
+use azkrb_test_support::fixtures::{mit as fixture, mit_dir as dir};
 use kerberos_asn1::Asn1Object;
-
-fn dir() -> String {
-    format!("{}/../../tests/fixtures/mit", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/{name}", dir())).unwrap()
-}
 
 fn message(name: &str) -> KerberosMessage {
     let bytes = fixture(name);

@@ -3,15 +3,8 @@
 //! independently with Samba's own NDR decoder (`lab/capture/ad/decode_pac.py`).
 
 use azkrb_asn1::pac::{Pac, buffer_type};
+use azkrb_test_support::fixtures::ad as fixture;
 use serde_json::Value;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/ad/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn expected(name: &str) -> Value {
     serde_json::from_slice(&fixture(name)).unwrap()

@@ -9,14 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use azkrb_cloudtgt::cloud::CloudTgt;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/mit/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use azkrb_test_support::fixtures::mit as fixture;
 
 fn keys() -> serde_json::Value {
     serde_json::from_slice(&fixture("keys.json")).unwrap()

@@ -5,13 +5,7 @@ use azkrb_cloudtgt::ccache::{Ccache, path_of};
 use azkrb_cloudtgt::keytab::Keytab;
 use azkrb_cloudtgt::{Principal, TgsExchange};
 use azkrb_crypto::{EncryptionType, KeyUsage};
-
-fn fixture(name: &str) -> String {
-    format!(
-        "{}/../../tests/fixtures/mit/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use azkrb_test_support::fixtures::mit_path as fixture;
 
 #[test]
 fn kinit_ccache_reads_and_round_trips() {

@@ -1,15 +1,10 @@
 //! mount-share end to end against the lab: MIT KDC behind the kdcproxy KKDCP service, Samba
 //! requiring SMB 3.1.1 encryption, smbclient and klist as the reference tools.
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/tgt_cloud.rs"]
-mod tgt_cloud;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::lab;
+use azkrb_test_support::{lab, tgt_cloud};
 
 type Env = std::collections::HashMap<String, String>;
 

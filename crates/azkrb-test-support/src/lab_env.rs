@@ -1,22 +1,17 @@
-//! Shared helpers of the lab-backed tests, benches and examples: the lab's environment file.
-#![allow(dead_code)]
+//! The lab's environment file (`lab/up` writes it) and what the tests read from it.
 
 use std::collections::HashMap;
 
+/// The variables of the lab's environment file, by name.
+pub type Env = HashMap<String, String>;
+
 fn env_path() -> String {
-    std::env::var("AZKRB_LAB_ENV").unwrap_or_else(|_| {
-        // The workspace root (this module is shared by packages below it too).
-        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = here
-            .ancestors()
-            .find(|d| d.join("lab/lib.sh").exists())
-            .unwrap_or(here);
-        format!("{}/lab/state/lab.env", root.display())
-    })
+    std::env::var("AZKRB_LAB_ENV")
+        .unwrap_or_else(|_| format!("{}/lab/state/lab.env", crate::workspace_root().display()))
 }
 
 /// The variables lab/up wrote (AZKRB_LAB_ENV, or lab/state/lab.env), if the lab is up.
-pub fn try_lab() -> Option<HashMap<String, String>> {
+pub fn try_lab() -> Option<Env> {
     let text = std::fs::read_to_string(env_path()).ok()?;
     Some(
         text.lines()
@@ -28,7 +23,7 @@ pub fn try_lab() -> Option<HashMap<String, String>> {
 }
 
 /// The lab's variables; panics with the fix when the lab is not up.
-pub fn lab() -> HashMap<String, String> {
+pub fn lab() -> Env {
     try_lab().unwrap_or_else(|| {
         panic!(
             "{}: missing: start the lab with lab/up (scripts/test does)",
@@ -38,7 +33,7 @@ pub fn lab() -> HashMap<String, String> {
 }
 
 /// Lines appended to the proxy log since `start` lines.
-pub fn proxy_log_since(env: &HashMap<String, String>, start: usize) -> Vec<String> {
+pub fn proxy_log_since(env: &Env, start: usize) -> Vec<String> {
     std::fs::read_to_string(&env["AZKRB_LAB_PROXY_LOG"])
         .unwrap()
         .lines()
@@ -48,7 +43,7 @@ pub fn proxy_log_since(env: &HashMap<String, String>, start: usize) -> Vec<Strin
 }
 
 /// Number of lines in the proxy log now.
-pub fn proxy_log_len(env: &HashMap<String, String>) -> usize {
+pub fn proxy_log_len(env: &Env) -> usize {
     std::fs::read_to_string(&env["AZKRB_LAB_PROXY_LOG"])
         .unwrap()
         .lines()
@@ -57,7 +52,8 @@ pub fn proxy_log_len(env: &HashMap<String, String>) -> usize {
 
 /// A Kerberos client for the lab: its krb5.conf (the Entra realm through the KDC proxy) and
 /// its CA.
-pub fn kerberos_client(env: &HashMap<String, String>) -> azkrb_cloudtgt::Client {
+#[cfg(feature = "kerberos")]
+pub fn kerberos_client(env: &Env) -> azkrb_cloudtgt::Client {
     azkrb_cloudtgt::Client::new(
         azkrb_cloudtgt::RealmConfig::load(&env["AZKRB_LAB_KRB5_CONF"]).unwrap(),
         &azkrb_cloudtgt::TransportOptions {
@@ -69,6 +65,7 @@ pub fn kerberos_client(env: &HashMap<String, String>) -> azkrb_cloudtgt::Client 
 }
 
 /// The lab user's principal (alice in the Entra realm).
-pub fn lab_user(env: &HashMap<String, String>) -> azkrb_cloudtgt::Principal {
+#[cfg(feature = "kerberos")]
+pub fn lab_user(env: &Env) -> azkrb_cloudtgt::Principal {
     azkrb_cloudtgt::Principal::parse(&env["AZKRB_LAB_USER"], &env["AZKRB_LAB_REALM"]).unwrap()
 }

@@ -3,8 +3,6 @@
 //! JWE (`dir` + A256GCM, Entra's KDF context in the header) under a given PRT session key,
 //! sealed here with aes-gcm independently of the code under test.
 
-use std::collections::HashMap;
-
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use azkrb_asn1::{KerberosMessage, KerberosTime};
 use azkrb_cloudtgt::{AsExchange, AsSecret, AsStep};
@@ -14,12 +12,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 /// The JSON of a `tgt_cloud` for the lab's user (alice), with a JWE `clientKey` when
 /// `prt_session_key` is given.
-pub async fn lab_tgt_cloud(
-    env: &HashMap<String, String>,
-    prt_session_key: Option<&[u8]>,
-) -> String {
-    let client = super::common::kerberos_client(env);
-    let alice = super::common::lab_user(env);
+pub async fn lab_tgt_cloud(env: &crate::Env, prt_session_key: Option<&[u8]>) -> String {
+    let client = crate::kerberos_client(env);
+    let alice = crate::lab_user(env);
     let password = env["AZKRB_LAB_PASSWORD"].clone();
     let now = KerberosTime::now();
     let mut x = AsExchange::new(alice, AsSecret::Password(password.clone().into()), now).unwrap();
