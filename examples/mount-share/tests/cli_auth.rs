@@ -1,0 +1,249 @@
+//! mount-share's login, klist and ticket against the lab (MIT KDC behind the kdcproxy KKDCP
+//! service, Samba requiring SMB 3.1.1 encryption): password, UPN and `tgt_cloud` logins, the
+//! ccache read by MIT's klist and smbclient, and Kerberos errors from a moved clock.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use azkrb_test_support::tgt_cloud;
+use common::Lab;
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_klist_and_ticket_then_smbclient_uses_the_ccache_alone() {
+    let l = Lab::new("ticket");
+    l.login();
+    // MIT klist reads the ccache mount-share wrote; our klist shows the same TGT.
+    let mit = Command::new("klist")
+        .arg(format!("FILE:{}", l.ccache()))
+        .output()
+        .unwrap();
+    assert!(mit.status.success());
+    assert!(String::from_utf8_lossy(&mit.stdout).contains("krbtgt/KERBEROS.MICROSOFTONLINE.COM"));
+    let ours = l.ok(&["klist"], b"");
+    assert!(
+        ours.contains("Default principal: alice@KERBEROS.MICROSOFTONLINE.COM"),
+        "{ours}"
+    );
+    assert!(ours.contains("aes256-cts-hmac-sha1-96"), "{ours}");
+    let host = l.env["AZKRB_LAB_HOST"].clone();
+    let printed = l.ok(
+        &[
+            "--port",
+            &l.env["AZKRB_LAB_SMB_PORT"],
+            "ticket",
+            &format!("//{host}/share"),
+        ],
+        b"",
+    );
+    assert!(printed.contains("mount -t cifs"), "{printed}");
+    assert!(printed.contains("sec=krb5"), "{printed}");
+    assert!(l.ok(&["klist"], b"").contains(&format!("cifs/{host}@")));
+    // smbclient authenticates with the service ticket alone: the TGT is removed first (kvno
+    // would be needed otherwise), and the KDC is made unreachable.
+    let stripped = l.dir.join("only-cifs").display().to_string();
+    let cc = azkrb_cloudtgt::ccache::Ccache::load(&l.ccache()).unwrap();
+    let cifs = cc.credentials().into_iter().find(|c| !c.is_tgt()).unwrap();
+    let mut only = azkrb_cloudtgt::ccache::Ccache::new(cifs.client.clone());
+    only.store(&cifs).unwrap();
+    only.save(&stripped).unwrap();
+    // The lab's krb5.conf (realm routing) with its KDC proxy replaced by a dead address.
+    let krb5 = l.dir.join("krb5-nokdc.conf");
+    let conf = std::fs::read_to_string(&l.env["AZKRB_LAB_KRB5_CONF"]).unwrap();
+    let dead = conf.replace(
+        &l.env["AZKRB_LAB_PROXY_URL"],
+        "https://127.0.0.1:1/x/kerberos",
+    );
+    assert_ne!(conf, dead);
+    std::fs::write(&krb5, dead).unwrap();
+    let smb = l.smbclient_with(&stripped, krb5.to_str().unwrap(), "ls");
+    assert!(
+        smb.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&smb.stdout),
+        String::from_utf8_lossy(&smb.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn expired_ticket_and_skewed_clock_are_one_line_kerberos_errors() {
+    let l = Lab::new("clock");
+    l.login();
+    // The same commands with this machine's clock moved (libfaketime, the real KDC and
+    // server unchanged).
+    let faked = |offset: &str, args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new("faketime")
+            .arg(offset)
+            .arg(env!("CARGO_BIN_EXE_mount-share"))
+            .args([
+                "--ccache",
+                &l.ccache(),
+                "--address",
+                &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            ])
+            .args(args)
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env_remove("KRB5CCNAME")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("faketime (Debian package faketime, installed by lab/up)");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let share = l.unc("");
+    // A day later the 10-hour TGT has expired.
+    let (code, said) = faked("+1 day", &["ls", &share], b"");
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("expired") && said.contains("new TGT"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let (code, said) = faked("+1 day", &["diagnose", &share], b"");
+    assert_eq!(code, Some(1), "{said}");
+    // Ten minutes fast: the KDC refuses both the TGS exchange and a new login, and the
+    // message gives the measured offset and the fix.
+    let (code, said) = faked("+10 minutes", &["ls", &share], b"");
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("clock skew") && said.contains("600s"),
+        "{said}"
+    );
+    assert!(said.contains("NTP"), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    let (code, said) = faked(
+        "-10 minutes",
+        &[
+            "login",
+            "--password-stdin",
+            "alice",
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        pw.as_bytes(),
+    );
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains("clock skew") && said.contains("600s"),
+        "{said}"
+    );
+    // With the clock right again, everything works with the same ccache.
+    l.ok(&["ls", &share], b"");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_imports_a_tgt_cloud_in_both_forms() {
+    use base64::Engine;
+    let l = Lab::new("tgtcloud");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let prt_key = [0x3cu8; 32];
+    let raw = rt.block_on(tgt_cloud::lab_tgt_cloud(&l.env, None));
+    let jwe = rt.block_on(tgt_cloud::lab_tgt_cloud(&l.env, Some(&prt_key)));
+    let (raw_file, jwe_file) = (l.dir.join("raw.json"), l.dir.join("jwe.json"));
+    std::fs::write(&raw_file, raw).unwrap();
+    std::fs::write(&jwe_file, jwe).unwrap();
+    // Raw clientKey: the ccache holds alice's TGT, which gets a service ticket and a listing.
+    l.ok(&["login", "--tgt-cloud", raw_file.to_str().unwrap()], b"");
+    let said = l.ok(&["klist"], b"");
+    assert!(
+        said.contains("alice@KERBEROS.MICROSOFTONLINE.COM"),
+        "{said}"
+    );
+    l.ok(&["ls", &l.unc("")], b"");
+    // JWE clientKey: needs the PRT session key, given as base64, hex or raw bytes.
+    std::fs::remove_file(l.ccache()).unwrap();
+    let jwe_arg = jwe_file.to_str().unwrap();
+    let out = l.run(&["login", "--tgt-cloud", jwe_arg], b"");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PRT session key"));
+    let key_b64 = l.dir.join("prt.b64");
+    std::fs::write(
+        &key_b64,
+        base64::engine::general_purpose::STANDARD.encode(prt_key),
+    )
+    .unwrap();
+    let key_hex = l.dir.join("prt.hex");
+    std::fs::write(&key_hex, format!("{}\n", hex::encode(prt_key))).unwrap();
+    for key in [key_b64.to_str().unwrap(), key_hex.to_str().unwrap()] {
+        l.ok(
+            &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", key],
+            b"",
+        );
+        l.ok(&["ls", &l.unc("")], b"");
+    }
+    l.ok(
+        &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", "-"],
+        &prt_key,
+    );
+    // The wrong key is a Kerberos error; something that is no key at all, a usage error.
+    let wrong = l.dir.join("wrong.hex");
+    std::fs::write(&wrong, hex::encode([0x3du8; 32])).unwrap();
+    let out = l.run(
+        &[
+            "login",
+            "--tgt-cloud",
+            jwe_arg,
+            "--prt-session-key",
+            wrong.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = l.run(
+        &["login", "--tgt-cloud", jwe_arg, "--prt-session-key", "-"],
+        b"not a key",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_with_a_upn_as_entra_users_do() {
+    let l = Lab::new("upn");
+    let pw = format!("{}\n", l.env["AZKRB_LAB_UPN_PASSWORD"]);
+    let upn = l.env["AZKRB_LAB_UPN"].as_str();
+    // The Entra realm comes from the lab's krb5.conf: the UPN becomes an enterprise name in
+    // it, the KDC canonicalizes it, and the ticket works for the share.
+    l.ok(&["login", "--password-stdin", upn], pw.as_bytes());
+    let listed = l.ok(&["klist"], b"");
+    // An enterprise name, as MIT's klist writes it too (the @ of the UPN escaped).
+    let want = format!(
+        "Default principal: {}@{}",
+        upn.replace('@', "\\@"),
+        l.env["AZKRB_LAB_REALM"]
+    );
+    assert!(listed.contains(&want), "{listed}");
+    l.ok(&["ls", &l.unc("")], b"");
+    // The same with the realm given.
+    std::fs::remove_file(l.ccache()).unwrap();
+    l.ok(
+        &[
+            "login",
+            "--password-stdin",
+            upn,
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        pw.as_bytes(),
+    );
+    l.ok(&["ls", &l.unc("")], b"");
+}
