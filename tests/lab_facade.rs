@@ -197,7 +197,7 @@ async fn errors_by_layer() {
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn reauthentication_keeps_the_session_trees_and_open_handles() {
     let env = lab();
-    let (files, share) = alice_on_the_share(&env).await;
+    let (_files, share) = alice_on_the_share(&env).await;
     let tree = share.tree();
     let name = format!("azkrb-reauth-{}.bin", std::process::id());
     let h = tree
@@ -210,7 +210,7 @@ async fn reauthentication_keeps_the_session_trees_and_open_handles() {
     tree.write_at(h, 0, b"before").await.unwrap();
     // Twice: a second SESSION_SETUP on the session's id, encrypted like its other requests.
     for _ in 0..2 {
-        files.reauthenticate(&share).await.unwrap();
+        share.reauthenticate().await.unwrap();
     }
     // The same session, tree and handle go on working.
     tree.write_at(h, 6, b" and after").await.unwrap();
@@ -233,7 +233,7 @@ async fn reauthentication_keeps_the_session_trees_and_open_handles() {
         .await
         .unwrap();
     assert!(!share.session().encrypted);
-    plain.reauthenticate(&share).await.unwrap();
+    share.reauthenticate().await.unwrap();
     share.tree().list("").await.unwrap();
     share.close().await.unwrap();
 }
@@ -270,8 +270,17 @@ async fn an_expired_session_is_revived_by_reauthentication() {
         ),
         "{e}"
     );
-    // A fresh ticket (the cached one has run out) revives the same session.
-    files.reauthenticate(&share).await.unwrap();
+    // A fresh ticket (the cached one has run out) revives the same session: `run` sees the
+    // expiry, re-authenticates once for the two operations that saw it, and retries them.
+    let tree = share.tree();
+    let (a, b) = tokio::join!(share.run(|| tree.list("")), share.run(|| tree.stat("")));
+    a.unwrap();
+    b.unwrap();
+    share.tree().list("").await.unwrap();
+    // And again, explicitly, once the new ticket has ended too.
+    tokio::time::sleep(std::time::Duration::from_secs(life as u64 + 3)).await;
+    assert!(share.tree().list("").await.is_err());
+    share.reauthenticate().await.unwrap();
     share.tree().list("").await.unwrap();
     share.close().await.unwrap();
     // Closing an expired session is not an error: LOGOFF goes through, the rest is over.
@@ -282,9 +291,34 @@ async fn an_expired_session_is_revived_by_reauthentication() {
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn reauthentication_as_another_principal_is_refused_before_it_reaches_the_server() {
     let env = lab();
-    let (_alice, share) = alice_on_the_share(&env).await;
-    // The lab's UPN user is another principal: the server would drop the session (and its
-    // open files) if it saw that ticket, so it never does.
+    // Alice's TGT in a credential cache, near its end as the cache tells it (its last
+    // 200 s): the share reads the cache again when it re-authenticates.
+    let dir = std::env::temp_dir().join(format!("azkrb-other-principal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = dir.join("ccache").to_string_lossy().into_owned();
+    let mut tgt = alice(&env).tgt().await.unwrap();
+    tgt.endtime = azkrb_asn1::KerberosTime(azkrb_asn1::KerberosTime::now().0 + 200);
+    let save = |cred: &azkrb_cloudtgt::Credential| {
+        let mut cache = azkrb_cloudtgt::ccache::Ccache::new(cred.client.clone());
+        cache.store(cred).unwrap();
+        cache.save(&cc).unwrap();
+    };
+    save(&tgt);
+    let files = builder(&env)
+        .tgt(Tgt::Ccache(Some(cc.clone())))
+        .build()
+        .unwrap();
+    let share = files
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    assert!(
+        share.principal().starts_with("alice@"),
+        "{}",
+        share.principal()
+    );
+    // Meanwhile someone logged in as the lab's UPN user into the same cache: the server
+    // would drop the session (and its open files) if it saw that ticket, so it never does.
     let other = builder(&env)
         .tgt(Tgt::Password {
             principal: env["AZKRB_LAB_UPN"].clone(),
@@ -293,9 +327,15 @@ async fn reauthentication_as_another_principal_is_refused_before_it_reaches_the_
         })
         .build()
         .unwrap();
-    let e = other.reauthenticate(&share).await.unwrap_err();
+    save(&other.tgt().await.unwrap());
+    let e = share.reauthenticate().await.unwrap_err();
     assert!(matches!(e, Error::Usage(_)), "{e}");
     assert!(e.to_string().contains("was opened as alice@"), "{e}");
     share.tree().list("").await.unwrap();
+    // Alice logs in again: the share goes on as her.
+    save(&alice(&env).tgt().await.unwrap());
+    share.reauthenticate().await.unwrap();
+    share.tree().list("").await.unwrap();
     share.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,364 @@
+//! [`Builder`]: the settings of an [`AzureFiles`] client, each with a default, checked once
+//! by [`Builder::build`]; and [`Tgt`], where the ticket-granting ticket comes from.
+
+use std::time::Duration;
+
+use azkrb_cloudtgt::{Client, Credential, RealmConfig, TransportOptions};
+use azkrb_smb3::Cipher;
+use azkrb_smb3::msg::NegotiateOptions;
+use zeroize::Zeroizing;
+
+use crate::{AzureFiles, Error};
+
+/// Where the ticket-granting ticket comes from.
+pub enum Tgt {
+    /// An MIT-format credential cache: `None` is `KRB5CCNAME` (or MIT's default), `Some`
+    /// a `FILE:` name or path. Its TGT is used as it is.
+    Ccache(Option<String>),
+    /// Log in with a password (AS exchange with pre-authentication).
+    Password {
+        /// `user@REALM`, or a UPN such as `alice@contoso.com` (an enterprise name: in `realm`
+        /// when set, else in the Entra realm when configured).
+        principal: String,
+        /// The realm, when `principal` carries none or is a UPN.
+        realm: Option<String>,
+        /// The password (zeroized when dropped).
+        password: Zeroizing<String>,
+    },
+    /// An existing TGT (for example from `azkrb_cloudtgt::cloud::tgt_cloud`).
+    Credential(Box<Credential>),
+}
+
+impl std::fmt::Debug for Tgt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tgt::Ccache(name) => f.debug_tuple("Ccache").field(name).finish(),
+            Tgt::Password {
+                principal, realm, ..
+            } => f
+                .debug_struct("Password")
+                .field("principal", principal)
+                .field("realm", realm)
+                .field("password", &"<redacted>")
+                .finish_non_exhaustive(),
+            Tgt::Credential(c) => f.debug_tuple("Credential").field(&c.client).finish(),
+        }
+    }
+}
+
+/// Settings for [`AzureFiles`]; every one has a default.
+#[derive(Debug)]
+pub struct Builder {
+    pub(crate) krb5_conf: Option<String>,
+    pub(crate) realm_kdcs: Vec<(String, Vec<String>)>,
+    pub(crate) domain_realms: Vec<(String, String)>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) kdc_proxy: Option<String>,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) kdc_timeout: Duration,
+    pub(crate) tgt: Tgt,
+    pub(crate) smb_port: u16,
+    pub(crate) connect_to: Option<String>,
+    pub(crate) ciphers: Vec<Cipher>,
+    pub(crate) smb_timeout: Duration,
+    pub(crate) require_encryption: bool,
+    pub(crate) smb30: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            krb5_conf: None,
+            realm_kdcs: Vec::new(),
+            domain_realms: Vec::new(),
+            tenant: None,
+            kdc_proxy: None,
+            ca_file: None,
+            kdc_timeout: TransportOptions::default().timeout,
+            tgt: Tgt::Ccache(None),
+            smb_port: 445,
+            connect_to: None,
+            ciphers: NegotiateOptions::default().ciphers,
+            smb_timeout: Duration::from_secs(60),
+            require_encryption: true,
+            smb30: false,
+        }
+    }
+}
+
+impl Builder {
+    /// A krb5.conf (`[realms]`, `[domain_realm]`); default: `KRB5_CONFIG`, then
+    /// `/etc/krb5.conf` if it exists, else none (Entra defaults only).
+    pub fn krb5_conf(mut self, path: impl Into<String>) -> Self {
+        self.krb5_conf = Some(path.into());
+        self
+    }
+
+    /// The KDCs of `realm` (`host[:port]`, `tcp/host:port` or an `https://` KDC proxy URL),
+    /// replacing the krb5.conf's.
+    pub fn realm_kdcs(mut self, realm: impl Into<String>, kdcs: Vec<String>) -> Self {
+        self.realm_kdcs.push((realm.into(), kdcs));
+        self
+    }
+
+    /// Maps a host, or a `.domain` suffix, to `realm`, replacing the krb5.conf's entry for
+    /// the same name.
+    pub fn domain_realm(mut self, domain: impl Into<String>, realm: impl Into<String>) -> Self {
+        self.domain_realms.push((domain.into(), realm.into()));
+        self
+    }
+
+    /// Adds the Entra Kerberos defaults for a tenant: the realm
+    /// `KERBEROS.MICROSOFTONLINE.COM` through `https://login.microsoftonline.com/<tenant>/kerberos`,
+    /// and `.file.core.windows.net` mapped to it (entries of the krb5.conf win).
+    pub fn entra_tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The KDC proxy (`https://…`) for the Entra realm `KERBEROS.MICROSOFTONLINE.COM`,
+    /// replacing any configured one; `.file.core.windows.net` is mapped to that realm unless
+    /// already mapped.
+    pub fn kdc_proxy(mut self, url: impl Into<String>) -> Self {
+        self.kdc_proxy = Some(url.into());
+        self
+    }
+
+    /// Extra CA certificates (PEM) trusted for KDC proxies, besides the system roots. A realm
+    /// with `http_anchors` in the krb5.conf trusts only those anchors for its proxies, as
+    /// MIT krb5 does.
+    pub fn ca_file(mut self, path: impl Into<String>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Time allowed per KDC (default 10 s).
+    pub fn kdc_timeout(mut self, timeout: Duration) -> Self {
+        self.kdc_timeout = timeout;
+        self
+    }
+
+    /// Where the TGT comes from (default: the ccache `KRB5CCNAME` names).
+    pub fn tgt(mut self, tgt: Tgt) -> Self {
+        self.tgt = tgt;
+        self
+    }
+
+    /// The SMB port (default 445).
+    pub fn smb_port(mut self, port: u16) -> Self {
+        self.smb_port = port;
+        self
+    }
+
+    /// Connects to this address instead of resolving the share's host (the ticket is still
+    /// for `cifs/<host>`): for tests, tunnels and private endpoints.
+    pub fn connect_to(mut self, addr: impl Into<String>) -> Self {
+        self.connect_to = Some(addr.into());
+        self
+    }
+
+    /// The ciphers offered, in preference order (default: AES-256-GCM, AES-128-GCM,
+    /// AES-256-CCM, AES-128-CCM).
+    pub fn ciphers(mut self, ciphers: Vec<Cipher>) -> Self {
+        self.ciphers = ciphers;
+        self
+    }
+
+    /// Time allowed for each SMB request (default 60 s).
+    pub fn smb_timeout(mut self, timeout: Duration) -> Self {
+        self.smb_timeout = timeout;
+        self
+    }
+
+    /// Also offer SMB 3.0.2 and 3.0, for servers without 3.1.1 (default: false, 3.1.1 only,
+    /// whose preauth integrity protects the negotiation). When one of them is chosen, the
+    /// choice is validated after TREE_CONNECT (FSCTL_VALIDATE_NEGOTIATE_INFO): a downgrade
+    /// on the path fails there.
+    pub fn smb30(mut self, yes: bool) -> Self {
+        self.smb30 = yes;
+        self
+    }
+
+    /// Refuse sessions the server does not encrypt (default: true, as Azure Files requires).
+    pub fn require_encryption(mut self, yes: bool) -> Self {
+        self.require_encryption = yes;
+        self
+    }
+
+    /// Checks the settings and builds the client (no network traffic yet).
+    pub fn build(self) -> Result<AzureFiles, Error> {
+        let path = self
+            .krb5_conf
+            .clone()
+            .or_else(|| std::env::var("KRB5_CONFIG").ok().filter(|v| !v.is_empty()))
+            .or_else(|| {
+                std::path::Path::new("/etc/krb5.conf")
+                    .exists()
+                    .then(|| "/etc/krb5.conf".to_string())
+            });
+        let mut config = match &path {
+            Some(p) => RealmConfig::load(p)?,
+            None => RealmConfig::parse("")?,
+        };
+        for (realm, kdcs) in &self.realm_kdcs {
+            let parsed = kdcs
+                .iter()
+                .map(|k| azkrb_cloudtgt::config::KdcAddress::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Usage(format!("realm {realm}: {e}")))?;
+            if parsed.is_empty() {
+                return Err(Error::Usage(format!("realm {realm}: no KDC given")));
+            }
+            config.kdcs.insert(realm.clone(), parsed);
+        }
+        for (domain, realm) in &self.domain_realms {
+            let domain = domain.to_ascii_lowercase();
+            config.domain_realm.retain(|(d, _)| *d != domain);
+            config.domain_realm.push((domain, realm.clone()));
+        }
+        if let Some(t) = &self.tenant {
+            config = config
+                .with_entra_tenant(t)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+        }
+        if let Some(url) = &self.kdc_proxy {
+            use azkrb_cloudtgt::config::{AZURE_FILES_SUFFIX, ENTRA_REALM, KdcAddress};
+            if !url.starts_with("https://") {
+                return Err(Error::Usage(format!(
+                    "KDC proxy {url:?}: expected an https:// URL"
+                )));
+            }
+            config
+                .kdcs
+                .insert(ENTRA_REALM.to_string(), vec![KdcAddress::parse(url)?]);
+            if !config
+                .domain_realm
+                .iter()
+                .any(|(d, _)| d == AZURE_FILES_SUFFIX)
+            {
+                config
+                    .domain_realm
+                    .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
+            }
+        }
+        if self.ciphers.is_empty() && self.require_encryption {
+            return Err(Error::Usage(
+                "no ciphers offered, but encryption is required".into(),
+            ));
+        }
+        let kerberos = Client::new(
+            config,
+            &TransportOptions {
+                ca_file: self.ca_file.clone(),
+                timeout: self.kdc_timeout,
+            },
+        )?;
+        Ok(AzureFiles::new(kerberos, self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_in_debug_output() {
+        let t = Tgt::Password {
+            principal: "alice@EXAMPLE".into(),
+            realm: None,
+            password: Zeroizing::new("hunter2".into()),
+        };
+        let s = format!("{t:?}");
+        assert!(!s.contains("hunter2") && s.contains("redacted"), "{s}");
+    }
+
+    #[test]
+    fn no_cipher_with_encryption_required_is_refused() {
+        let e = AzureFiles::builder()
+            .krb5_conf("/dev/null")
+            .ciphers(Vec::new())
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+    }
+
+    #[test]
+    fn programmatic_realms_and_domains_win_over_krb5_conf_and_tenant() {
+        let dir = std::env::temp_dir().join(format!("azkrb-builder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("krb5.conf");
+        std::fs::write(
+            &conf,
+            "[realms]\nKERBEROS.MICROSOFTONLINE.COM = {\n kdc = https://old.example/kerberos\n}\n\
+             [domain_realm]\nacct.file.core.windows.net = OLD.REALM\n",
+        )
+        .unwrap();
+        let files = AzureFiles::builder()
+            .krb5_conf(conf.to_str().unwrap())
+            .realm_kdcs(
+                "KERBEROS.MICROSOFTONLINE.COM",
+                vec!["https://new.example/t/kerberos".into()],
+            )
+            .realm_kdcs("CONTOSO.LOCAL", vec!["dc1.contoso.local:88".into()])
+            .domain_realm("ACCT.file.core.windows.net", "CONTOSO.LOCAL")
+            .entra_tenant("tenant-1")
+            .build()
+            .unwrap();
+        let c = files.kerberos().config();
+        assert_eq!(
+            c.kdcs_for("KERBEROS.MICROSOFTONLINE.COM").unwrap()[0],
+            azkrb_cloudtgt::config::KdcAddress::parse("https://new.example/t/kerberos").unwrap()
+        );
+        assert_eq!(c.kdcs_for("CONTOSO.LOCAL").unwrap().len(), 1);
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some("CONTOSO.LOCAL")
+        );
+        assert_eq!(
+            c.realm_for_host("other.file.core.windows.net"),
+            Some("KERBEROS.MICROSOFTONLINE.COM")
+        );
+        let e = AzureFiles::builder()
+            .krb5_conf(conf.to_str().unwrap())
+            .realm_kdcs("EMPTY.REALM", vec![])
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("EMPTY.REALM"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn kdc_proxy_must_be_https() {
+        let e = AzureFiles::builder()
+            .krb5_conf("/dev/null")
+            .kdc_proxy("http://example/kerberos")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        let ok = AzureFiles::builder()
+            .krb5_conf("/dev/null")
+            .kdc_proxy("https://proxy.example/t/kerberos")
+            .build()
+            .unwrap();
+        let c = ok.kerberos().config();
+        assert_eq!(
+            c.realm_for_host("acct.file.core.windows.net"),
+            Some("KERBEROS.MICROSOFTONLINE.COM")
+        );
+        assert_eq!(
+            c.kdcs_for("KERBEROS.MICROSOFTONLINE.COM").unwrap(),
+            &[azkrb_cloudtgt::config::KdcAddress::Https(
+                "https://proxy.example/t/kerberos".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn missing_krb5_conf_is_a_kerberos_error() {
+        let e = AzureFiles::builder()
+            .krb5_conf("/nonexistent/krb5.conf")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Kerberos(_)), "{e}");
+    }
+}

@@ -1,0 +1,184 @@
+//! [`AzureFiles`]: a configured client. It holds the Kerberos client and the TGT, and
+//! opens shares: one call from a UNC path to an authenticated, encrypted [`Share`].
+//!
+//! The call chain of [`AzureFiles::open`]: [`UncPath::parse`] → [`AzureFiles::cifs_ticket`]
+//! (the TGT from its source, then a TGS exchange through the realm's KDC or KDC proxy, in
+//! azkrb-cloudtgt) → `Connection::connect` (NEGOTIATE, in azkrb-smb3) → `Session::setup`
+//! with a [`KerberosAuth`] (SPNEGO around the AP-REQ, verified AP-REP) → `tree_connect`.
+
+use std::sync::Arc;
+
+use azkrb_cloudtgt::ccache::{self, Ccache};
+use azkrb_cloudtgt::{Client, Credential};
+use azkrb_smb3::msg::NegotiateOptions;
+use azkrb_smb3::{Connection, Security, Session};
+
+use crate::share::Opened;
+use crate::{Builder, Error, KerberosAuth, Share, Tgt, UncPath};
+
+/// A configured client: Kerberos settings, the TGT's source, SMB settings. Open shares with
+/// [`AzureFiles::open`]; service tickets are cached across opens. Cloning is cheap and
+/// shares the TGT and the ticket cache.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), azkrb::Error> {
+/// use azkrb::{AzureFiles, Tgt};
+/// let files = AzureFiles::builder()
+///     .entra_tenant("00000000-1111-2222-3333-444444444444")
+///     .tgt(Tgt::Ccache(None)) // KRB5CCNAME, as written by `mount-share login` or kinit
+///     .build()?;
+/// let share = files.open("//myaccount.file.core.windows.net/data").await?;
+/// for entry in share.tree().list("reports").await? {
+///     println!("{}", entry.name);
+/// }
+/// share.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AzureFiles {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    kerberos: Client,
+    tgt: tokio::sync::Mutex<Option<Credential>>,
+    settings: Builder,
+}
+
+impl AzureFiles {
+    pub(crate) fn new(kerberos: Client, settings: Builder) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kerberos,
+                tgt: tokio::sync::Mutex::new(None),
+                settings,
+            }),
+        }
+    }
+
+    /// Starts the settings.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The Kerberos client (realm routing, ticket cache, transport).
+    pub fn kerberos(&self) -> &Client {
+        &self.inner.kerberos
+    }
+
+    /// The TGT, from its source on first use and then kept (a ccache is read once).
+    pub async fn tgt(&self) -> Result<Credential, Error> {
+        let mut held = self.inner.tgt.lock().await;
+        if let Some(t) = held.as_ref() {
+            return Ok(t.clone());
+        }
+        let tgt = match &self.inner.settings.tgt {
+            Tgt::Ccache(name) => {
+                let path = match name {
+                    Some(n) => ccache::path_of(n)?,
+                    None => ccache::default_path()?,
+                };
+                Ccache::load(&path)?.tgt().ok_or_else(|| {
+                    Error::Usage(format!(
+                        "{path}: no ticket-granting ticket in this credential cache \
+                         (log in first, e.g. `mount-share login`)"
+                    ))
+                })?
+            }
+            Tgt::Password {
+                principal,
+                realm,
+                password,
+            } => {
+                let p = self
+                    .inner
+                    .kerberos
+                    .config()
+                    .login_principal(principal, realm.as_deref())?;
+                self.inner.kerberos.login_password(&p, password).await?
+            }
+            Tgt::Credential(c) => (**c).clone(),
+        };
+        *held = Some(tgt.clone());
+        Ok(tgt)
+    }
+
+    /// Forgets a TGT near its end, so that the next [`tgt`](Self::tgt) reads its source
+    /// again (a credential cache renewed by `mount-share login` or kinit, say).
+    pub(crate) async fn refresh_tgt(&self) {
+        let mut held = self.inner.tgt.lock().await;
+        let now = azkrb_asn1::KerberosTime::now();
+        // Near its end (clocks differ by seconds): read the source again.
+        if held
+            .as_ref()
+            .is_some_and(|t| t.remaining(now) <= azkrb_cloudtgt::client::REFRESH_MARGIN_SECONDS)
+        {
+            *held = None;
+        }
+    }
+
+    /// Forgets the TGT held, whatever its time left (the next [`tgt`](Self::tgt) reads its
+    /// source again).
+    pub(crate) async fn forget_tgt(&self) {
+        *self.inner.tgt.lock().await = None;
+    }
+
+    /// A service ticket for `cifs/<host>`, from the cache or the KDC (through the realm
+    /// `[domain_realm]` routes the host to).
+    pub async fn cifs_ticket(&self, host: &str) -> Result<Credential, Error> {
+        let tgt = self.tgt().await?;
+        Ok(self.inner.kerberos.cifs_ticket(&tgt, host).await?)
+    }
+
+    /// Connects to `//host/share` (any path part is kept in [`Share::unc`]): service ticket,
+    /// NEGOTIATE, Kerberos SESSION_SETUP, TREE_CONNECT.
+    pub async fn open(&self, unc: &str) -> Result<Share, Error> {
+        let host = UncPath::parse(unc)?.host;
+        let s = &self.inner.settings;
+        let addr = s
+            .connect_to
+            .clone()
+            .unwrap_or_else(|| format!("{host}:{}", s.smb_port));
+        self.open_at(unc, &addr).await
+    }
+
+    /// [`open`](Self::open), connecting to `addr` (`host:port`) whatever the settings say;
+    /// the ticket is still for `cifs/<host of unc>` (e.g. an address found by the caller's
+    /// own name resolution).
+    pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
+        let unc = UncPath::parse(unc)?;
+        let s = &self.inner.settings;
+        let ticket = self.cifs_ticket(&unc.host).await?;
+        let client = ticket.client.to_string();
+        let mut opts = NegotiateOptions {
+            ciphers: s.ciphers.clone(),
+            server_name: unc.host.clone(),
+            ..Default::default()
+        };
+        if s.smb30 {
+            opts.dialects
+                .extend([azkrb_smb3::Dialect::Smb302, azkrb_smb3::Dialect::Smb30]);
+        }
+        let conn = Connection::connect(addr, &opts, s.smb_timeout).await?;
+        let mut auth = KerberosAuth::new(ticket)?;
+        let session = Session::setup(
+            &conn,
+            &mut auth,
+            Security {
+                require_encryption: s.require_encryption,
+                always_encrypt: false,
+            },
+        )
+        .await?;
+        let tree = session.tree_connect(&unc.host, &unc.share).await?;
+        Ok(Share::new(Opened {
+            files: self.clone(),
+            conn,
+            session,
+            tree,
+            unc,
+            client,
+        }))
+    }
+}
