@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::dns;
 
+use azkrb::asn1::KerberosTime;
+use azkrb::cloudtgt::config::KdcAddress;
+use azkrb::smb3::{Cipher, Dialect};
 use azkrb::{AzureFiles, Error, UncPath};
-use azkrb_asn1::KerberosTime;
-use azkrb_cloudtgt::config::KdcAddress;
-use azkrb_smb3::{Cipher, Dialect};
 
 /// A check's verdict.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -204,11 +204,11 @@ pub async fn run(
     let transport_failure = matches!(
         &ticket,
         Err(Error::Kerberos(
-            azkrb_cloudtgt::Error::Tls { .. }
-                | azkrb_cloudtgt::Error::Http { .. }
-                | azkrb_cloudtgt::Error::Redirect { .. }
-                | azkrb_cloudtgt::Error::Unreachable { .. }
-                | azkrb_cloudtgt::Error::Timeout { .. }
+            azkrb::cloudtgt::Error::Tls { .. }
+                | azkrb::cloudtgt::Error::Http { .. }
+                | azkrb::cloudtgt::Error::Redirect { .. }
+                | azkrb::cloudtgt::Error::Unreachable { .. }
+                | azkrb::cloudtgt::Error::Timeout { .. }
         ))
     );
     out.push(match (&ticket, proxies.is_empty()) {
@@ -275,7 +275,7 @@ pub async fn run(
     });
     let tkt_etype = ticket.ticket.enc_part.etype;
     let skey = ticket.session_key.etype();
-    out.push(if tkt_etype == 18 && skey == azkrb_crypto::EncryptionType::Aes256CtsHmacSha196 {
+    out.push(if tkt_etype == 18 && skey == azkrb::crypto::EncryptionType::Aes256CtsHmacSha196 {
         check("AES-256 ticket", Status::Pass, "ticket and session key aes256-cts-hmac-sha1-96")
     } else {
         with_fix(

@@ -44,9 +44,9 @@ fn login_klist_and_ticket_then_smbclient_uses_the_ccache_alone() {
     // smbclient authenticates with the service ticket alone: the TGT is removed first (kvno
     // would be needed otherwise), and the KDC is made unreachable.
     let stripped = l.dir.join("only-cifs").display().to_string();
-    let cc = azkrb_cloudtgt::ccache::Ccache::load(&l.ccache()).unwrap();
+    let cc = azkrb::cloudtgt::ccache::Ccache::load(&l.ccache()).unwrap();
     let cifs = cc.credentials().into_iter().find(|c| !c.is_tgt()).unwrap();
-    let mut only = azkrb_cloudtgt::ccache::Ccache::new(cifs.client.clone());
+    let mut only = azkrb::cloudtgt::ccache::Ccache::new(cifs.client.clone());
     only.store(&cifs).unwrap();
     only.save(&stripped).unwrap();
     // The lab's krb5.conf (realm routing) with its KDC proxy replaced by a dead address.

@@ -1,0 +1,229 @@
+//! `login`, `klist`, `ticket`, `config`: the Kerberos side.
+
+use azkrb::cloudtgt::Credential;
+use azkrb::cloudtgt::ccache::Ccache;
+use azkrb::cloudtgt::exchange::AsSecret;
+use azkrb::{Tgt, UncPath};
+use zeroize::Zeroizing;
+
+use crate::cli::{Global, ccache_path, client, from_ccache, read_password};
+use crate::failure::{Failure, local_io, usage};
+
+pub(crate) async fn login(
+    g: &Global,
+    principal: Option<String>,
+    realm: Option<String>,
+    password_stdin: bool,
+    keytab: Option<String>,
+    tgt_cloud: Option<(String, Option<String>)>,
+) -> Result<(), Failure> {
+    let path = ccache_path(g)?;
+    let tgt: Credential = if let Some((file, session_key)) = tgt_cloud {
+        let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
+        let session_key = session_key.map(|f| read_prt_session_key(&f)).transpose()?;
+        azkrb::cloudtgt::cloud::CloudTgt::from_json(&text)?
+            .credential(session_key.as_deref().map(|k| &k[..]))?
+    } else {
+        let Some(name) = principal else {
+            return keep_ccache(&path);
+        };
+        let files = client(g, Tgt::Ccache(None))?;
+        let p = files
+            .kerberos()
+            .config()
+            .login_principal(&name, realm.as_deref())?;
+        if let Some(kt) = keytab {
+            let keys = azkrb::cloudtgt::keytab::Keytab::load(&kt)?.keys_for(&p);
+            if keys.is_empty() {
+                return Err(usage(format!("{kt}: no keys for {p}")));
+            }
+            files.kerberos().login(&p, AsSecret::Keys(keys)).await?
+        } else {
+            let password = read_password(password_stdin, &name)?;
+            files
+                .kerberos()
+                .login(&p, AsSecret::Password(password))
+                .await?
+        }
+    };
+    let mut cache = Ccache::new(tgt.client.clone());
+    cache.store(&tgt)?;
+    cache.save(&path)?;
+    eprintln!(
+        "Logged in as {} (TGT valid until {}); credential cache {path}",
+        tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+/// `login` without a principal: keep the credential cache's TGT if it is still valid.
+pub(crate) fn keep_ccache(path: &str) -> Result<(), Failure> {
+    let no_tgt = || {
+        usage(format!(
+            "login needs a principal (user@REALM or a UPN); {path} holds no TGT to keep"
+        ))
+    };
+    let cache = Ccache::load(path).map_err(|_| no_tgt())?;
+    let tgt = cache.tgt().ok_or_else(no_tgt)?;
+    if tgt.endtime.0 <= azkrb::asn1::KerberosTime::now().0 {
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "the TGT in {path} for {} expired at {}: log in again (mount-share login \
+                 user@REALM)",
+                tgt.client, tgt.endtime
+            ),
+        });
+    }
+    eprintln!(
+        "Keeping the TGT of {} in {path} (valid until {})",
+        tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+pub(crate) fn klist(g: &Global) -> Result<(), Failure> {
+    let path = ccache_path(g)?;
+    let cache = Ccache::load(&path)?;
+    let creds = cache.credentials();
+    println!("Ticket cache: FILE:{path}");
+    if let Some(first) = creds.first() {
+        println!("Default principal: {}", first.client);
+    }
+    println!();
+    println!("Valid starting       Expires              Service principal");
+    for c in &creds {
+        let start = c.starttime.unwrap_or(c.authtime);
+        println!("{start}  {}  {}", c.endtime, c.server);
+        if let Some(r) = c.renew_till {
+            println!("\trenew until {r}");
+        }
+        let tkt = azkrb::crypto::EncryptionType::try_from(c.ticket.enc_part.etype)
+            .map(|e| e.name().to_string())
+            .unwrap_or_else(|_| format!("etype {}", c.ticket.enc_part.etype));
+        println!(
+            "\tFlags: {}, Etype (skey, tkt): {}, {tkt}",
+            c.flags.names().join(" "),
+            c.session_key.etype().name()
+        );
+    }
+    Ok(())
+}
+
+pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
+    let unc = if target.trim_matches(['/', '\\']).contains(['/', '\\']) {
+        UncPath::parse(target)?
+    } else {
+        UncPath::parse(&format!("{}/IPC$", target.trim_end_matches(['/', '\\'])))?
+    };
+    let path = ccache_path(g)?;
+    let files = from_ccache(g)?;
+    let t = files.cifs_ticket(&unc.host).await?;
+    let mut cache = Ccache::load(&path)?;
+    cache.store(&t)?;
+    cache.save(&path)?;
+    println!("{} stored in {path} (valid until {})", t.server, t.endtime);
+    let share = if unc.share == "IPC$" {
+        "<share>"
+    } else {
+        &unc.share
+    };
+    let port = if g.port() == 445 {
+        String::new()
+    } else {
+        format!(",port={}", g.port())
+    };
+    println!(
+        "sudo mount -t cifs //{}/{share} /mnt/{share} -o sec=krb5,cruid=$(id -u),vers=3.1.1,seal{port}",
+        unc.host
+    );
+    Ok(())
+}
+
+pub(crate) fn show_config(g: &Global) {
+    let source = |k: &str| {
+        g.sources
+            .get(k)
+            .map(|s| format!("  ({s})"))
+            .unwrap_or_default()
+    };
+    let show = |k: &str, v: Option<String>, unset: &str| {
+        println!(
+            "{k:<10} {}{}",
+            v.unwrap_or_else(|| unset.to_string()),
+            source(k)
+        );
+    };
+    println!(
+        "config     {}",
+        g.sources
+            .get("config")
+            .cloned()
+            .unwrap_or_else(|| "none".into())
+    );
+    show(
+        "krb5_conf",
+        g.krb5_conf.clone(),
+        "/etc/krb5.conf if present",
+    );
+    show("tenant", g.tenant.clone(), "-");
+    show(
+        "kdc_proxy",
+        g.kdc_proxy.clone(),
+        "- (from krb5.conf or tenant)",
+    );
+    show("ca_file", g.ca_file.clone(), "- (system roots)");
+    show(
+        "ccache",
+        g.ccache.clone(),
+        "KRB5CCNAME, else /tmp/krb5cc_<uid>",
+    );
+    show("port", g.port.map(|p| p.to_string()), "445");
+    show("address", g.address.clone(), "- (the share's host)");
+    show(
+        "cipher",
+        (!g.cipher.is_empty()).then(|| g.cipher.join(",")),
+        "aes-256-gcm,aes-128-gcm,aes-256-ccm,aes-128-ccm",
+    );
+    for (realm, kdcs) in &g.realms {
+        println!("realm      {realm} = {}  (config file)", kdcs.join(", "));
+    }
+    for (domain, realm) in &g.domain_realm {
+        println!("domain     {domain} -> {realm}  (config file)");
+    }
+}
+
+/// Reads a PRT session key: 32 bytes raw, or as base64 (standard or URL-safe) or hex text.
+pub(crate) fn read_prt_session_key(file: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    use base64::Engine;
+    use std::io::Read;
+    let mut raw = Zeroizing::new(Vec::new());
+    if file == "-" {
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .map_err(|e| local_io("standard input", e))?;
+    } else {
+        *raw = std::fs::read(file).map_err(|e| local_io(file, e))?;
+    }
+    if raw.len() == 32 {
+        return Ok(raw);
+    }
+    let text = String::from_utf8_lossy(&raw).trim().to_string();
+    let text = Zeroizing::new(text);
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let decoded = engines
+        .iter()
+        .find_map(|e| e.decode(text.as_bytes()).ok().filter(|k| k.len() == 32))
+        .or_else(|| hex::decode(text.as_bytes()).ok().filter(|k| k.len() == 32));
+    match decoded {
+        Some(k) => Ok(Zeroizing::new(k)),
+        None => Err(usage(format!(
+            "{file}: not a PRT session key (expected 32 bytes, raw, base64 or hex)"
+        ))),
+    }
+}

@@ -1,0 +1,6 @@
+//! The commands, by concept.
+
+pub(crate) mod auth;
+pub(crate) mod files;
+pub(crate) mod mount;
+pub(crate) mod transfer;

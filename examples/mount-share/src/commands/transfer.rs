@@ -1,0 +1,311 @@
+//! `get`, `put`: files and trees between here and the share, resumable.
+
+use crate::cli::Global;
+use crate::failure::{Failure, local_io, usage};
+use crate::progress;
+
+use super::files::open;
+
+pub(crate) async fn get(
+    g: &Global,
+    remote: &str,
+    local: Option<String>,
+    resume: bool,
+) -> Result<(), Failure> {
+    let (share, p) = open(g, remote, true).await?;
+    let local = local.unwrap_or_else(|| p.rsplit('/').next().unwrap_or(&p).to_string());
+    if resume && local == "-" {
+        return Err(usage("--resume needs a local file, not standard output"));
+    }
+    download_one(&share, &p, &local, None, resume).await?;
+    Ok(share.close().await?)
+}
+
+/// How much of a transfer to check again when resuming: the last bytes both sides hold
+/// must agree, or the partial copy is of another version of the file.
+pub(crate) const RESUME_CHECK: u64 = 64 * 1024;
+
+/// Whether the first `len` bytes of `local` end like the first `len` bytes of the remote
+/// file `p` (the last [`RESUME_CHECK`] bytes are compared).
+pub(crate) async fn same_prefix(
+    share: &azkrb::Share,
+    p: &str,
+    local: &str,
+    len: u64,
+) -> Result<bool, Failure> {
+    use std::io::{Read, Seek, SeekFrom};
+    if len == 0 {
+        return Ok(true);
+    }
+    let from = len.saturating_sub(RESUME_CHECK);
+    let want = (len - from) as usize;
+    let mut mine = vec![0; want];
+    let mut f = std::fs::File::open(local).map_err(|e| local_io(local, e))?;
+    f.seek(SeekFrom::Start(from))
+        .and_then(|_| f.read_exact(&mut mine))
+        .map_err(|e| local_io(local, e))?;
+    let tree = share.tree();
+    let h = tree.open(p, azkrb::smb3::OpenOptions::read()).await?;
+    let theirs = tree.read_at(h, from, want as u32).await;
+    tree.close(h).await?;
+    Ok(theirs? == mine)
+}
+
+/// Downloads one file to `local` (`-`: standard output) through `local.part`, with a
+/// progress bar on a terminal; with `resume`, continues an existing `local.part` (and skips
+/// a complete `local`) after checking it against the remote file.
+/// `size` is the listing's when known (no extra round trip), else asked for.
+pub(crate) async fn download_one(
+    share: &azkrb::Share,
+    p: &str,
+    local: &str,
+    size: Option<u64>,
+    resume: bool,
+) -> Result<(), Failure> {
+    let size = match size {
+        Some(s) => s,
+        None => share.tree().stat(p).await?.size,
+    };
+    let part = format!("{local}.part");
+    let mut offset = 0;
+    if resume {
+        if !std::path::Path::new(&part).exists()
+            && let Ok(m) = std::fs::metadata(local)
+            && m.is_file()
+            && m.len() == size
+        {
+            if same_prefix(share, p, local, size).await? {
+                eprintln!("{local}: already complete");
+                return Ok(());
+            }
+            return Err(Failure {
+                code: 1,
+                message: format!(
+                    "{local} exists with the remote file's size but other contents; \
+                     remove it to download again"
+                ),
+            });
+        }
+        if let Ok(m) = std::fs::metadata(&part) {
+            let have = m.len();
+            if have > size || !same_prefix(share, p, &part, have).await? {
+                return Err(Failure {
+                    code: 1,
+                    message: format!(
+                        "{part} does not match {p} on the server (the file changed?); \
+                         remove it to start over"
+                    ),
+                });
+            }
+            offset = have;
+            eprintln!("{local}: resuming at byte {have} of {size}");
+        }
+    }
+    let bar = progress::bar(size, p.rsplit('/').next().unwrap_or(p));
+    bar.set_position(offset);
+    let result = if local == "-" {
+        let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
+        share.tree().download(p, &mut out, 16).await.map(|_| ())
+    } else {
+        // Written to a temporary name and renamed into place: a failed transfer never
+        // leaves a truncated file under the final name (and --resume can continue it).
+        let file = if offset > 0 {
+            tokio::fs::OpenOptions::new().append(true).open(&part).await
+        } else {
+            tokio::fs::File::create(&part).await
+        }
+        .map_err(|e| local_io(&part, e))?;
+        let mut out = progress::Counted::new(file, bar.clone());
+        let r = share.tree().download_from(p, offset, &mut out, 16).await;
+        drop(out);
+        match r {
+            Ok(_) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
+            Err(_) if resume => {
+                // Kept for the next --resume.
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&part);
+            }
+        }
+        r.map(|_| ())
+    };
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+/// `get -r`: the remote directory's tree, recreated under `local` (default: its name).
+pub(crate) async fn get_tree(
+    g: &Global,
+    remote: &str,
+    local: Option<String>,
+    resume: bool,
+) -> Result<(), Failure> {
+    let (share, root) = open(g, remote, false).await?;
+    let local = local.unwrap_or_else(|| {
+        root.rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&share.unc().share)
+            .to_string()
+    });
+    let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
+    while let Some((dir, into)) = stack.pop() {
+        std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
+        for e in share.tree().list(&dir).await? {
+            if e.name == "." || e.name == ".." {
+                continue;
+            }
+            if e.name.contains(['/', '\\']) {
+                return Err(Failure {
+                    code: 4,
+                    message: format!("the server listed an unusable name {:?}", e.name),
+                });
+            }
+            let remote_path = if dir.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            let local_path = into.join(&e.name);
+            if e.is_dir() {
+                stack.push((remote_path, local_path));
+            } else {
+                download_one(
+                    &share,
+                    &remote_path,
+                    &local_path.display().to_string(),
+                    Some(e.size),
+                    resume,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(share.close().await?)
+}
+
+/// `put -r`: the local directory's tree, recreated under the remote path.
+pub(crate) async fn put_tree(
+    g: &Global,
+    local: &str,
+    remote: &str,
+    resume: bool,
+) -> Result<(), Failure> {
+    let meta = std::fs::metadata(local).map_err(|e| local_io(local, e))?;
+    if !meta.is_dir() {
+        return Err(usage(format!("{local}: put -r needs a directory")));
+    }
+    let (share, root) = open(g, remote, true).await?;
+    let mut stack = vec![(std::path::PathBuf::from(local), root)];
+    while let Some((dir, into)) = stack.pop() {
+        match share.tree().mkdir(&into).await {
+            Ok(()) => {}
+            Err(azkrb::smb3::Error::Status {
+                status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| local_io(&dir.display().to_string(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| local_io(&dir.display().to_string(), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let target = format!("{into}/{name}");
+            let kind = entry
+                .file_type()
+                .map_err(|e| local_io(&path.display().to_string(), e))?;
+            if kind.is_dir() {
+                stack.push((path, target));
+            } else if kind.is_file() {
+                upload_one(&share, &path.display().to_string(), &target, resume).await?;
+            } else {
+                tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
+            }
+        }
+    }
+    Ok(share.close().await?)
+}
+
+pub(crate) async fn put(
+    g: &Global,
+    local: &str,
+    remote: &str,
+    resume: bool,
+) -> Result<(), Failure> {
+    if local == "-" {
+        if resume {
+            return Err(usage("--resume needs a local file, not standard input"));
+        }
+        let (share, p) = open(g, remote, true).await?;
+        let bar = progress::bar(0, local);
+        let mut input = progress::Counted::new(tokio::io::stdin(), bar.clone());
+        let r = share.tree().upload(&p, &mut input, 8).await;
+        bar.finish_and_clear();
+        r?;
+        return Ok(share.close().await?);
+    }
+    // Open the local side first: a missing file fails before any network traffic.
+    std::fs::File::open(local).map_err(|e| local_io(local, e))?;
+    let (share, p) = open(g, remote, true).await?;
+    upload_one(&share, local, &p, resume).await?;
+    Ok(share.close().await?)
+}
+
+/// Uploads one local file to `p`, with a progress bar on a terminal; with `resume`, keeps
+/// what the remote file already holds (checked against the local file) and sends the rest.
+pub(crate) async fn upload_one(
+    share: &azkrb::Share,
+    local: &str,
+    p: &str,
+    resume: bool,
+) -> Result<(), Failure> {
+    use tokio::io::AsyncSeekExt;
+    let mut file = tokio::fs::File::open(local)
+        .await
+        .map_err(|e| local_io(local, e))?;
+    let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let mut offset = None;
+    if resume {
+        match share.tree().stat(p).await {
+            Ok(info) => {
+                let have = info.size;
+                if have > size || !same_prefix(share, p, local, have).await? {
+                    return Err(Failure {
+                        code: 1,
+                        message: format!(
+                            "{p} on the server does not match the start of {local} (another \
+                             file?); remove it or put without --resume"
+                        ),
+                    });
+                }
+                if have == size {
+                    eprintln!("{p}: already complete");
+                    return Ok(());
+                }
+                eprintln!("{p}: resuming at byte {have} of {size}");
+                file.seek(std::io::SeekFrom::Start(have))
+                    .await
+                    .map_err(|e| local_io(local, e))?;
+                offset = Some(have);
+            }
+            Err(azkrb::smb3::Error::Status {
+                status:
+                    azkrb::smb3::NtStatus::OBJECT_NAME_NOT_FOUND | azkrb::smb3::NtStatus::NO_SUCH_FILE,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let bar = progress::bar(size, local);
+    bar.set_position(offset.unwrap_or(0));
+    let mut input = progress::Counted::new(file, bar.clone());
+    let r = match offset {
+        Some(at) => share.tree().upload_from(p, at, &mut input, 8).await,
+        None => share.tree().upload(p, &mut input, 8).await,
+    };
+    bar.finish_and_clear();
+    r?;
+    Ok(())
+}

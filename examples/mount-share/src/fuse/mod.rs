@@ -1,0 +1,839 @@
+//! `mount-share mount`: an SMB share as a FUSE file system (fuser, no libfuse).
+//!
+//! Paths are the identity: inode numbers are handed out per path as the kernel looks names
+//! up, and dropped when the kernel forgets them (an unlinked or replaced inode is orphaned:
+//! only its open handles still reach it). Every open file is an SMB handle. Writes are
+//! gathered per handle into runs of up to 1 MiB (one WRITE each) and sent, for every handle
+//! of the file, before anything that needs them on the server (lookup, getattr, read,
+//! truncate, fsync, flush/close); a failed send is reported by the writer's next write,
+//! flush or fsync. Sequential reads fetch 1 MiB at a time. Errors from the server become
+//! errno values (ENOENT, EACCES, EEXIST, ENOTEMPTY, …); anything else is EIO, logged with its
+//! cause.
+
+mod convert;
+mod inodes;
+mod open_file;
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsStr;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use azkrb::smb3::msg::FileInfo;
+use azkrb::smb3::{Access, Disposition, Error as SmbError, Handle, Kind, NtStatus, OpenOptions};
+use azkrb::{Error, Share};
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
+    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request,
+    TimeOrNow, WriteFlags,
+};
+
+use convert::{desired_access, errno, filetime, lock, time};
+use inodes::{Inodes, Listed};
+use open_file::{Open, OpenFile, WRITES_IN_FLIGHT};
+
+/// How long the kernel may cache names and attributes.
+const TTL: Duration = Duration::from_secs(1);
+/// Writes are gathered up to this size; sequential reads fetch this much (and the next
+/// block ahead).
+pub(super) const BLOCK: usize = 1 << 20;
+/// FILE_ATTRIBUTE_READONLY.
+const READONLY: u32 = 0x1;
+
+/// The share as a FUSE file system.
+pub struct SmbFs {
+    pub(super) rt: tokio::runtime::Handle,
+    pub(super) share: Share,
+    uid: u32,
+    gid: u32,
+    inodes: Mutex<Inodes>,
+    files: Mutex<HashMap<u64, Arc<Open>>>,
+    dirs: Mutex<HashMap<u64, Vec<Listed>>>,
+    next_fh: AtomicU64,
+}
+
+impl SmbFs {
+    /// A file system over `share`, run on `rt`; files appear owned by `uid`:`gid`. An
+    /// expired session is re-authenticated (by the share) and the operation retried.
+    pub fn new(rt: tokio::runtime::Handle, share: Share, uid: u32, gid: u32) -> Self {
+        Self {
+            rt,
+            share,
+            uid,
+            gid,
+            inodes: Mutex::new(Inodes::new()),
+            files: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
+            next_fh: AtomicU64::new(1),
+        }
+    }
+
+    /// Runs an SMB operation to completion (re-authenticating once if the session expired).
+    fn run<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SmbError>>,
+    {
+        self.rt.block_on(self.share.run(op))
+    }
+
+    /// Logs an SMB error (not the everyday "no such file") and turns it into an errno.
+    fn fail(&self, op: &str, path: &str, e: &Error) -> Errno {
+        let n = errno(e);
+        if n == Errno::EIO {
+            tracing::warn!("{op} {path}: {e}");
+        } else {
+            tracing::debug!("{op} {path}: {e}");
+        }
+        n
+    }
+
+    fn attr(&self, ino: u64, info: &FileInfo) -> FileAttr {
+        let dir = info.is_dir();
+        FileAttr {
+            ino: INodeNo(ino),
+            size: info.size,
+            blocks: info.allocation.div_ceil(512),
+            atime: time(info.accessed),
+            mtime: time(info.written),
+            ctime: time(info.changed),
+            crtime: time(info.created),
+            kind: if dir {
+                FileType::Directory
+            } else {
+                FileType::RegularFile
+            },
+            perm: match (dir, info.attributes & READONLY != 0) {
+                (true, _) => 0o755,
+                (false, true) => 0o444,
+                (false, false) => 0o644,
+            },
+            nlink: if dir { 2 } else { 1 },
+            uid: self.uid,
+            gid: self.gid,
+            rdev: 0,
+            blksize: BLOCK as u32,
+            flags: 0,
+        }
+    }
+
+    /// Answers a lookup of `path` (whose attributes are `info`) with a new reference to its
+    /// inode.
+    fn reply_entry(&self, path: &str, info: &FileInfo, reply: ReplyEntry) {
+        let ino = lock(&self.inodes).remember(path);
+        reply.entry(&TTL, &self.attr(ino, info), Generation(0));
+    }
+
+    fn file(&self, fh: FileHandle) -> Result<Arc<Open>, Errno> {
+        lock(&self.files).get(&fh.0).cloned().ok_or(Errno::EBADF)
+    }
+
+    /// The largest READ or WRITE the server takes (never more than a block).
+    pub(super) fn max_io(&self, write: bool) -> usize {
+        let neg = &self.share.tree().session().connection().negotiated;
+        let max = if write { neg.max_write } else { neg.max_read };
+        (max as usize).clamp(1, BLOCK)
+    }
+
+    /// Sends every handle's gathered writes to `ino`, so the server's size and contents are
+    /// current; cached reads of it are dropped if anything was sent. Send failures stay with
+    /// the handles that wrote (their writers hear of them), not with this caller.
+    fn sync_ino(&self, ino: u64) {
+        let open: Vec<_> = lock(&self.files)
+            .values()
+            .filter(|f| f.ino == ino)
+            .cloned()
+            .collect();
+        let mut sent = false;
+        for f in &open {
+            let mut f = lock(&f.state);
+            sent |= f.pending.is_some() || !f.inflight.is_empty();
+            let _ = self.drain(&mut f);
+        }
+        if sent {
+            for f in &open {
+                lock(&f.state).forget_reads();
+            }
+        }
+    }
+
+    /// The inode now named by `path`, if the kernel knows it.
+    fn known(&self, path: &str) -> Option<u64> {
+        lock(&self.inodes).by_path.get(path).copied()
+    }
+
+    /// Attributes: from an open handle when there is one (it reaches unlinked files too),
+    /// else by path.
+    fn stat(&self, ino: u64, fh: Option<FileHandle>) -> Result<FileInfo, Errno> {
+        self.sync_ino(ino);
+        // The given handle, else any open handle of the inode (fstat of an unlinked file
+        // arrives without one).
+        let open = fh
+            .and_then(|fh| self.file(fh).ok())
+            .or_else(|| lock(&self.files).values().find(|f| f.ino == ino).cloned());
+        if let Some(file) = open {
+            let h = lock(&file.state).handle;
+            return self
+                .run(|| self.share.tree().stat_handle(h))
+                .map_err(|e| self.fail("stat", "", &e));
+        }
+        let path = lock(&self.inodes).path(INodeNo(ino))?;
+        self.run(|| self.share.tree().stat(&path))
+            .map_err(|e| self.fail("stat", &path, &e))
+    }
+
+    fn open_handle(&self, ino: u64, handle: Handle, writable: bool) -> FileHandle {
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        lock(&self.files).insert(
+            fh,
+            Arc::new(Open {
+                ino,
+                writable,
+                state: Mutex::new(OpenFile {
+                    handle,
+                    pending: None,
+                    inflight: VecDeque::new(),
+                    cached: None,
+                    ahead: None,
+                    stale: Vec::new(),
+                    failed: None,
+                }),
+            }),
+        );
+        FileHandle(fh)
+    }
+
+    fn setattr_inner(
+        &self,
+        ino: u64,
+        fh: Option<FileHandle>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+    ) -> Result<FileInfo, Errno> {
+        self.sync_ino(ino);
+        let handle = fh
+            .and_then(|fh| self.file(fh).ok())
+            .map(|f| lock(&f.state).handle);
+        let path = lock(&self.inodes).path(INodeNo(ino));
+        let fail = |e: Error| self.fail("setattr", path.as_deref().unwrap_or(""), &e);
+        if let Some(size) = size {
+            match handle {
+                Some(h) if h.info.attributes & 0x10 == 0 => self
+                    .run(|| self.share.tree().set_end_of_file(h, size))
+                    .map_err(fail)?,
+                _ => {
+                    let p = path.as_deref().map_err(|e| *e)?;
+                    self.run(|| self.share.tree().truncate(p, size))
+                        .map_err(fail)?
+                }
+            }
+            // Cached reads of this file are stale.
+            let open: Vec<_> = lock(&self.files)
+                .values()
+                .filter(|f| f.ino == ino)
+                .cloned()
+                .collect();
+            for f in open {
+                lock(&f.state).forget_reads();
+            }
+        }
+        if atime.is_some() || mtime.is_some() {
+            let ft = |t: Option<TimeOrNow>| match t {
+                None => 0,
+                Some(TimeOrNow::Now) => filetime(SystemTime::now()),
+                Some(TimeOrNow::SpecificTime(t)) => filetime(t),
+            };
+            let (a, m) = (ft(atime), ft(mtime));
+            let by_handle = match handle {
+                Some(h) => self
+                    .run(|| self.share.tree().set_times_handle(h, 0, a, m, 0))
+                    .is_ok(),
+                None => false,
+            };
+            if !by_handle {
+                let p = path.as_deref().map_err(|e| *e)?;
+                self.run(|| self.share.tree().set_times(p, 0, a, m, 0))
+                    .map_err(fail)?;
+            }
+        }
+        self.stat(ino, fh)
+    }
+
+    fn remove(&self, parent: INodeNo, name: &OsStr, dir: bool, reply: ReplyEmpty) {
+        let path = match lock(&self.inodes).child(parent, name) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        match self.run(|| self.share.tree().remove(&path, dir)) {
+            Ok(()) => {
+                lock(&self.inodes).removed(&path);
+                reply.ok();
+            }
+            Err(e) => reply.error(self.fail(if dir { "rmdir" } else { "rm" }, &path, &e)),
+        }
+    }
+
+    /// POSIX rename onto an existing name: a file replaces a file, an empty directory
+    /// replaces an empty directory; other combinations are the errors POSIX names.
+    fn rename_over(&self, from: &str, to: &str) -> Result<(), Errno> {
+        let first = self.run(|| self.share.tree().rename(from, to, true));
+        let Err(e) = first else { return Ok(()) };
+        let retry = matches!(
+            &e,
+            Error::Smb(SmbError::Status {
+                status: NtStatus::ACCESS_DENIED | NtStatus::OBJECT_NAME_COLLISION,
+                ..
+            })
+        );
+        if !retry {
+            return Err(self.fail("rename", from, &e));
+        }
+        let (Ok(src), Ok(dst)) = (
+            self.run(|| self.share.tree().stat(from)),
+            self.run(|| self.share.tree().stat(to)),
+        ) else {
+            return Err(self.fail("rename", from, &e));
+        };
+        match (src.is_dir(), dst.is_dir()) {
+            (false, true) => Err(Errno::EISDIR),
+            (true, false) => Err(Errno::ENOTDIR),
+            (false, false) => Err(self.fail("rename", from, &e)),
+            (true, true) => {
+                let empty = self
+                    .run(|| self.share.tree().list(to))
+                    .map_err(|e| self.fail("list", to, &e))?
+                    .is_empty();
+                if !empty {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                self.run(|| self.share.tree().remove(to, true))
+                    .map_err(|e| self.fail("rmdir", to, &e))?;
+                self.run(|| self.share.tree().rename(from, to, false))
+                    .map_err(|e| self.fail("rename", from, &e))
+            }
+        }
+    }
+}
+
+impl Filesystem for SmbFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Up to 1 MiB per kernel write (the kernel caps this at its own page limit).
+        let _ = config.set_max_write(BLOCK as u32);
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let path = lock(&self.inodes).child(parent, name);
+        let path = match path {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        // Writes still gathered here would make the server's size too small.
+        if let Some(ino) = self.known(&path) {
+            self.sync_ino(ino);
+        }
+        match self.run(|| self.share.tree().stat(&path)) {
+            Ok(info) => self.reply_entry(&path, &info, reply),
+            Err(e) => reply.error(self.fail("stat", &path, &e)),
+        }
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        lock(&self.inodes).forget(ino.0, nlookup);
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.stat(ino.0, fh) {
+            Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _mode: Option<u32>,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        // Modes and owners are not SMB's to change here; the server's ACLs decide access.
+        match self.setattr_inner(ino.0, fh, size, atime, mtime) {
+            Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let path = match lock(&self.inodes).child(parent, name) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        // One CREATE: its response carries the attributes (no second request to fail).
+        let made = self.run(|| async {
+            let h = self
+                .share
+                .tree()
+                .open(
+                    &path,
+                    OpenOptions::new(Access::READ_ATTRIBUTES)
+                        .disposition(Disposition::Create)
+                        .kind(Kind::Directory),
+                )
+                .await?;
+            let _ = self.share.tree().close(h).await;
+            Ok::<_, SmbError>(h.info)
+        });
+        match made {
+            Ok(info) => self.reply_entry(&path, &info, reply),
+            Err(e) => reply.error(self.fail("mkdir", &path, &e)),
+        }
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.remove(parent, name, false, reply);
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.remove(parent, name, true, reply);
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        if flags.contains(RenameFlags::RENAME_EXCHANGE)
+            || flags.contains(RenameFlags::RENAME_WHITEOUT)
+        {
+            return reply.error(Errno::EINVAL);
+        }
+        let (from, to) = {
+            let inodes = lock(&self.inodes);
+            match (inodes.child(parent, name), inodes.child(newparent, newname)) {
+                (Ok(f), Ok(t)) => (f, t),
+                (Err(e), _) | (_, Err(e)) => return reply.error(e),
+            }
+        };
+        let result = if flags.contains(RenameFlags::RENAME_NOREPLACE) {
+            self.run(|| self.share.tree().rename(&from, &to, false))
+                .map_err(|e| self.fail("rename", &from, &e))
+        } else {
+            self.rename_over(&from, &to)
+        };
+        match result {
+            Ok(()) => {
+                lock(&self.inodes).renamed(&from, &to);
+                reply.ok();
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let path = match lock(&self.inodes).path(ino) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        let access = desired_access(match flags.acc_mode() {
+            OpenAccMode::O_RDONLY => libc::O_RDONLY,
+            OpenAccMode::O_WRONLY => libc::O_WRONLY,
+            OpenAccMode::O_RDWR => libc::O_RDWR,
+        });
+        match self.run(|| {
+            self.share
+                .tree()
+                .open(&path, OpenOptions::new(access).kind(Kind::File))
+        }) {
+            Ok(h) => reply.opened(
+                self.open_handle(ino.0, h, access.contains(Access::GENERIC_WRITE)),
+                FopenFlags::empty(),
+            ),
+            Err(e) => reply.error(self.fail("open", &path, &e)),
+        }
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let path = match lock(&self.inodes).child(parent, name) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        let disp = if flags & libc::O_EXCL != 0 {
+            Disposition::Create
+        } else if flags & libc::O_TRUNC != 0 {
+            Disposition::OverwriteIf
+        } else {
+            Disposition::OpenIf
+        };
+        // The CREATE response carries the attributes: no second request that could fail
+        // after the file exists.
+        let access = desired_access(flags);
+        match self.run(|| {
+            self.share.tree().open(
+                &path,
+                OpenOptions::new(access).disposition(disp).kind(Kind::File),
+            )
+        }) {
+            Ok(h) => {
+                let ino = lock(&self.inodes).remember(&path);
+                let fh = self.open_handle(ino, h, access.contains(Access::GENERIC_WRITE));
+                reply.created(
+                    &TTL,
+                    &self.attr(ino, &h.info),
+                    Generation(0),
+                    fh,
+                    FopenFlags::empty(),
+                );
+            }
+            Err(e) => reply.error(self.fail("create", &path, &e)),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let file = match self.file(fh) {
+            Ok(f) => f,
+            Err(e) => return reply.error(e),
+        };
+        // Writes gathered on any handle of this file come first.
+        self.sync_ino(ino.0);
+        let mut f = lock(&file.state);
+        let want = size as usize;
+        if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
+            return reply.data(bytes);
+        }
+        // The block read ahead, if this read starts in it.
+        if f.ahead
+            .as_ref()
+            .is_some_and(|(at, _)| offset >= *at && offset < *at + BLOCK as u64)
+            && let Some((_, task)) = f.ahead.take()
+            && let Ok(Ok(block)) = self.rt.block_on(task)
+        {
+            f.cached = Some(block);
+            if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
+                reply.data(bytes);
+                return self.read_ahead(&mut f);
+            }
+        }
+        // Sequential: fetch a whole block; otherwise just what was asked.
+        let sequential = matches!(&f.cached, Some(b) if b.at + b.data.len() as u64 == offset);
+        let len = if sequential || offset == 0 {
+            want.max(BLOCK)
+        } else {
+            want
+        };
+        match self.read_all(f.handle, offset, len) {
+            Ok(block) => {
+                reply.data(&block.data[..want.min(block.data.len())]);
+                f.cached = Some(block);
+                self.read_ahead(&mut f);
+            }
+            Err(e) => reply.error(self.fail("read", "", &e)),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let Ok(len) = u32::try_from(data.len()) else {
+            return reply.error(Errno::EINVAL);
+        };
+        let file = match self.file(fh) {
+            Ok(f) => f,
+            Err(e) => return reply.error(e),
+        };
+        // Other handles of this file: their gathered writes go first (writes land in the
+        // order they were made) and their cached reads are stale now.
+        let others: Vec<_> = lock(&self.files)
+            .values()
+            .filter(|o| o.ino == ino.0 && !Arc::ptr_eq(o, &file))
+            .cloned()
+            .collect();
+        for other in others {
+            let mut o = lock(&other.state);
+            let _ = self.drain(&mut o);
+            o.forget_reads();
+        }
+        let mut f = lock(&file.state);
+        if let Err(e) = Self::take_failure(&mut f) {
+            return reply.error(e);
+        }
+        f.forget_reads();
+        let appends = matches!(&f.pending, Some((at, buf))
+            if *at + buf.len() as u64 == offset && buf.len() + data.len() <= BLOCK);
+        if appends {
+            if let Some((_, buf)) = &mut f.pending {
+                buf.extend_from_slice(data);
+            }
+            return reply.written(len);
+        }
+        if let Err(e) = self.send_pending(&mut f) {
+            f.failed = None;
+            return reply.error(e);
+        }
+        if data.len() >= BLOCK {
+            // Room first: an error then means these bytes were not taken.
+            let room = self.wait_writes(&mut f, WRITES_IN_FLIGHT - 1);
+            if let Err(e) = room.and(Self::take_failure(&mut f)) {
+                f.failed = None;
+                return reply.error(e);
+            }
+        }
+        let mut buf = Vec::with_capacity(BLOCK.max(data.len()));
+        buf.extend_from_slice(data);
+        f.pending = Some((offset, buf));
+        if data.len() >= BLOCK {
+            // With room made, this waits only if it overlaps a write in flight (and reports
+            // that write's failure).
+            if let Err(e) = self.send_pending(&mut f) {
+                f.failed = None;
+                return reply.error(e);
+            }
+        }
+        reply.written(len)
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        // close(2) reports what the server said about the gathered writes.
+        let file = match self.file(fh) {
+            Ok(f) => f,
+            Err(e) => return reply.error(e),
+        };
+        let mut f = lock(&file.state);
+        let _ = self.drain(&mut f);
+        match Self::take_failure(&mut f) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        let file = match self.file(fh) {
+            Ok(f) => f,
+            Err(e) => return reply.error(e),
+        };
+        // Every handle's gathered writes, then FLUSH through every handle that can write:
+        // `sync FILE` opens a new, read-only descriptor to fsync.
+        self.sync_ino(ino.0);
+        if let Err(e) = Self::take_failure(&mut lock(&file.state)) {
+            return reply.error(e);
+        }
+        // A failure of another descriptor's writes is this file's too (as Linux reports
+        // writeback errors on every descriptor): it stays for its writer as well.
+        let others_failed = lock(&self.files)
+            .values()
+            .filter(|o| o.ino == ino.0 && !Arc::ptr_eq(o, &file))
+            .find_map(|o| lock(&o.state).failed);
+        if let Some(e) = others_failed {
+            return reply.error(e);
+        }
+        let writers: Vec<Handle> = lock(&self.files)
+            .values()
+            .filter(|f| f.ino == ino.0 && f.writable)
+            .map(|f| lock(&f.state).handle)
+            .collect();
+        for h in writers {
+            if let Err(e) = self.run(|| self.share.tree().flush(h)) {
+                return reply.error(self.fail("fsync", "", &e));
+            }
+        }
+        reply.ok()
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let Some(file) = lock(&self.files).remove(&fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        let mut f = lock(&file.state);
+        let drained = self.drain(&mut f);
+        // No READ may follow the CLOSE on this file id.
+        let mut reads: Vec<_> = f.stale.drain(..).collect();
+        reads.extend(f.ahead.take().map(|(_, t)| t));
+        for t in reads {
+            let _ = self.rt.block_on(t);
+        }
+        let sent = drained.and(Self::take_failure(&mut f));
+        if let Err(e) = &sent {
+            // Nobody hears of this one (the kernel ignores release errors): say it here.
+            tracing::error!("writes to an open file were lost: {e:?}");
+        }
+        let closed = self
+            .run(|| self.share.tree().close(f.handle))
+            .map_err(|e| self.fail("close", "", &e));
+        match sent.and(closed) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let path = match lock(&self.inodes).path(ino) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        // The whole listing is taken at opendir, so readdir offsets stay stable.
+        match self.run(|| self.share.tree().list(&path)) {
+            Ok(list) => {
+                let inodes = lock(&self.inodes);
+                let parent = match path.rfind('/') {
+                    Some(i) => inodes.listed(&path[..i]),
+                    None => INodeNo::ROOT.0,
+                };
+                let mut entries = vec![
+                    (ino.0, FileType::Directory, ".".to_string()),
+                    (parent, FileType::Directory, "..".to_string()),
+                ];
+                for e in list {
+                    let child = if path.is_empty() {
+                        e.name.clone()
+                    } else {
+                        format!("{path}/{}", e.name)
+                    };
+                    let kind = if e.is_dir() {
+                        FileType::Directory
+                    } else {
+                        FileType::RegularFile
+                    };
+                    entries.push((inodes.listed(&child), kind, e.name));
+                }
+                drop(inodes);
+                let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+                lock(&self.dirs).insert(fh, entries);
+                reply.opened(FileHandle(fh), FopenFlags::empty());
+            }
+            Err(e) => reply.error(self.fail("list", &path, &e)),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let dirs = lock(&self.dirs);
+        let Some(entries) = dirs.get(&fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        for (i, (ino, kind, name)) in entries.iter().enumerate().skip(start) {
+            if reply.add(INodeNo(*ino), (i + 1) as u64, *kind, name) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        lock(&self.dirs).remove(&fh.0);
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        match self.run(|| self.share.tree().fs_size()) {
+            Ok(fs) => {
+                let unit = u32::try_from(fs.unit_bytes()).unwrap_or(0);
+                if unit == 0 {
+                    return reply.error(Errno::EIO);
+                }
+                reply.statfs(
+                    fs.total_units,
+                    fs.actual_available_units,
+                    fs.caller_available_units,
+                    0,
+                    0,
+                    unit,
+                    255,
+                    unit,
+                );
+            }
+            Err(e) => reply.error(self.fail("statfs", "", &e)),
+        }
+    }
+}
