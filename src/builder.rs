@@ -3,48 +3,16 @@
 
 use std::time::Duration;
 
-use azkrb_cloudtgt::{Client, Credential, RealmConfig, TransportOptions};
+use azkrb_cloudtgt::{Client, RealmConfig, TransportOptions};
 use azkrb_smb3::Cipher;
 use azkrb_smb3::msg::NegotiateOptions;
-use zeroize::Zeroizing;
 
 use crate::{AzureFiles, Error};
 
-/// Where the ticket-granting ticket comes from.
-pub enum Tgt {
-    /// An MIT-format credential cache: `None` is `KRB5CCNAME` (or MIT's default), `Some`
-    /// a `FILE:` name or path. Its TGT is used as it is.
-    Ccache(Option<String>),
-    /// Log in with a password (AS exchange with pre-authentication).
-    Password {
-        /// `user@REALM`, or a UPN such as `alice@contoso.com` (an enterprise name: in `realm`
-        /// when set, else in the Entra realm when configured).
-        principal: String,
-        /// The realm, when `principal` carries none or is a UPN.
-        realm: Option<String>,
-        /// The password (zeroized when dropped).
-        password: Zeroizing<String>,
-    },
-    /// An existing TGT (for example from `azkrb_cloudtgt::cloud::tgt_cloud`).
-    Credential(Box<Credential>),
-}
-
-impl std::fmt::Debug for Tgt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Tgt::Ccache(name) => f.debug_tuple("Ccache").field(name).finish(),
-            Tgt::Password {
-                principal, realm, ..
-            } => f
-                .debug_struct("Password")
-                .field("principal", principal)
-                .field("realm", realm)
-                .field("password", &"<redacted>")
-                .finish_non_exhaustive(),
-            Tgt::Credential(c) => f.debug_tuple("Credential").field(&c.client).finish(),
-        }
-    }
-}
+/// Where the ticket-granting ticket comes from: a credential cache, a password, or a TGT
+/// in hand (azkrb-cloudtgt's [`TgtSource`](azkrb_cloudtgt::TgtSource); its client holds the
+/// TGT and fetches it again near its end).
+pub use azkrb_cloudtgt::TgtSource as Tgt;
 
 /// Settings for [`AzureFiles`]; every one has a default.
 #[derive(Debug)]
@@ -186,73 +154,35 @@ impl Builder {
     }
 
     /// Checks the settings and builds the client (no network traffic yet).
-    pub fn build(self) -> Result<AzureFiles, Error> {
-        let path = self
-            .krb5_conf
-            .clone()
-            .or_else(|| std::env::var("KRB5_CONFIG").ok().filter(|v| !v.is_empty()))
-            .or_else(|| {
-                std::path::Path::new("/etc/krb5.conf")
-                    .exists()
-                    .then(|| "/etc/krb5.conf".to_string())
-            });
-        let mut config = match &path {
-            Some(p) => RealmConfig::load(p)?,
-            None => RealmConfig::parse("")?,
-        };
+    pub fn build(mut self) -> Result<AzureFiles, Error> {
+        let usage = |e: azkrb_cloudtgt::Error| Error::Usage(e.to_string());
+        let mut config = RealmConfig::discover(self.krb5_conf.as_deref())?;
         for (realm, kdcs) in &self.realm_kdcs {
-            let parsed = kdcs
-                .iter()
-                .map(|k| azkrb_cloudtgt::config::KdcAddress::parse(k))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Usage(format!("realm {realm}: {e}")))?;
-            if parsed.is_empty() {
-                return Err(Error::Usage(format!("realm {realm}: no KDC given")));
-            }
-            config.kdcs.insert(realm.clone(), parsed);
+            config.set_kdcs(realm, kdcs).map_err(usage)?;
         }
         for (domain, realm) in &self.domain_realms {
-            let domain = domain.to_ascii_lowercase();
-            config.domain_realm.retain(|(d, _)| *d != domain);
-            config.domain_realm.push((domain, realm.clone()));
+            config.map_domain(domain, realm);
         }
         if let Some(t) = &self.tenant {
-            config = config
-                .with_entra_tenant(t)
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            config = config.with_entra_tenant(t).map_err(usage)?;
         }
         if let Some(url) = &self.kdc_proxy {
-            use azkrb_cloudtgt::config::{AZURE_FILES_SUFFIX, ENTRA_REALM, KdcAddress};
-            if !url.starts_with("https://") {
-                return Err(Error::Usage(format!(
-                    "KDC proxy {url:?}: expected an https:// URL"
-                )));
-            }
-            config
-                .kdcs
-                .insert(ENTRA_REALM.to_string(), vec![KdcAddress::parse(url)?]);
-            if !config
-                .domain_realm
-                .iter()
-                .any(|(d, _)| d == AZURE_FILES_SUFFIX)
-            {
-                config
-                    .domain_realm
-                    .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
-            }
+            config = config.with_kdc_proxy(url).map_err(usage)?;
         }
         if self.ciphers.is_empty() && self.require_encryption {
             return Err(Error::Usage(
                 "no ciphers offered, but encryption is required".into(),
             ));
         }
+        let tgt = std::mem::replace(&mut self.tgt, Tgt::Ccache(None));
         let kerberos = Client::new(
             config,
             &TransportOptions {
                 ca_file: self.ca_file.clone(),
                 timeout: self.kdc_timeout,
             },
-        )?;
+        )?
+        .with_tgt_source(tgt);
         Ok(AzureFiles::new(kerberos, self))
     }
 }
@@ -260,6 +190,8 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use zeroize::Zeroizing;
 
     #[test]
     fn passwords_are_not_in_debug_output() {

@@ -8,13 +8,12 @@
 
 use std::sync::Arc;
 
-use azkrb_cloudtgt::ccache::{self, Ccache};
 use azkrb_cloudtgt::{Client, Credential};
 use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Connection, Security, Session};
 
 use crate::share::Opened;
-use crate::{Builder, Error, KerberosAuth, Share, Tgt, UncPath};
+use crate::{Builder, Error, KerberosAuth, Share, UncPath};
 
 /// A configured client: Kerberos settings, the TGT's source, SMB settings. Open shares with
 /// [`AzureFiles::open`]; service tickets are cached across opens. Cloning is cheap and
@@ -42,18 +41,13 @@ pub struct AzureFiles {
 #[derive(Debug)]
 struct Inner {
     kerberos: Client,
-    tgt: tokio::sync::Mutex<Option<Credential>>,
     settings: Builder,
 }
 
 impl AzureFiles {
     pub(crate) fn new(kerberos: Client, settings: Builder) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                kerberos,
-                tgt: tokio::sync::Mutex::new(None),
-                settings,
-            }),
+            inner: Arc::new(Inner { kerberos, settings }),
         }
     }
 
@@ -67,61 +61,15 @@ impl AzureFiles {
         &self.inner.kerberos
     }
 
-    /// The TGT, from its source on first use and then kept (a ccache is read once).
+    /// The TGT: the one held by the Kerberos client while it has more than five minutes
+    /// left, else from its source (a credential cache read again, a password login again).
     pub async fn tgt(&self) -> Result<Credential, Error> {
-        let mut held = self.inner.tgt.lock().await;
-        if let Some(t) = held.as_ref() {
-            return Ok(t.clone());
-        }
-        let tgt = match &self.inner.settings.tgt {
-            Tgt::Ccache(name) => {
-                let path = match name {
-                    Some(n) => ccache::path_of(n)?,
-                    None => ccache::default_path()?,
-                };
-                Ccache::load(&path)?.tgt().ok_or_else(|| {
-                    Error::Usage(format!(
-                        "{path}: no ticket-granting ticket in this credential cache \
-                         (log in first, e.g. `mount-share login`)"
-                    ))
-                })?
-            }
-            Tgt::Password {
-                principal,
-                realm,
-                password,
-            } => {
-                let p = self
-                    .inner
-                    .kerberos
-                    .config()
-                    .login_principal(principal, realm.as_deref())?;
-                self.inner.kerberos.login_password(&p, password).await?
-            }
-            Tgt::Credential(c) => (**c).clone(),
-        };
-        *held = Some(tgt.clone());
-        Ok(tgt)
+        Ok(self.inner.kerberos.tgt().await?)
     }
 
-    /// Forgets a TGT near its end, so that the next [`tgt`](Self::tgt) reads its source
-    /// again (a credential cache renewed by `mount-share login` or kinit, say).
-    pub(crate) async fn refresh_tgt(&self) {
-        let mut held = self.inner.tgt.lock().await;
-        let now = azkrb_asn1::KerberosTime::now();
-        // Near its end (clocks differ by seconds): read the source again.
-        if held
-            .as_ref()
-            .is_some_and(|t| t.remaining(now) <= azkrb_cloudtgt::client::REFRESH_MARGIN_SECONDS)
-        {
-            *held = None;
-        }
-    }
-
-    /// Forgets the TGT held, whatever its time left (the next [`tgt`](Self::tgt) reads its
-    /// source again).
-    pub(crate) async fn forget_tgt(&self) {
-        *self.inner.tgt.lock().await = None;
+    /// Forgets the TGT held (the next [`tgt`](Self::tgt) reads its source again).
+    pub(crate) fn forget_tgt(&self) {
+        self.inner.kerberos.forget_tgt();
     }
 
     /// A service ticket for `cifs/<host>`, from the cache or the KDC (through the realm

@@ -156,11 +156,10 @@ impl Share {
 
     async fn reauthenticate_now(&self) -> Result<(), Error> {
         let o = &self.inner.opened;
-        o.files.refresh_tgt().await;
         let tgt = o.files.tgt().await?;
         if tgt.client.to_string() != o.client {
             // Not kept: the next try reads the source again (the right principal may log in).
-            o.files.forget_tgt().await;
+            o.files.forget_tgt();
             return Err(Error::Usage(format!(
                 "the credential cache now holds {}'s TGT, but //{}/{} was opened as {}: log \
                  in as {} to keep it",

@@ -145,8 +145,13 @@ async fn tgt_from_an_mit_kinit_ccache() {
         .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
         .await
         .unwrap_err();
+    // A credential cache problem: the Kerberos layer's, naming the file.
     assert!(
-        matches!(&e, Error::Usage(m) if m.contains("no ticket-granting ticket")),
+        matches!(
+            &e,
+            Error::Kerberos(azkrb_cloudtgt::Error::File { detail, .. })
+                if detail.contains("no ticket-granting ticket")
+        ),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&dir);

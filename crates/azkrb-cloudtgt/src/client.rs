@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use azkrb_asn1::KerberosTime;
 use zeroize::Zeroizing;
 
+use crate::ccache::{self, Ccache};
 use crate::config::RealmConfig;
 use crate::credential::Credential;
 use crate::error::{Error, Result};
@@ -17,13 +18,64 @@ use crate::transport::{Transport, TransportOptions};
 /// Tickets with less validity left than this are fetched again.
 pub const REFRESH_MARGIN_SECONDS: i64 = 300;
 
-/// An in-memory credential cache shared by tasks: tickets are reused until they near expiry.
+/// Where a [`Client`]'s TGT comes from.
+pub enum TgtSource {
+    /// An MIT-format credential cache: `None` is `KRB5CCNAME` (or MIT's default), `Some`
+    /// a `FILE:` name or path. Its TGT is used as it is, and read again near its end.
+    Ccache(Option<String>),
+    /// Log in with a password (AS exchange with pre-authentication), again near the TGT's
+    /// end.
+    Password {
+        /// `user@REALM`, or a UPN such as `alice@contoso.com` (an enterprise name: in `realm`
+        /// when set, else in the Entra realm when configured).
+        principal: String,
+        /// The realm, when `principal` carries none or is a UPN.
+        realm: Option<String>,
+        /// The password (zeroized when dropped).
+        password: Zeroizing<String>,
+    },
+    /// An existing TGT (for example from [`crate::cloud::tgt_cloud`]).
+    Credential(Box<Credential>),
+}
+
+impl std::fmt::Debug for TgtSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TgtSource::Ccache(name) => f.debug_tuple("Ccache").field(name).finish(),
+            TgtSource::Password {
+                principal, realm, ..
+            } => f
+                .debug_struct("Password")
+                .field("principal", principal)
+                .field("realm", realm)
+                .field("password", &"<redacted>")
+                .finish_non_exhaustive(),
+            TgtSource::Credential(c) => f.debug_tuple("Credential").field(&c.client).finish(),
+        }
+    }
+}
+
+/// An in-memory credential cache shared by tasks: the client's TGT, and tickets reused
+/// until they near expiry.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialCache {
     inner: Arc<Mutex<HashMap<(String, String), Credential>>>,
+    tgt: Arc<Mutex<Option<Credential>>>,
 }
 
 impl CredentialCache {
+    /// The TGT held, if any (whatever its time left).
+    pub fn tgt(&self) -> Option<Credential> {
+        self.tgt.lock().ok()?.clone()
+    }
+
+    /// Holds `tgt` as the client's TGT (`None`: forget it).
+    pub fn set_tgt(&self, tgt: Option<&Credential>) {
+        if let Ok(mut held) = self.tgt.lock() {
+            *held = tgt.cloned();
+        }
+    }
+
     /// A usable cached credential of `client` for `server` at `now`.
     pub fn get(
         &self,
@@ -58,6 +110,9 @@ pub struct Client {
     config: RealmConfig,
     transport: Transport,
     cache: CredentialCache,
+    tgt_source: Option<Arc<TgtSource>>,
+    /// One TGT fetch at a time.
+    fetching: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Client {
@@ -69,7 +124,65 @@ impl Client {
             transport: Transport::with_anchors(options, &config.http_anchors)?,
             config,
             cache: CredentialCache::default(),
+            tgt_source: None,
+            fetching: Arc::default(),
         })
+    }
+
+    /// Where [`tgt`](Self::tgt) gets the TGT from.
+    pub fn with_tgt_source(mut self, source: TgtSource) -> Self {
+        self.tgt_source = Some(Arc::new(source));
+        self
+    }
+
+    /// The TGT: the one held while it has more than [`REFRESH_MARGIN_SECONDS`] left, else
+    /// fetched from the [`TgtSource`] (a credential cache read again, a password login
+    /// again; a given credential as it is) and held. One fetch at a time.
+    pub async fn tgt(&self) -> Result<Credential> {
+        let _one = self.fetching.lock().await;
+        let now = KerberosTime::now();
+        let held = self.cache.tgt();
+        if let Some(t) = &held
+            && (t.remaining(now) > REFRESH_MARGIN_SECONDS
+                || matches!(self.tgt_source.as_deref(), Some(TgtSource::Credential(_))))
+        {
+            return Ok(t.clone());
+        }
+        let tgt = match self.tgt_source.as_deref() {
+            None => {
+                return held.ok_or_else(|| {
+                    Error::Config("no TGT: log in first, or give the client a TGT source".into())
+                });
+            }
+            Some(TgtSource::Ccache(name)) => {
+                let path = match name {
+                    Some(n) => ccache::path_of(n)?,
+                    None => ccache::default_path()?,
+                };
+                Ccache::load(&path)?.tgt().ok_or_else(|| Error::File {
+                    file: path.clone(),
+                    detail: "no ticket-granting ticket in this credential cache (log in \
+                             first, e.g. `mount-share login`)"
+                        .into(),
+                })?
+            }
+            Some(TgtSource::Password {
+                principal,
+                realm,
+                password,
+            }) => {
+                let p = self.config.login_principal(principal, realm.as_deref())?;
+                self.login_password(&p, password).await?
+            }
+            Some(TgtSource::Credential(c)) => (**c).clone(),
+        };
+        self.cache.set_tgt(Some(&tgt));
+        Ok(tgt)
+    }
+
+    /// Forgets the TGT held: the next [`tgt`](Self::tgt) fetches it from the source.
+    pub fn forget_tgt(&self) {
+        self.cache.set_tgt(None);
     }
 
     /// The realm configuration.
@@ -110,7 +223,7 @@ impl Client {
             match x.handle_reply(&reply, KerberosTime::now())? {
                 AsStep::Continue => continue,
                 AsStep::Done(cred) => {
-                    self.cache.put(&cred);
+                    self.cache.set_tgt(Some(&cred));
                     return Ok(*cred);
                 }
             }

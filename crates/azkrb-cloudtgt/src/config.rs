@@ -181,6 +181,83 @@ impl RealmConfig {
         Ok(cfg)
     }
 
+    /// Where the krb5.conf is: `explicit` when given, else `KRB5_CONFIG` (when set and not
+    /// empty), else `/etc/krb5.conf` when it exists; `None` when there is none. The one place
+    /// that reads `KRB5_CONFIG`.
+    pub fn locate(explicit: Option<&str>) -> Option<String> {
+        explicit
+            .map(str::to_string)
+            .or_else(|| std::env::var("KRB5_CONFIG").ok().filter(|v| !v.is_empty()))
+            .or_else(|| {
+                std::path::Path::new("/etc/krb5.conf")
+                    .exists()
+                    .then(|| "/etc/krb5.conf".to_string())
+            })
+    }
+
+    /// Reads the krb5.conf [`locate`](Self::locate) finds; without one, an empty
+    /// configuration (add realms, or [`with_entra_tenant`](Self::with_entra_tenant)).
+    ///
+    /// ```
+    /// # fn main() -> azkrb_cloudtgt::Result<()> {
+    /// use azkrb_cloudtgt::RealmConfig;
+    /// let c = RealmConfig::discover(Some("/dev/null"))?.with_entra_tenant("contoso.com")?;
+    /// assert_eq!(c.realm_for_host("acct.file.core.windows.net"),
+    ///            Some("KERBEROS.MICROSOFTONLINE.COM"));
+    /// # Ok(()) }
+    /// ```
+    pub fn discover(explicit: Option<&str>) -> Result<Self> {
+        match Self::locate(explicit) {
+            Some(path) => Self::load(&path),
+            None => Self::parse(""),
+        }
+    }
+
+    /// Replaces the KDCs of `realm` (each `host[:port]`, `tcp/host:port` or an `https://`
+    /// KDC proxy URL); at least one is needed.
+    pub fn set_kdcs(&mut self, realm: &str, kdcs: &[String]) -> Result<()> {
+        let parsed = kdcs
+            .iter()
+            .map(|k| KdcAddress::parse(k))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| Error::Config(format!("realm {realm}: {e}")))?;
+        if parsed.is_empty() {
+            return Err(Error::Config(format!("realm {realm}: no KDC given")));
+        }
+        self.kdcs.insert(realm.to_string(), parsed);
+        Ok(())
+    }
+
+    /// Maps a host, or a `.domain` suffix, to `realm`, replacing an entry for the same
+    /// name.
+    pub fn map_domain(&mut self, domain: &str, realm: &str) {
+        let domain = domain.to_ascii_lowercase();
+        self.domain_realm.retain(|(d, _)| *d != domain);
+        self.domain_realm.push((domain, realm.to_string()));
+    }
+
+    /// The Entra realm through the KDC proxy `url` (`https://` only), replacing its
+    /// configured KDCs; `.file.core.windows.net` is mapped to the Entra realm unless
+    /// mapped already.
+    pub fn with_kdc_proxy(mut self, url: &str) -> Result<Self> {
+        if !url.starts_with("https://") {
+            return Err(Error::Config(format!(
+                "KDC proxy {url:?}: expected an https:// URL"
+            )));
+        }
+        self.kdcs
+            .insert(ENTRA_REALM.to_string(), vec![KdcAddress::parse(url)?]);
+        if !self
+            .domain_realm
+            .iter()
+            .any(|(d, _)| d == AZURE_FILES_SUFFIX)
+        {
+            self.domain_realm
+                .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
+        }
+        Ok(self)
+    }
+
     /// Adds the Entra defaults for `tenant`: the KDC proxy
     /// `https://login.microsoftonline.com/<tenant>/kerberos` for `KERBEROS.MICROSOFTONLINE.COM`
     /// (unless KDCs are configured for it) and `.file.core.windows.net` mapped to it (unless
