@@ -162,9 +162,10 @@ pub mod gss;
 pub mod keytab;
 pub mod krbcred;
 pub mod principal;
+pub mod spnego;
 pub mod transport;
 
-pub use client::{Client, CredentialCache};
+pub use client::{Client, CredentialCache, TgtSource};
 pub use config::{HttpAnchor, KdcAddress, RealmConfig};
 pub use credential::Credential;
 pub use error::{Error, KdcError, Result};
