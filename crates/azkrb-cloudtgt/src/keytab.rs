@@ -1,5 +1,5 @@
-//! MIT keytab files (format version 2, and version 1 read): long-term service and client
-//! keys.
+//! MIT keytab files (format version 2; version 1, in native byte order, is refused with a
+//! clear error): long-term service and client keys.
 
 use azkrb_asn1::{NameType, PrincipalName};
 use azkrb_crypto::{EncryptionType, Key};
