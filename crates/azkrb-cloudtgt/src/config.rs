@@ -247,6 +247,12 @@ impl RealmConfig {
         }
         self.kdcs
             .insert(ENTRA_REALM.to_string(), vec![KdcAddress::parse(url)?]);
+        self.map_azure_files_to_entra();
+        Ok(self)
+    }
+
+    /// Maps `.file.core.windows.net` to the Entra realm, unless it is mapped already.
+    fn map_azure_files_to_entra(&mut self) {
         if !self
             .domain_realm
             .iter()
@@ -255,7 +261,6 @@ impl RealmConfig {
             self.domain_realm
                 .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
         }
-        Ok(self)
     }
 
     /// Adds the Entra defaults for `tenant`: the KDC proxy
@@ -277,14 +282,7 @@ impl RealmConfig {
                 "https://login.microsoftonline.com/{tenant}/kerberos"
             ))]
         });
-        if !self
-            .domain_realm
-            .iter()
-            .any(|(d, _)| d == AZURE_FILES_SUFFIX)
-        {
-            self.domain_realm
-                .push((AZURE_FILES_SUFFIX.to_string(), ENTRA_REALM.to_string()));
-        }
+        self.map_azure_files_to_entra();
         Ok(self)
     }
 
