@@ -34,7 +34,8 @@ pub enum TgtSource {
         /// The password (zeroized when dropped).
         password: Zeroizing<String>,
     },
-    /// An existing TGT (for example from [`crate::cloud::tgt_cloud`]).
+    /// An existing TGT (for example an Entra `tgt_cloud`, through
+    /// [`CloudTgt::credential`](crate::cloud::CloudTgt::credential)).
     Credential(Box<Credential>),
 }
 
