@@ -25,10 +25,17 @@ pub struct Builder {
     pub(crate) ca_file: Option<String>,
     pub(crate) kdc_timeout: Duration,
     pub(crate) tgt: Tgt,
-    pub(crate) smb_port: u16,
+    pub(crate) smb: SmbSettings,
+}
+
+/// What [`AzureFiles`] keeps of the settings: how it reaches and secures SMB sessions (the
+/// Kerberos settings live in its Kerberos client).
+#[derive(Debug)]
+pub(crate) struct SmbSettings {
+    pub(crate) port: u16,
     pub(crate) connect_to: Option<String>,
     pub(crate) ciphers: Vec<Cipher>,
-    pub(crate) smb_timeout: Duration,
+    pub(crate) timeout: Duration,
     pub(crate) require_encryption: bool,
     pub(crate) smb30: bool,
 }
@@ -44,12 +51,14 @@ impl Default for Builder {
             ca_file: None,
             kdc_timeout: TransportOptions::default().timeout,
             tgt: Tgt::Ccache(None),
-            smb_port: 445,
-            connect_to: None,
-            ciphers: NegotiateOptions::default().ciphers,
-            smb_timeout: Duration::from_secs(60),
-            require_encryption: true,
-            smb30: false,
+            smb: SmbSettings {
+                port: 445,
+                connect_to: None,
+                ciphers: NegotiateOptions::default().ciphers,
+                timeout: Duration::from_secs(60),
+                require_encryption: true,
+                smb30: false,
+            },
         }
     }
 }
@@ -114,27 +123,27 @@ impl Builder {
 
     /// The SMB port (default 445).
     pub fn smb_port(mut self, port: u16) -> Self {
-        self.smb_port = port;
+        self.smb.port = port;
         self
     }
 
     /// Connects to this address instead of resolving the share's host (the ticket is still
     /// for `cifs/<host>`): for tests, tunnels and private endpoints.
     pub fn connect_to(mut self, addr: impl Into<String>) -> Self {
-        self.connect_to = Some(addr.into());
+        self.smb.connect_to = Some(addr.into());
         self
     }
 
     /// The ciphers offered, in preference order (default: AES-256-GCM, AES-128-GCM,
     /// AES-256-CCM, AES-128-CCM).
     pub fn ciphers(mut self, ciphers: Vec<Cipher>) -> Self {
-        self.ciphers = ciphers;
+        self.smb.ciphers = ciphers;
         self
     }
 
     /// Time allowed for each SMB request (default 60 s).
     pub fn smb_timeout(mut self, timeout: Duration) -> Self {
-        self.smb_timeout = timeout;
+        self.smb.timeout = timeout;
         self
     }
 
@@ -143,18 +152,18 @@ impl Builder {
     /// choice is validated after TREE_CONNECT (FSCTL_VALIDATE_NEGOTIATE_INFO): a downgrade
     /// on the path fails there.
     pub fn smb30(mut self, yes: bool) -> Self {
-        self.smb30 = yes;
+        self.smb.smb30 = yes;
         self
     }
 
     /// Refuse sessions the server does not encrypt (default: true, as Azure Files requires).
     pub fn require_encryption(mut self, yes: bool) -> Self {
-        self.require_encryption = yes;
+        self.smb.require_encryption = yes;
         self
     }
 
     /// Checks the settings and builds the client (no network traffic yet).
-    pub fn build(mut self) -> Result<AzureFiles, Error> {
+    pub fn build(self) -> Result<AzureFiles, Error> {
         let usage = |e: azkrb_cloudtgt::Error| Error::Usage(e.to_string());
         let mut config = RealmConfig::discover(self.krb5_conf.as_deref())?;
         for (realm, kdcs) in &self.realm_kdcs {
@@ -169,12 +178,11 @@ impl Builder {
         if let Some(url) = &self.kdc_proxy {
             config = config.with_kdc_proxy(url).map_err(usage)?;
         }
-        if self.ciphers.is_empty() && self.require_encryption {
+        if self.smb.ciphers.is_empty() && self.smb.require_encryption {
             return Err(Error::Usage(
                 "no ciphers offered, but encryption is required".into(),
             ));
         }
-        let tgt = std::mem::replace(&mut self.tgt, Tgt::Ccache(None));
         let kerberos = Client::new(
             config,
             &TransportOptions {
@@ -182,8 +190,8 @@ impl Builder {
                 timeout: self.kdc_timeout,
             },
         )?
-        .with_tgt_source(tgt);
-        Ok(AzureFiles::new(kerberos, self))
+        .with_tgt_source(self.tgt);
+        Ok(AzureFiles::new(kerberos, self.smb))
     }
 }
 

@@ -12,6 +12,7 @@ use azkrb_cloudtgt::{Client, Credential};
 use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Connection, Security, Session};
 
+use crate::builder::SmbSettings;
 use crate::share::Opened;
 use crate::{Builder, Error, KerberosAuth, Share, UncPath};
 
@@ -41,13 +42,13 @@ pub struct AzureFiles {
 #[derive(Debug)]
 struct Inner {
     kerberos: Client,
-    settings: Builder,
+    smb: SmbSettings,
 }
 
 impl AzureFiles {
-    pub(crate) fn new(kerberos: Client, settings: Builder) -> Self {
+    pub(crate) fn new(kerberos: Client, smb: SmbSettings) -> Self {
         Self {
-            inner: Arc::new(Inner { kerberos, settings }),
+            inner: Arc::new(Inner { kerberos, smb }),
         }
     }
 
@@ -83,11 +84,11 @@ impl AzureFiles {
     /// NEGOTIATE, Kerberos SESSION_SETUP, TREE_CONNECT.
     pub async fn open(&self, unc: &str) -> Result<Share, Error> {
         let host = UncPath::parse(unc)?.host;
-        let s = &self.inner.settings;
+        let s = &self.inner.smb;
         let addr = s
             .connect_to
             .clone()
-            .unwrap_or_else(|| format!("{host}:{}", s.smb_port));
+            .unwrap_or_else(|| format!("{host}:{}", s.port));
         self.open_at(unc, &addr).await
     }
 
@@ -96,7 +97,7 @@ impl AzureFiles {
     /// own name resolution).
     pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
         let unc = UncPath::parse(unc)?;
-        let s = &self.inner.settings;
+        let s = &self.inner.smb;
         let ticket = self.cifs_ticket(&unc.host).await?;
         let client = ticket.client.to_string();
         let mut opts = NegotiateOptions {
@@ -108,7 +109,7 @@ impl AzureFiles {
             opts.dialects
                 .extend([azkrb_smb3::Dialect::Smb302, azkrb_smb3::Dialect::Smb30]);
         }
-        let conn = Connection::connect(addr, &opts, s.smb_timeout).await?;
+        let conn = Connection::connect(addr, &opts, s.timeout).await?;
         let mut auth = KerberosAuth::new(ticket)?;
         let session = Session::setup(
             &conn,

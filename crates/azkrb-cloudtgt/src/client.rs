@@ -224,7 +224,7 @@ impl Client {
             match x.handle_reply(&reply, KerberosTime::now())? {
                 AsStep::Continue => continue,
                 AsStep::Done(cred) => {
-                    self.cache.set_tgt(Some(&cred));
+                    self.cache.put(&cred);
                     return Ok(*cred);
                 }
             }

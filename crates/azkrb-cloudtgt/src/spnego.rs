@@ -21,6 +21,11 @@ fn spnego_err(e: impl std::fmt::Display) -> Error {
     Error::Protocol(format!("SPNEGO: {e}"))
 }
 
+/// The mechanisms offered: krb5 alone (the mechListMIC covers this list).
+fn offered() -> Result<MechTypeList> {
+    Ok(vec![mech(KRB5_OID).map_err(spnego_err)?])
+}
+
 /// A SPNEGO initiator offering Kerberos with a service ticket.
 ///
 /// ```no_run
@@ -38,17 +43,12 @@ fn spnego_err(e: impl std::fmt::Display) -> Error {
 pub struct SpnegoInitiator {
     cred: Credential,
     ctx: Option<Initiator>,
-    mech_list: Option<MechTypeList>,
 }
 
 impl SpnegoInitiator {
     /// An initiator presenting `cred` (a ticket for the service, e.g. `cifs/<host>`).
     pub fn new(cred: Credential) -> Self {
-        Self {
-            cred,
-            ctx: None,
-            mech_list: None,
-        }
+        Self { cred, ctx: None }
     }
 
     /// The NegTokenInit carrying the AP-REQ. `negotiate_hint` is the server's NEGOTIATE
@@ -68,10 +68,8 @@ impl SpnegoInitiator {
         }
         let (ctx, token) = Initiator::new(&self.cred, SMB_FLAGS, now)?;
         self.ctx = Some(ctx);
-        let mech_list = vec![krb5];
-        self.mech_list = Some(mech_list.clone());
         NegotiationToken::Init(NegTokenInit {
-            mech_types: mech_list,
+            mech_types: offered()?,
             req_flags: None,
             mech_token: Some(token.into()),
             mech_list_mic: None,
@@ -83,7 +81,7 @@ impl SpnegoInitiator {
     /// Takes the server's answer (`complete`: the server said the exchange is over). Returns
     /// the token to send next, if any (a mechListMIC the server asked for).
     pub fn step(&mut self, server_token: &[u8], complete: bool) -> Result<Option<Vec<u8>>> {
-        let (Some(ctx), Some(mech_list)) = (self.ctx.as_mut(), self.mech_list.as_ref()) else {
+        let Some(ctx) = self.ctx.as_mut() else {
             return Err(Error::MutualAuth("no context: initial_token first".into()));
         };
         if server_token.is_empty() {
@@ -113,7 +111,7 @@ impl SpnegoInitiator {
                 "mutual authentication did not complete".into(),
             ));
         }
-        let list = mech_type_list_der(mech_list).map_err(spnego_err)?;
+        let list = mech_type_list_der(&offered()?).map_err(spnego_err)?;
         if let Some(mic) = &resp.mech_list_mic {
             // Legacy servers echo the response token as "MIC"; MIT and pyspnego ignore that.
             if resp.response_token.as_deref() != Some(&mic[..]) {
