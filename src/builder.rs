@@ -38,6 +38,10 @@ pub(crate) struct SmbSettings {
     pub(crate) timeout: Duration,
     pub(crate) require_encryption: bool,
     pub(crate) smb30: bool,
+    /// How long a dropped connection is tried again.
+    pub(crate) reconnect_for: Duration,
+    /// ECHO after this much silence; dead when unanswered `.1` later.
+    pub(crate) keepalive: (Duration, Duration),
 }
 
 impl Default for Builder {
@@ -58,6 +62,8 @@ impl Default for Builder {
                 timeout: Duration::from_secs(60),
                 require_encryption: true,
                 smb30: false,
+                reconnect_for: Duration::from_secs(60),
+                keepalive: (Duration::from_secs(30), Duration::from_secs(30)),
             },
         }
     }
@@ -138,6 +144,21 @@ impl Builder {
     /// AES-256-CCM, AES-128-CCM).
     pub fn ciphers(mut self, ciphers: Vec<Cipher>) -> Self {
         self.smb.ciphers = ciphers;
+        self
+    }
+
+    /// How long a share keeps trying to reconnect after its connection dropped, backing
+    /// off with jitter (default 60 s: how long servers keep a durable open by default).
+    pub fn reconnect_for(mut self, time: Duration) -> Self {
+        self.smb.reconnect_for = time;
+        self
+    }
+
+    /// An ECHO after `every` without a word from the server; the connection is taken for
+    /// dead (and a share reconnects) when it goes unanswered `dead_after` (default 30 s
+    /// and 30 s).
+    pub fn smb_keepalive(mut self, every: Duration, dead_after: Duration) -> Self {
+        self.smb.keepalive = (every, dead_after);
         self
     }
 

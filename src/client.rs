@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use azkrb_cloudtgt::{Client, Credential};
 use azkrb_smb3::msg::NegotiateOptions;
-use azkrb_smb3::{Connection, Security, Session};
+use azkrb_smb3::{Connection, Security, Session, Tree};
 
 use crate::builder::SmbSettings;
 use crate::share::Opened;
@@ -80,6 +80,11 @@ impl AzureFiles {
         Ok(self.inner.kerberos.cifs_ticket(&tgt, host).await?)
     }
 
+    /// How long a share keeps trying to reconnect.
+    pub(crate) fn reconnect_for(&self) -> std::time::Duration {
+        self.inner.smb.reconnect_for
+    }
+
     /// Connects to `//host/share` (any path part is kept in [`Share::unc`]): service ticket,
     /// NEGOTIATE, Kerberos SESSION_SETUP, TREE_CONNECT.
     pub async fn open(&self, unc: &str) -> Result<Share, Error> {
@@ -97,12 +102,32 @@ impl AzureFiles {
     /// own name resolution).
     pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
         let unc = UncPath::parse(unc)?;
+        let (live, client) = self.connect(&unc, addr, None).await?;
+        Ok(Share::new(Opened {
+            files: self.clone(),
+            live,
+            unc,
+            addr: addr.to_string(),
+            client,
+        }))
+    }
+
+    /// Service ticket, NEGOTIATE (with `client_guid` when reconnecting: the server keys
+    /// durable opens by it), Kerberos SESSION_SETUP, TREE_CONNECT. Returns the tree and
+    /// whom the session authenticated.
+    pub(crate) async fn connect(
+        &self,
+        unc: &UncPath,
+        addr: &str,
+        client_guid: Option<[u8; 16]>,
+    ) -> Result<(Tree, String), Error> {
         let s = &self.inner.smb;
         let ticket = self.cifs_ticket(&unc.host).await?;
         let client = ticket.client.to_string();
         let mut opts = NegotiateOptions {
             ciphers: s.ciphers.clone(),
             server_name: unc.host.clone(),
+            client_guid,
             ..Default::default()
         };
         if s.smb30 {
@@ -110,6 +135,7 @@ impl AzureFiles {
                 .extend([azkrb_smb3::Dialect::Smb302, azkrb_smb3::Dialect::Smb30]);
         }
         let conn = Connection::connect(addr, &opts, s.timeout).await?;
+        conn.set_keepalive(s.keepalive.0, s.keepalive.1)?;
         let mut auth = KerberosAuth::new(ticket)?;
         let session = Session::setup(
             &conn,
@@ -121,13 +147,6 @@ impl AzureFiles {
         )
         .await?;
         let tree = session.tree_connect(&unc.host, &unc.share).await?;
-        Ok(Share::new(Opened {
-            files: self.clone(),
-            conn,
-            session,
-            tree,
-            unc,
-            client,
-        }))
+        Ok((tree, client))
     }
 }

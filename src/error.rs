@@ -9,6 +9,17 @@ pub enum Error {
     Kerberos(azkrb_cloudtgt::Error),
     /// The SMB connection, session or an operation on the share failed.
     Smb(azkrb_smb3::Error),
+    /// The connection dropped and every reconnect attempt failed.
+    Reconnect {
+        /// The share and the address tried.
+        target: String,
+        /// Attempts made.
+        attempts: u32,
+        /// How long they took.
+        seconds: u64,
+        /// The last attempt's error.
+        last: Box<Error>,
+    },
 }
 
 impl std::fmt::Display for Error {
@@ -17,6 +28,16 @@ impl std::fmt::Display for Error {
             Error::Usage(m) => f.write_str(m),
             Error::Kerberos(e) => write!(f, "Kerberos: {e}"),
             Error::Smb(e) => write!(f, "SMB: {e}"),
+            Error::Reconnect {
+                target,
+                attempts,
+                seconds,
+                last,
+            } => write!(
+                f,
+                "the connection to {target} dropped and {attempts} reconnect attempt(s) over \
+                 {seconds} s failed; the last: {last}"
+            ),
         }
     }
 }
@@ -27,6 +48,7 @@ impl std::error::Error for Error {
             Error::Usage(_) => None,
             Error::Kerberos(e) => Some(e),
             Error::Smb(e) => Some(e),
+            Error::Reconnect { last, .. } => Some(last.as_ref()),
         }
     }
 }

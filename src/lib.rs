@@ -51,7 +51,7 @@ pub use builder::{Builder, Tgt};
 pub use client::AzureFiles;
 pub use error::Error;
 pub use gss_spnego::KerberosAuth;
-pub use share::Share;
+pub use share::{Recovery, Share};
 pub use unc::UncPath;
 
 /// The README's Rust examples, compiled as doc tests so they stay true.

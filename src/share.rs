@@ -1,14 +1,20 @@
-//! [`Share`]: an open share (connection, session, tree) that re-authenticates itself.
+//! [`Share`]: an open share (connection, session, tree) that re-authenticates and
+//! reconnects itself.
 //!
 //! An SMB session ends with its ticket (Entra: about 10 hours); the server then answers
-//! STATUS_NETWORK_SESSION_EXPIRED. [`Share::run`] turns that into one re-authentication with
-//! a fresh ticket and one more try, coordinated across every task using the share: one
-//! re-authentication at a time, none while another request is on its way (a server
-//! re-authenticating a session refuses other requests on it), and requests that failed
-//! before it do not start another.
+//! STATUS_NETWORK_SESSION_EXPIRED. A connection drops (a failover, a load balancer's idle
+//! timeout, a laptop changing networks, a keepalive that went unanswered). [`Share::run`]
+//! turns the first into one re-authentication with a fresh ticket, the second into a
+//! reconnect (backoff with jitter, NEGOTIATE with the same ClientGuid, SESSION_SETUP, TREE_CONNECT,
+//! every durable open reclaimed), then tries the operation again, marked as a replay.
+//! Either is coordinated across every task using the share: one at a time, none while
+//! another request is on its way, and requests that failed before it do not start
+//! another.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use azkrb_smb3::{Connection, NtStatus, Session, Tree};
 
@@ -17,24 +23,25 @@ use crate::{AzureFiles, Error, KerberosAuth, UncPath};
 /// What [`AzureFiles::open_at`] put together.
 pub(crate) struct Opened {
     pub(crate) files: AzureFiles,
-    pub(crate) conn: Connection,
-    pub(crate) session: Session,
-    pub(crate) tree: Tree,
+    /// The tree (with its session and connection) in use now.
+    pub(crate) live: Tree,
     pub(crate) unc: UncPath,
+    /// Where the connection goes (`host:port`).
+    pub(crate) addr: String,
     /// Whom the session authenticated (re-authentication must be the same principal).
     pub(crate) client: String,
 }
 
 /// An open share: the connection, the session and the tree, kept together with the client
-/// that opened them, so that the share can re-authenticate itself. Cloning is cheap (every
-/// clone is the same share).
+/// that opened them, so that the share can re-authenticate and reconnect itself. Cloning
+/// is cheap (every clone is the same share).
 ///
 /// ```no_run
 /// # async fn demo(files: azkrb::AzureFiles) -> Result<(), azkrb::Error> {
 /// let share = files.open("//myaccount.file.core.windows.net/data").await?;
-/// // Re-authenticates and tries again if the session's ticket has run out meanwhile.
-/// let tree = share.tree();
-/// let listing = share.run(|| tree.list("reports")).await?;
+/// // Re-authenticates, or reconnects, and tries again when the session's ticket has run
+/// // out or the connection dropped meanwhile.
+/// let listing = share.run(|tree| async move { tree.list("reports").await }).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -44,9 +51,30 @@ pub struct Share {
 
 struct Inner {
     opened: Opened,
-    /// Every request through [`Share::run`] holds this for reading; re-authenticating holds
-    /// it for writing and counts a generation.
+    live: RwLock<Tree>,
+    /// Every request through [`Share::run`] holds this for reading; re-authenticating and
+    /// reconnecting hold it for writing and count a generation.
     gate: tokio::sync::RwLock<u64>,
+    /// How long a reconnect keeps trying.
+    reconnect_for: Duration,
+    reconnects: AtomicU64,
+    replayed: AtomicU64,
+}
+
+/// What the share has lived through: reconnects, opens reclaimed and lost, operations
+/// replayed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Reconnects done.
+    pub reconnects: u64,
+    /// Open files reclaimed with their durable handles.
+    pub reclaimed: u64,
+    /// Open files the server kept no durable state of, opened again by path.
+    pub reopened: u64,
+    /// Open files that could not be reclaimed.
+    pub lost: u64,
+    /// Operations sent again after a reconnect or a re-authentication.
+    pub replayed: u64,
 }
 
 impl std::fmt::Debug for Share {
@@ -55,8 +83,7 @@ impl std::fmt::Debug for Share {
         f.debug_struct("Share")
             .field("unc", &o.unc)
             .field("client", &o.client)
-            .field("session", &o.session)
-            .field("tree", &o.tree)
+            .field("tree", &self.tree())
             .finish_non_exhaustive()
     }
 }
@@ -71,31 +98,67 @@ fn expired<T>(r: &Result<T, azkrb_smb3::Error>) -> bool {
     )
 }
 
+/// What a failed operation calls for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mend {
+    Reauthenticate,
+    Reconnect,
+}
+
+/// A reconnect waits this long after its first failure, doubling up to [`BACKOFF_MAX`].
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// An operation is tried at most this many times across reconnects.
+const TRIES: usize = 4;
+
+/// A random fraction of `d` (0..d), from the system's generator: reconnecting clients do
+/// not all knock at once.
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        return Duration::ZERO;
+    }
+    d.mul_f64(f64::from(u16::from_le_bytes(b)) / 65536.0)
+}
+
 impl Share {
     pub(crate) fn new(opened: Opened) -> Self {
         Self {
             inner: Arc::new(Inner {
+                live: RwLock::new(opened.live.clone()),
+                reconnect_for: opened.files.reconnect_for(),
                 opened,
                 gate: tokio::sync::RwLock::new(0),
+                reconnects: AtomicU64::new(0),
+                replayed: AtomicU64::new(0),
             }),
         }
     }
 
-    /// The share's file operations (read, write, list, stat, …). Calls made on it directly
-    /// fail with STATUS_NETWORK_SESSION_EXPIRED once the session's ticket ends; wrap them in
-    /// [`run`](Self::run) to have the share re-authenticate.
-    pub fn tree(&self) -> &Tree {
-        &self.inner.opened.tree
+    /// The share's file operations (read, write, list, stat, …) on the connection in use
+    /// now. Calls made on it directly fail once the session's ticket ends or the connection
+    /// drops; [`run`](Self::run) them to have the share mend either.
+    pub fn tree(&self) -> Tree {
+        self.inner
+            .live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    /// The authenticated session (for opening further shares on the same server).
-    pub fn session(&self) -> &Session {
-        &self.inner.opened.session
+    /// The authenticated session now (for opening further shares on the same server).
+    pub fn session(&self) -> Session {
+        self.tree().session().clone()
+    }
+
+    /// The connection now.
+    pub fn connection(&self) -> Connection {
+        self.tree().session().connection().clone()
     }
 
     /// What was negotiated: dialect, cipher, limits.
-    pub fn negotiated(&self) -> &azkrb_smb3::msg::NegotiateResponse {
-        &self.inner.opened.conn.negotiated
+    pub fn negotiated(&self) -> Arc<azkrb_smb3::msg::NegotiateResponse> {
+        Arc::clone(&self.connection().negotiated)
     }
 
     /// The UNC path opened (its `path` part is what [`AzureFiles::open`] was given).
@@ -108,36 +171,166 @@ impl Share {
         &self.inner.opened.client
     }
 
-    /// Runs an SMB operation on this share. If the server says the session expired (its
-    /// ticket ended), the share re-authenticates (once, however many operations saw it) and
-    /// runs the operation once more. An operation refused as expired did not take effect, so
-    /// running it again is safe.
+    /// The connection in use has failed (closed, reset, found dead by the keepalive): the
+    /// next [`run`](Self::run) reconnects (or call [`reconnect`](Self::reconnect)).
+    pub fn connection_lost(&self) -> bool {
+        self.connection().failure().is_some()
+    }
+
+    /// Reconnects, reclaimed and lost opens, replayed operations so far.
+    pub fn recovery(&self) -> Recovery {
+        let c = self.tree().open_counts();
+        Recovery {
+            reconnects: self.inner.reconnects.load(Ordering::Relaxed),
+            reclaimed: c.reclaimed,
+            reopened: c.reopened,
+            lost: c.lost,
+            replayed: self.inner.replayed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs an SMB operation on this share (`op` gets the tree in use). If the server says
+    /// the session expired (its ticket ended), the share re-authenticates; if the
+    /// connection dropped, it reconnects and reclaims its open files (see
+    /// [`reconnect`](Self::reconnect)); either once, however many operations saw it, and
+    /// then runs the operation again, marked as a replay. An operation refused as expired
+    /// did not take effect; one cut off by a drop may have (a rename or a delete then
+    /// finds its work done, and says so).
     pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, Error>
     where
-        F: Fn() -> Fut,
+        F: Fn(Tree) -> Fut,
         Fut: Future<Output = Result<T, azkrb_smb3::Error>>,
     {
-        let (result, seen) = {
-            let generation = self.inner.gate.read().await;
-            (op().await, *generation)
-        };
-        if !expired(&result) {
-            return Ok(result?);
-        }
-        {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (result, seen, tree) = {
+                let generation = self.inner.gate.read().await;
+                let tree = self.tree();
+                let r = if tries == 1 {
+                    op(tree.clone()).await
+                } else {
+                    self.inner.replayed.fetch_add(1, Ordering::Relaxed);
+                    azkrb_smb3::conn::replaying(op(tree.clone())).await
+                };
+                (r, *generation, tree)
+            };
+            let mend = match &result {
+                Ok(_) => return Ok(result?),
+                _ if expired(&result) => Mend::Reauthenticate,
+                // Closed, reset, silent past the keepalive, or a protocol violation: the
+                // connection is over (an old one, too, once a reconnect replaced it).
+                Err(_) if tree.session().connection().failure().is_some() => Mend::Reconnect,
+                Err(_) => return Ok(result?),
+            };
+            if tries >= TRIES {
+                return Ok(result?);
+            }
             let mut generation = self.inner.gate.write().await;
             if *generation == seen {
-                tracing::info!(
-                    "the SMB session on //{}/{} expired: re-authenticating",
-                    self.unc().host,
-                    self.unc().share
-                );
-                self.reauthenticate_now().await?;
+                match mend {
+                    Mend::Reauthenticate => {
+                        tracing::info!(
+                            "the SMB session on //{}/{} expired: re-authenticating",
+                            self.unc().host,
+                            self.unc().share
+                        );
+                        self.reauthenticate_now().await?;
+                    }
+                    Mend::Reconnect => self.reconnect_now(&tree).await?,
+                }
                 *generation += 1;
             }
         }
-        let _generation = self.inner.gate.read().await;
-        Ok(op().await?)
+    }
+
+    /// Reconnects now (whether or not the connection still works): a new connection with
+    /// the same ClientGuid, a session with a valid ticket (cached, or fetched again with
+    /// the TGT read again from its source), TREE_CONNECT, and every durable open file
+    /// reclaimed (SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2); those that cannot be are marked
+    /// lost and fail with [`azkrb_smb3::Error::HandleLost`]. Attempts back off with jitter
+    /// up to the builder's reconnect time, then fail with the last error.
+    pub async fn reconnect(&self) -> Result<(), Error> {
+        let mut generation = self.inner.gate.write().await;
+        let tree = self.tree();
+        self.reconnect_now(&tree).await?;
+        *generation += 1;
+        Ok(())
+    }
+
+    async fn reconnect_now(&self, old: &Tree) -> Result<(), Error> {
+        let o = &self.inner.opened;
+        let why = old
+            .session()
+            .connection()
+            .failure()
+            .unwrap_or_else(|| "asked to".into());
+        tracing::warn!("//{}/{}: reconnecting ({why})", o.unc.host, o.unc.share);
+        // The old connection stops here: nothing more goes out on it, and its socket is
+        // closed (a server whose end still stands keeps the opens busy).
+        old.session()
+            .connection()
+            .close_socket("replaced by a reconnect")
+            .await;
+        let started = Instant::now();
+        let guid = Some(old.session().connection().client_guid());
+        let sequence = self
+            .inner
+            .reconnects
+            .load(Ordering::Relaxed)
+            .wrapping_add(1);
+        let mut delay = BACKOFF_FIRST;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let tried = o.files.connect(&o.unc, &o.addr, guid).await;
+            match tried {
+                Ok((mut tree, client)) if client == o.client => {
+                    // ChannelSequence goes up with each reconnect (modulo 2^16).
+                    tree.session()
+                        .connection()
+                        .set_channel_sequence((sequence & 0xFFFF) as u16);
+                    let done = tree.reclaim(old).await;
+                    *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = tree;
+                    self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "//{}/{}: reconnected after {attempts} attempt(s) in {} ms; open \
+                         files: {} reclaimed, {} reopened, {} lost",
+                        o.unc.host,
+                        o.unc.share,
+                        started.elapsed().as_millis(),
+                        done.reclaimed,
+                        done.reopened,
+                        done.lost.len()
+                    );
+                    return Ok(());
+                }
+                Ok((_, client)) => {
+                    o.files.forget_tgt();
+                    return Err(Error::Usage(format!(
+                        "reconnecting //{}/{}: the credential cache now holds {client}'s \
+                         TGT, but the share was opened as {}: log in as {} to keep it",
+                        o.unc.host, o.unc.share, o.client, o.client
+                    )));
+                }
+                // Kerberos and usage failures do not mend by waiting.
+                Err(e @ (Error::Kerberos(_) | Error::Usage(_))) => return Err(e),
+                Err(e) => {
+                    let waited = started.elapsed();
+                    if waited >= self.inner.reconnect_for {
+                        return Err(Error::Reconnect {
+                            target: format!("//{}/{} at {}", o.unc.host, o.unc.share, o.addr),
+                            attempts,
+                            seconds: waited.as_secs(),
+                            last: Box::new(e),
+                        });
+                    }
+                    tracing::info!(attempt = attempts, error = %e, "reconnect failed");
+                    tokio::time::sleep(delay + jitter(delay)).await;
+                    delay = (delay * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
     }
 
     /// Re-authenticates the session with a fresh `cifs/<host>` ticket, before the old one
@@ -168,15 +361,15 @@ impl Share {
         }
         let ticket = o.files.cifs_ticket(&o.unc.host).await?;
         let mut auth = KerberosAuth::new(ticket)?;
-        Ok(o.session.reauthenticate(&mut auth).await?)
+        Ok(self.session().reauthenticate(&mut auth).await?)
     }
 
     /// Disconnects the tree and logs the session off. Other clones of the share fail from
     /// then on.
     pub async fn close(&self) -> Result<(), Error> {
-        let o = &self.inner.opened;
-        let tree = o.tree.disconnect().await;
-        let session = o.session.logoff().await;
+        let live = self.tree();
+        let tree = live.disconnect().await;
+        let session = live.session().logoff().await;
         // A session whose ticket ended is over anyway (LOGOFF is allowed; the rest is not).
         if !expired(&tree) {
             tree?;

@@ -277,8 +277,10 @@ async fn an_expired_session_is_revived_by_reauthentication() {
     );
     // A fresh ticket (the cached one has run out) revives the same session: `run` sees the
     // expiry, re-authenticates once for the two operations that saw it, and retries them.
-    let tree = share.tree();
-    let (a, b) = tokio::join!(share.run(|| tree.list("")), share.run(|| tree.stat("")));
+    let (a, b) = tokio::join!(
+        share.run(|t| async move { t.list("").await }),
+        share.run(|t| async move { t.stat("").await })
+    );
     a.unwrap();
     b.unwrap();
     share.tree().list("").await.unwrap();

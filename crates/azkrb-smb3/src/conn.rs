@@ -64,6 +64,27 @@ impl Response {
     }
 }
 
+tokio::task_local! {
+    static REPLAY: bool;
+}
+
+/// Runs `op` with every request it sends (in this task) marked as a replay: sent again
+/// after a reconnect, with SMB2_FLAGS_REPLAY_OPERATION (SMB 3.x), so the server does not
+/// apply it twice where it can tell.
+///
+/// ```no_run
+/// # async fn demo(tree: azkrb_smb3::Tree, h: azkrb_smb3::Handle) -> azkrb_smb3::Result<()> {
+/// azkrb_smb3::conn::replaying(tree.write_at(h, 0, b"again")).await?;
+/// # Ok(()) }
+/// ```
+pub async fn replaying<F: std::future::Future>(op: F) -> F::Output {
+    REPLAY.scope(true, op).await
+}
+
+fn replay() -> bool {
+    REPLAY.try_with(|r| *r).unwrap_or(false)
+}
+
 /// What the reader hands a waiting request.
 struct Delivery {
     header: Header,
@@ -85,6 +106,10 @@ struct Inner {
     pool: Arc<BufferPool>,
     /// Bytes received so far (the keepalive counts a frame still arriving as life).
     received: Arc<AtomicU64>,
+    /// Break notifications received.
+    breaks: AtomicU64,
+    /// The local end of the socket.
+    local: Option<std::net::SocketAddr>,
 }
 
 impl Inner {
@@ -183,7 +208,11 @@ impl Connection {
         options: &NegotiateOptions,
         timeout: Duration,
     ) -> Result<Self> {
-        let negotiation = Negotiation::new(options.clone(), random()?, random()?)?;
+        let guid = match options.client_guid {
+            Some(g) => g,
+            None => random()?,
+        };
+        let negotiation = Negotiation::new(options.clone(), guid, random()?)?;
         let body = negotiation.request()?;
         let io = |e: std::io::Error| Error::Io {
             target: addr.to_string(),
@@ -197,6 +226,7 @@ impl Connection {
             })?
             .map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
+        let local = stream.local_addr().ok();
         let (reader, writer) = stream.into_split();
         let inner = Arc::new(Inner {
             target: addr.to_string(),
@@ -207,6 +237,8 @@ impl Connection {
             timeout,
             pool: Arc::default(),
             received: Arc::default(),
+            breaks: AtomicU64::new(0),
+            local,
         });
         tokio::spawn(read_loop(
             Arc::downgrade(&inner),
@@ -233,6 +265,28 @@ impl Connection {
         })
     }
 
+    /// Fails the connection (see [`fail`](Self::fail)) and closes its socket: the server
+    /// sees the client go (and keeps its durable opens for a reconnect). Waits at most a
+    /// second for a send under way.
+    pub async fn close_socket(&self, reason: &str) {
+        self.fail(reason);
+        if let Ok(mut w) =
+            tokio::time::timeout(Duration::from_secs(1), self.inner.writer.lock()).await
+        {
+            let _ = w.shutdown().await;
+        }
+    }
+
+    /// The local address of the connection's socket.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.local
+    }
+
+    /// The ClientGuid this connection negotiated with.
+    pub fn client_guid(&self) -> [u8; 16] {
+        self.negotiation.client_guid
+    }
+
     /// The server address.
     pub fn target(&self) -> &str {
         &self.inner.target
@@ -252,7 +306,9 @@ impl Connection {
     }
 
     /// Fails the connection: every waiting request gets `reason`, nothing more is sent.
-    pub(crate) fn fail(&self, reason: &str) {
+    /// Ends the connection: every waiting request and every later one fails with
+    /// `reason` (a reconnect retires the connection it replaces so).
+    pub fn fail(&self, reason: &str) {
         self.inner.fail(reason);
     }
 
@@ -266,6 +322,43 @@ impl Connection {
         if let Ok(mut c) = self.inner.core() {
             c.remove_session(id);
         }
+    }
+
+    /// An open in `session_id`/`tree_id` holds lease `key`: its breaks are acknowledged
+    /// there.
+    pub fn hold_lease(&self, key: [u8; 16], session_id: u64, tree_id: u32) {
+        if let Ok(mut c) = self.inner.core() {
+            c.hold_lease(key, session_id, tree_id);
+        }
+    }
+
+    /// The open holding lease `key` is closed.
+    pub fn release_lease(&self, key: &[u8; 16]) {
+        if let Ok(mut c) = self.inner.core() {
+            c.release_lease(key);
+        }
+    }
+
+    /// The ChannelSequence requests carry from now on (see
+    /// [`Core::set_channel_sequence`]).
+    pub fn set_channel_sequence(&self, sequence: u16) {
+        if let Ok(mut c) = self.inner.core() {
+            c.set_channel_sequence(sequence);
+        }
+    }
+
+    /// Break notifications received on this connection so far.
+    pub fn breaks_received(&self) -> u64 {
+        self.inner.breaks.load(Ordering::Relaxed)
+    }
+
+    /// Why the connection failed (closed by the server, dead, a protocol violation), or
+    /// None while it works.
+    pub fn failure(&self) -> Option<String> {
+        self.inner
+            .core()
+            .ok()
+            .and_then(|c| c.failed().map(str::to_string))
     }
 
     /// The credit charge of a request or response of `bytes` bytes (MS-SMB2 §3.1.5.2).
@@ -325,6 +418,7 @@ impl Connection {
     ) -> Result<Response> {
         let mut r = Request::new(command, session_id, tree_id);
         r.charge = charge;
+        r.replay = replay();
         exchange_one(&self.inner, r, out, None).await
     }
 
@@ -360,9 +454,14 @@ impl Connection {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
+        let replay = replay();
         let reqs: Vec<Request> = requests
             .iter()
-            .map(|(c, _)| Request::new(*c, session_id, tree_id))
+            .map(|(c, _)| {
+                let mut r = Request::new(*c, session_id, tree_id);
+                r.replay = replay;
+                r
+            })
             .collect();
         let out = Outgoing::chain(requests.iter().map(|(_, b)| b.as_slice()));
         exchange(&self.inner, &reqs, out, None).await
@@ -714,7 +813,7 @@ async fn read_loop(
     }
 }
 
-fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
+fn handle_frame(inner: &Arc<Inner>, mut frame: Vec<u8>) -> Result<()> {
     let key = inner.core()?.frame_key(&frame)?;
     let by = match key {
         // Decrypted outside the lock (a 1 MiB READ takes time).
@@ -738,6 +837,10 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
                 encrypted,
             } => Some((header, range, encrypted)),
             Event::Interim { .. } => None,
+            Event::Break { notice, ack } => {
+                acknowledge(inner, notice, ack);
+                None
+            }
         })
         .collect();
     // A lone message (the bulk READ case) is handed over in its frame, without a copy.
@@ -754,6 +857,24 @@ fn handle_frame(inner: &Inner, mut frame: Vec<u8>) -> Result<()> {
     }
     inner.pool.put(frame);
     Ok(())
+}
+
+/// Answers a lease break in a task of its own (the reader goes on reading: the answer to
+/// the acknowledgment comes through it).
+fn acknowledge(inner: &Arc<Inner>, notice: msg::BreakNotice, ack: Option<proto::BreakAck>) {
+    tracing::debug!(target = %inner.target, ?notice, "break notification");
+    inner.breaks.fetch_add(1, Ordering::Relaxed);
+    let Some(ack) = ack else { return };
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let out = Outgoing::message(&ack.body);
+        match exchange_one(&inner, ack.request(), out, None).await {
+            Ok(r) if r.header.status == NtStatus::SUCCESS => {}
+            // The open may have closed meanwhile: the server then says so, harmlessly.
+            Ok(r) => tracing::debug!(status = %r.header.status, "LEASE_BREAK_ACK refused"),
+            Err(e) => tracing::debug!(error = %e, "LEASE_BREAK_ACK not sent"),
+        }
+    });
 }
 
 fn deliver(inner: &Inner, header: Header, frame: Vec<u8>, range: Range<usize>, encrypted: bool) {

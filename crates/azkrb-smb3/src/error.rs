@@ -40,6 +40,16 @@ pub enum Error {
     /// The caller asked for something impossible (e.g. resuming past the end of a file).
     #[error("{0}")]
     InvalidArgument(String),
+    /// An open file could not be reclaimed after a reconnect (deleted or taken by another
+    /// client during the outage, or not durable): its data written since the last
+    /// successful write may not have reached the server.
+    #[error("{path}: the open file was lost when the connection dropped ({reason})")]
+    HandleLost {
+        /// The file's path in the share.
+        path: String,
+        /// Why it could not be reclaimed.
+        reason: String,
+    },
     /// No answer in time.
     #[error("{what} timed out after {seconds}s")]
     Timeout {

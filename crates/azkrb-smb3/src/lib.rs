@@ -64,6 +64,7 @@ mod frame;
 pub mod msg;
 pub mod open;
 pub mod proto;
+mod reclaim;
 pub mod session;
 mod sockopt;
 pub mod status;

@@ -115,6 +115,10 @@ pub struct OpenOptions {
     pub disposition: Disposition,
     /// File, directory, or either.
     pub kind: Kind,
+    /// Ask for a durable handle (and the lease it needs): the open survives a reconnect
+    /// (see [`crate::Tree::reclaim`]). Set for the files [`read`](Self::read) and
+    /// [`write`](Self::write) open; short-lived opens (a rename, a delete) do without.
+    pub durable: bool,
 }
 
 impl OpenOptions {
@@ -124,17 +128,22 @@ impl OpenOptions {
             access,
             disposition: Disposition::Open,
             kind: Kind::Any,
+            durable: false,
         }
     }
 
     /// An existing file, to read.
     pub const fn read() -> Self {
-        Self::new(Access::GENERIC_READ).kind(Kind::File)
+        Self::new(Access::GENERIC_READ)
+            .kind(Kind::File)
+            .durable(true)
     }
 
     /// A file, to write and read (existing unless another disposition is set).
     pub const fn write() -> Self {
-        Self::new(Access(Access::GENERIC_READ.0 | Access::GENERIC_WRITE.0)).kind(Kind::File)
+        Self::new(Access(Access::GENERIC_READ.0 | Access::GENERIC_WRITE.0))
+            .kind(Kind::File)
+            .durable(true)
     }
 
     /// An existing directory, to list.
@@ -148,6 +157,12 @@ impl OpenOptions {
     /// With this disposition.
     pub const fn disposition(mut self, d: Disposition) -> Self {
         self.disposition = d;
+        self
+    }
+
+    /// Durable or not (see [`OpenOptions::durable`]).
+    pub const fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
         self
     }
 

@@ -163,7 +163,13 @@ impl Session {
                 return Err(Error::Protocol(why));
             }
         }
-        Ok(Tree::new(self.clone(), tree_id, share.to_string()))
+        let caps = msg::tree_connect_capabilities(resp.bytes())?;
+        Ok(Tree::new(
+            self.clone(),
+            tree_id,
+            share.to_string(),
+            caps & msg::SHARE_CAP_CONTINUOUS_AVAILABILITY != 0,
+        ))
     }
 
     /// Ends the session; nothing more is sent or accepted in it.

@@ -168,7 +168,7 @@ impl Tree {
         input: &mut R,
         window: usize,
     ) -> Result<u64> {
-        self.upload_at(path, None, input, window).await
+        self.upload_at(path, None, input, window, None).await
     }
 
     /// Resumes an upload: `input` (positioned by the caller at byte `offset` of its source)
@@ -182,7 +182,24 @@ impl Tree {
         input: &mut R,
         window: usize,
     ) -> Result<u64> {
-        self.upload_at(path, Some(offset), input, window).await
+        self.upload_at(path, Some(offset), input, window, None)
+            .await
+    }
+
+    /// [`upload_from`](Self::upload_from) (or [`upload`](Self::upload) when `offset` is
+    /// None) that keeps `acked` at the end of the prefix of the file the server has
+    /// acknowledged: when the connection drops mid-way, the upload can resume there (the
+    /// writes in flight beyond it may or may not have landed; resuming writes them again).
+    pub async fn upload_tracked<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        path: &str,
+        offset: Option<u64>,
+        input: &mut R,
+        window: usize,
+        acked: &std::sync::atomic::AtomicU64,
+    ) -> Result<u64> {
+        self.upload_at(path, offset, input, window, Some(acked))
+            .await
     }
 
     async fn upload_at<R: tokio::io::AsyncRead + Unpin>(
@@ -191,7 +208,9 @@ impl Tree {
         resume: Option<u64>,
         input: &mut R,
         window: usize,
+        acked: Option<&std::sync::atomic::AtomicU64>,
     ) -> Result<u64> {
+        use std::sync::atomic::Ordering;
         use tokio::io::AsyncReadExt;
         let disposition = if resume.is_some() {
             Disposition::Open
@@ -213,6 +232,12 @@ impl Tree {
             let mut set = tokio::task::JoinSet::new();
             let mut offset = start;
             let mut eof = false;
+            // Writes acknowledged past the acknowledged prefix: their start → end.
+            let mut landed = std::collections::BTreeMap::new();
+            let mut prefix = start;
+            if let Some(a) = acked {
+                a.store(prefix, Ordering::Relaxed);
+            }
             while !eof || !set.is_empty() {
                 while !eof && set.len() < window.max(1) {
                     // Filled from the input without zeroing first, straight into the
@@ -247,11 +272,21 @@ impl Tree {
                                 "short write: {n} of {filled} bytes"
                             )));
                         }
-                        Ok(())
+                        Ok((off, off + filled as u64))
                     });
                 }
                 match set.join_next().await {
-                    Some(r) => r.map_err(|e| Error::Protocol(format!("write task: {e}")))??,
+                    Some(r) => {
+                        let (from, to) =
+                            r.map_err(|e| Error::Protocol(format!("write task: {e}")))??;
+                        landed.insert(from, to);
+                        while let Some(end) = landed.remove(&prefix) {
+                            prefix = end;
+                        }
+                        if let Some(a) = acked {
+                            a.store(prefix, Ordering::Relaxed);
+                        }
+                    }
                     None => break,
                 }
             }

@@ -4,8 +4,10 @@ use crate::conn::{Connection, Response};
 use crate::error::{Error, Result};
 use crate::msg::{self, Command, DirEntry, FileId};
 use crate::open::{Access, Disposition, Kind, OpenOptions};
+use crate::reclaim::Opens;
 use crate::session::Session;
 use crate::status::NtStatus;
+use std::sync::Arc;
 
 /// A connected share.
 #[derive(Debug, Clone)]
@@ -13,6 +15,10 @@ pub struct Tree {
     session: Session,
     id: u32,
     share: String,
+    /// The share is continuously available (its opens may be persistent).
+    continuous: bool,
+    /// The opens of this share, shared with the trees of later connections.
+    opens: Arc<Opens>,
 }
 
 /// Bytes read from a file, in the message buffer they arrived in (see
@@ -64,8 +70,29 @@ pub fn smb_path(path: &str) -> String {
 }
 
 impl Tree {
-    pub(crate) fn new(session: Session, id: u32, share: String) -> Self {
-        Self { session, id, share }
+    pub(crate) fn new(session: Session, id: u32, share: String, continuous: bool) -> Self {
+        Self {
+            session,
+            id,
+            share,
+            continuous,
+            opens: Arc::default(),
+        }
+    }
+
+    pub(crate) fn opens(&self) -> &Opens {
+        &self.opens
+    }
+
+    /// Takes the open table of `old` (the same share on a lost connection).
+    pub(crate) fn share_opens(&mut self, old: &Tree) {
+        self.opens = Arc::clone(&old.opens);
+    }
+
+    /// The share is continuously available (SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY): its
+    /// opens are asked to be persistent.
+    pub fn continuously_available(&self) -> bool {
+        self.continuous
     }
 
     /// The share name.
@@ -94,12 +121,21 @@ impl Tree {
     }
 
     /// Opens (or creates, as `options` say) `path`.
+    /// Files are opened durable, under a read and handle lease (unless `options` say
+    /// otherwise): they survive a reconnect (see [`Tree::reclaim`]).
     pub async fn open(&self, path: &str, options: OpenOptions) -> Result<Handle> {
-        let resp = self
-            .req(Command::Create, create_body(path, &options)?, 1)
-            .await?;
+        let ctx = self.open_contexts(&options)?;
+        let body = msg::create_request_with(
+            &smb_path(path),
+            options.access.bits(),
+            options.disposition.value(),
+            options.create_options(),
+            &ctx,
+        )?;
+        let resp = self.req(Command::Create, body, 1).await?;
         resp.ok("CREATE")?;
         let c = msg::create_response(resp.bytes())?;
+        self.record_open(path, options, &ctx, &c);
         Ok(Handle {
             id: c.file_id,
             size: c.size,
@@ -110,7 +146,9 @@ impl Tree {
 
     /// Closes a handle.
     pub async fn close(&self, h: Handle) -> Result<()> {
-        self.req(Command::Close, msg::close_request(h.id), 1)
+        let id = self.file_id(h);
+        self.forget_open(h);
+        self.req(Command::Close, msg::close_request(id?), 1)
             .await?
             .ok("CLOSE")
     }
@@ -150,7 +188,11 @@ impl Tree {
     ) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
         let charge = self.conn().charge_for(len as usize);
         let resp = self
-            .req(Command::Read, msg::read_request(h.id, offset, len), charge)
+            .req(
+                Command::Read,
+                msg::read_request(self.file_id(h)?, offset, len),
+                charge,
+            )
             .await?;
         if resp.header.status == NtStatus::END_OF_FILE {
             return Ok((Vec::new(), 0..0));
@@ -179,7 +221,7 @@ impl Tree {
         mut m: crate::proto::Outgoing,
     ) -> Result<u32> {
         let len = m.payload_len();
-        m.fill_fixed(&msg::write_request_fixed(h.id, offset, len)?)?;
+        m.fill_fixed(&msg::write_request_fixed(self.file_id(h)?, offset, len)?)?;
         let charge = self.conn().charge_for(len);
         let resp = self
             .conn()
@@ -207,7 +249,12 @@ impl Tree {
                 let resp = self
                     .req(
                         Command::QueryDirectory,
-                        msg::query_directory_request(h.id, "*", round == 0, Self::LIST_OUTPUT)?,
+                        msg::query_directory_request(
+                            self.file_id(h)?,
+                            "*",
+                            round == 0,
+                            Self::LIST_OUTPUT,
+                        )?,
                         1,
                     )
                     .await?;
@@ -259,7 +306,7 @@ impl Tree {
                 OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES).kind(kind),
             )
             .await?;
-        let resp = match msg::set_info_request(h.id, 13, &[1]) {
+        let resp = match msg::set_info_request(self.file_id(h)?, 13, &[1]) {
             Ok(body) => self.req(Command::SetInfo, body, 1).await,
             Err(e) => Err(e),
         };
@@ -279,7 +326,7 @@ impl Tree {
                 OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES),
             )
             .await?;
-        let resp = match body(h.id) {
+        let resp = match body(self.file_id(h)?) {
             Ok(b) => self.req(Command::SetInfo, b, 1).await,
             Err(e) => Err(e),
         };
@@ -383,7 +430,7 @@ impl Tree {
         let resp = self
             .req(
                 Command::QueryInfo,
-                msg::query_info_request(h.id, msg::FILE_NETWORK_OPEN_INFORMATION, 56),
+                msg::query_info_request(self.file_id(h)?, msg::FILE_NETWORK_OPEN_INFORMATION, 56),
                 1,
             )
             .await?;
@@ -425,7 +472,7 @@ impl Tree {
     ) -> Result<()> {
         self.req(
             Command::SetInfo,
-            msg::set_info_request(h.id, class, data)?,
+            msg::set_info_request(self.file_id(h)?, class, data)?,
             1,
         )
         .await?
@@ -434,7 +481,7 @@ impl Tree {
 
     async fn set_info(&self, path: &str, access: Access, class: u8, data: &[u8]) -> Result<()> {
         let h = self.open(path, OpenOptions::new(access)).await?;
-        let resp = match msg::set_info_request(h.id, class, data) {
+        let resp = match msg::set_info_request(self.file_id(h)?, class, data) {
             Ok(body) => self.req(Command::SetInfo, body, 1).await,
             Err(e) => Err(e),
         };
@@ -454,7 +501,7 @@ impl Tree {
                 Command::ChangeNotify,
                 self.session.id(),
                 self.id,
-                msg::change_notify_request(h.id, 4096),
+                msg::change_notify_request(self.file_id(h)?, 4096),
                 wait,
             )
             .await;
@@ -473,7 +520,7 @@ impl Tree {
 
     /// Flushes a file's data to stable storage on the server.
     pub async fn flush(&self, h: Handle) -> Result<()> {
-        self.req(Command::Flush, msg::flush_request(h.id), 1)
+        self.req(Command::Flush, msg::flush_request(self.file_id(h)?), 1)
             .await?
             .ok("FLUSH")
     }

@@ -3,12 +3,16 @@
 //! - [`fixtures`]: the captured wire bytes under `tests/fixtures/` (MIT krb5 + kdcproxy in
 //!   `mit/`, Samba AD DC tickets and PACs in `ad/`);
 //! - [`lab`], [`try_lab`] and the proxy log: the environment file `lab/up` writes;
+//! - [`smbd`]: the lab smbd child serving a connection, to kill it mid-transfer;
+//! - [`proxy`]: a TCP proxy to cut or stall connections through it;
 //! - with the `kerberos` feature, a Kerberos client for the lab ([`kerberos_client`],
 //!   [`lab_user`]) and an Entra-style `tgt_cloud` made from a real lab AS-REP
 //!   ([`tgt_cloud`]).
 
 pub mod fixtures;
 mod lab_env;
+pub mod proxy;
+pub mod smbd;
 #[cfg(feature = "kerberos")]
 pub mod tgt_cloud;
 

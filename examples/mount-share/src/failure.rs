@@ -17,7 +17,7 @@ impl From<Error> for Failure {
             Error::Smb(azkrb::smb3::Error::Status { .. }) => 1,
             Error::Smb(azkrb::smb3::Error::Auth(_)) => 3,
             Error::Smb(azkrb::smb3::Error::InvalidArgument(_)) => 2,
-            Error::Smb(_) => 4,
+            Error::Smb(_) | Error::Reconnect { .. } => 4,
         };
         Failure {
             code,

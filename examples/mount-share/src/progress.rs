@@ -27,12 +27,27 @@ pub fn bar(len: u64, name: &str) -> ProgressBar {
 pub struct Counted<T> {
     inner: T,
     bar: ProgressBar,
+    count: u64,
 }
 
 impl<T> Counted<T> {
     /// Wraps `inner`.
     pub fn new(inner: T, bar: ProgressBar) -> Self {
-        Self { inner, bar }
+        Self {
+            inner,
+            bar,
+            count: 0,
+        }
+    }
+
+    /// The wrapped reader or writer.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
+    /// The bytes that passed through so far.
+    pub fn count(&self) -> u64 {
+        self.count
     }
 }
 
@@ -45,6 +60,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counted<W> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &r {
             self.bar.inc(*n as u64);
+            self.count += *n as u64;
         }
         r
     }
@@ -67,7 +83,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &r {
-            self.bar.inc((buf.filled().len() - before) as u64);
+            let n = (buf.filled().len() - before) as u64;
+            self.bar.inc(n);
+            self.count += n;
         }
         r
     }

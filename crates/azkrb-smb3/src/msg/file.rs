@@ -1,5 +1,6 @@
 //! File operations: CREATE, CLOSE, READ, WRITE, QUERY_DIRECTORY, SET_INFO, FLUSH.
 
+use super::durable::{CreateContexts, Granted, OPLOCK_LEVEL_LEASE, encode_contexts, parse_granted};
 use super::{FileInfo, HEADER_LEN, Header, R, from_utf16, len16, len32, pad8, utf16};
 use crate::error::{Error, Result};
 use crate::status::NtStatus;
@@ -15,12 +16,36 @@ pub fn create_request(
     disposition: u32,
     options: u32,
 ) -> Result<Vec<u8>> {
+    create_request_with(
+        path,
+        desired_access,
+        disposition,
+        options,
+        &CreateContexts::default(),
+    )
+}
+
+/// The CREATE request body with create contexts (a lease, a durable handle request or
+/// reconnect).
+pub fn create_request_with(
+    path: &str,
+    desired_access: u32,
+    disposition: u32,
+    options: u32,
+    contexts: &CreateContexts,
+) -> Result<Vec<u8>> {
     let name = utf16(path);
     let name_len = len16("the path", name.len())?;
+    let chain = encode_contexts(contexts)?;
+    let oplock = if contexts.lease.is_some() {
+        OPLOCK_LEVEL_LEASE
+    } else {
+        0
+    };
     let mut b = Vec::new();
     b.extend_from_slice(&57u16.to_le_bytes());
     b.push(0); // SecurityFlags
-    b.push(0); // RequestedOplockLevel: none
+    b.push(oplock); // RequestedOplockLevel
     b.extend_from_slice(&2u32.to_le_bytes()); // Impersonation
     b.extend_from_slice(&0u64.to_le_bytes());
     b.extend_from_slice(&0u64.to_le_bytes());
@@ -31,12 +56,23 @@ pub fn create_request(
     b.extend_from_slice(&options.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 56) as u16).to_le_bytes());
     b.extend_from_slice(&name_len.to_le_bytes());
+    // CreateContextsOffset and Length, set below when there are contexts.
+    let ctx_field = b.len();
     b.extend_from_slice(&0u32.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
     if name.is_empty() {
         b.push(0);
     } else {
         b.extend_from_slice(&name);
+    }
+    if !chain.is_empty() {
+        // The name starts at an 8-aligned offset (120); the chain follows it 8-aligned.
+        pad8(&mut b);
+        let at = len32("a CREATE request", HEADER_LEN + b.len())?;
+        b[ctx_field..ctx_field + 4].copy_from_slice(&at.to_le_bytes());
+        let n = len32("the create contexts", chain.len())?;
+        b[ctx_field + 4..ctx_field + 8].copy_from_slice(&n.to_le_bytes());
+        b.extend_from_slice(&chain);
     }
     Ok(b)
 }
@@ -54,6 +90,8 @@ pub struct CreateResponse {
     pub last_write: u64,
     /// Times, sizes and attributes, as FileNetworkOpenInformation would give them.
     pub info: FileInfo,
+    /// The lease and durability granted.
+    pub granted: Granted,
 }
 
 /// Decodes a CREATE response.
@@ -82,6 +120,7 @@ pub fn create_response(msg: &[u8]) -> Result<CreateResponse> {
         attributes: info.attributes,
         last_write: info.written,
         info,
+        granted: parse_granted(msg, r.slice(b + 2, 1)?[0])?,
     })
 }
 

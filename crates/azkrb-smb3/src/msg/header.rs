@@ -116,6 +116,8 @@ pub mod flags {
     pub const RELATED: u32 = 0x4;
     /// SIGNED.
     pub const SIGNED: u32 = 0x8;
+    /// REPLAY_OPERATION (SMB 3.x): the request is sent again after a reconnect.
+    pub const REPLAY_OPERATION: u32 = 0x2000_0000;
 }
 
 /// The 64-byte SMB2 header.

@@ -3,11 +3,13 @@
 //! classes). Requests encode to bytes; responses decode from bytes with every length and
 //! offset checked, and a length too large for its field is an error, never cut by a cast.
 
+mod durable;
 mod file;
 mod header;
 mod info;
 mod session;
 
+pub use durable::*;
 pub use file::*;
 pub use header::*;
 pub use info::*;

@@ -27,6 +27,9 @@ pub struct NegotiateOptions {
     pub signing: Vec<SigningAlgorithm>,
     /// The server name (NETNAME context).
     pub server_name: String,
+    /// The ClientGuid to send (None: a random one). A reconnect sends the GUID of the
+    /// connection it replaces: servers key leases, and so durable reconnects, by it.
+    pub client_guid: Option<[u8; 16]>,
 }
 
 impl Default for NegotiateOptions {
@@ -44,6 +47,7 @@ impl Default for NegotiateOptions {
             ],
             signing: vec![SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac],
             server_name: String::new(),
+            client_guid: None,
         }
     }
 }
@@ -337,6 +341,14 @@ pub fn tree_connect_request(path: &str) -> Result<Vec<u8>> {
 pub mod share_flags {
     /// The share requires encryption.
     pub const ENCRYPT_DATA: u32 = 0x8000;
+}
+
+/// SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY: the share's opens may be persistent.
+pub const SHARE_CAP_CONTINUOUS_AVAILABILITY: u32 = 0x10;
+
+/// The Capabilities of a TREE_CONNECT response.
+pub fn tree_connect_capabilities(msg: &[u8]) -> Result<u32> {
+    R::new("TREE_CONNECT response", msg).u32(HEADER_LEN + 8)
 }
 
 /// The TREE_CONNECT response: (share type, share flags, maximal access).

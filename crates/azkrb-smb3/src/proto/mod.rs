@@ -28,6 +28,7 @@
 //! assert!(core.failed().is_some());
 //! ```
 
+mod breaks;
 mod compound;
 mod negotiate;
 mod protect;
@@ -41,6 +42,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use breaks::BreakAck;
 pub use compound::{MAX_FRAME, Outgoing};
 pub use negotiate::{FSCTL_VALIDATE_NEGOTIATE_INFO, Negotiated, Negotiation};
 pub use protect::SessionProtection;
@@ -66,6 +68,9 @@ pub struct Request {
     pub tree_id: u32,
     /// Its credit charge (at least 1; see [`Core::charge_for`]).
     pub charge: u16,
+    /// It is sent again after a reconnect (SMB2_FLAGS_REPLAY_OPERATION, SMB 3.x): the
+    /// server must not apply it twice.
+    pub replay: bool,
 }
 
 impl Request {
@@ -76,6 +81,7 @@ impl Request {
             session_id,
             tree_id,
             charge: 1,
+            replay: false,
         }
     }
 }
@@ -140,6 +146,13 @@ pub enum Event {
         /// The AsyncId, for CANCEL.
         async_id: u64,
     },
+    /// The server breaks a lease (or an oplock): acknowledge with `ack` when there is one.
+    Break {
+        /// What is broken.
+        notice: crate::msg::BreakNotice,
+        /// The LEASE_BREAK_ACK to send, when the server waits for one.
+        ack: Option<BreakAck>,
+    },
 }
 
 /// What the keepalive wants done now (see [`Core::poll_keepalive`]).
@@ -166,6 +179,11 @@ pub struct Core {
     echo_since: Option<Instant>,
     keepalive_every: Duration,
     dead_after: Duration,
+    /// The leases held by opens on this connection: key → (session, tree).
+    leases: HashMap<[u8; 16], (u64, u32)>,
+    /// The ChannelSequence every request carries (SMB 3.x): raised on each reconnect, so a
+    /// server refuses what a lost connection still delivers after the replay.
+    channel_sequence: u16,
 }
 
 impl Core {
@@ -182,6 +200,8 @@ impl Core {
             echo_since: None,
             keepalive_every: Duration::from_secs(30),
             dead_after: Duration::from_secs(30),
+            leases: HashMap::new(),
+            channel_sequence: 0,
         }
     }
 
@@ -190,6 +210,12 @@ impl Core {
     pub fn set_keepalive(&mut self, every: Duration, dead_after: Duration) {
         self.keepalive_every = every;
         self.dead_after = dead_after;
+    }
+
+    /// The ChannelSequence requests carry from now on (a reconnected connection's: the
+    /// number of reconnects, modulo 2^16).
+    pub fn set_channel_sequence(&mut self, sequence: u16) {
+        self.channel_sequence = sequence;
     }
 
     /// Why the connection failed, once it has.
@@ -363,6 +389,13 @@ impl Core {
             if i > 0 {
                 h.flags |= flags::RELATED;
             }
+            if self.dialect.is_some_and(Dialect::is_smb3) {
+                // ChannelSequence, then Reserved: the request's Status field.
+                h.status = NtStatus(u32::from(self.channel_sequence));
+                if r.replay {
+                    h.flags |= flags::REPLAY_OPERATION;
+                }
+            }
             self.window.record(
                 id,
                 Expect {
@@ -498,6 +531,11 @@ impl Core {
         let mut events = Vec::with_capacity(parts.len());
         for (h, range) in parts {
             let msg = frame.get(range.clone()).unwrap_or_default();
+            if h.message_id == breaks::UNSOLICITED {
+                let (notice, ack) = self.notification(&h, msg, encrypted_by)?;
+                events.push(Event::Break { notice, ack });
+                continue;
+            }
             if let Some(e) = self.bind(&h, msg, encrypted_by)? {
                 events.push(match e {
                     Bound::Final => Event::Response {

@@ -575,3 +575,115 @@ fn bytes_still_arriving_keep_the_keepalive_quiet() {
     );
     assert_eq!(c.keepalive_deadline(), t0 + Duration::from_secs(24));
 }
+
+/// An unsolicited OPLOCK_BREAK: a lease break (44 bytes) or an oplock break (24).
+fn break_message(session_id: u64, lease: bool) -> Vec<u8> {
+    let mut h = Header::request(Command::OplockBreak, session_id, 0);
+    h.flags = flags::SERVER_TO_REDIR;
+    h.message_id = u64::MAX;
+    let mut m = Vec::new();
+    h.encode(&mut m);
+    if lease {
+        m.extend_from_slice(&44u16.to_le_bytes());
+        m.extend_from_slice(&1u16.to_le_bytes()); // NewEpoch
+        m.extend_from_slice(&1u32.to_le_bytes()); // ACK_REQUIRED
+        m.extend_from_slice(&[0xAB; 16]);
+        m.extend_from_slice(&3u32.to_le_bytes()); // R|H
+        m.extend_from_slice(&1u32.to_le_bytes()); // to R
+        m.extend_from_slice(&[0; 12]);
+    } else {
+        m.extend_from_slice(&24u16.to_le_bytes());
+        m.push(0);
+        m.extend_from_slice(&[0; 5]);
+        m.extend_from_slice(&[3; 16]);
+    }
+    m
+}
+
+#[test]
+fn a_lease_break_is_admitted_as_servers_send_it_and_acknowledged_where_the_lease_is() {
+    // Servers send lease breaks with SessionId 0, unsigned and unencrypted, even on an
+    // encrypted connection: admitted, acknowledged in the session and tree of the open.
+    let mut c = core(true);
+    c.hold_lease([0xAB; 16], SID, TREE);
+    let events = delivered(&mut c, break_message(0, true));
+    let [Event::Break { ack: Some(ack), .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(ack.request, (SID, TREE));
+    assert_eq!(ack.body, msg::lease_break_ack([0xAB; 16], 1));
+    // A lease no open holds: admitted, nothing to acknowledge.
+    c.release_lease(&[0xAB; 16]);
+    let events = delivered(&mut c, break_message(0, true));
+    assert!(matches!(
+        events.as_slice(),
+        [Event::Break { ack: None, .. }]
+    ));
+    assert!(c.failed().is_none());
+}
+
+#[test]
+fn breaks_that_name_a_session_must_be_protected_like_it() {
+    // An oplock break for the encrypting session, in plaintext: forged.
+    refused(
+        &mut core(true),
+        break_message(SID, false),
+        "unencrypted break notification",
+    );
+    // Encrypted under it: admitted.
+    let mut c = core(true);
+    let m = break_message(SID, false);
+    assert_eq!(delivered(&mut c, encrypted(&m, SID)).len(), 1);
+    // A signed-only session: unsigned is refused, signed is admitted.
+    refused(&mut core(false), break_message(SID, false), "bad signature");
+    let mut c = core(false);
+    let mut m = break_message(SID, false);
+    m[16] |= flags::SIGNED as u8;
+    assert_eq!(delivered(&mut c, signed(m)).len(), 1);
+    // An oplock break that names no session cannot be checked: refused.
+    refused(&mut core(true), break_message(0, false), "names no session");
+    // A session not on this connection.
+    refused(
+        &mut core(true),
+        break_message(SID + 1, true),
+        "not on this connection",
+    );
+}
+
+#[test]
+fn an_unsolicited_message_that_is_no_break_is_refused() {
+    let mut m = break_message(0, true);
+    m[12] = Command::Read as u8;
+    refused(&mut core(true), m, "no break notification");
+    let mut m = break_message(0, true);
+    m[16] = 0; // not SERVER_TO_REDIR
+    refused(&mut core(true), m, "no break notification");
+    // A lease break of a wrong size.
+    let mut m = break_message(0, true);
+    m[64] = 40;
+    refused(&mut core(true), m, "StructureSize 40");
+}
+
+#[test]
+fn replays_carry_the_flag_and_every_request_the_channel_sequence() {
+    let mut c = core(true);
+    c.dialect = Some(Dialect::Smb311);
+    c.set_channel_sequence(3);
+    let mut out = Outgoing::message(&msg::small_request());
+    let mut r = Request::new(Command::Write, SID, TREE);
+    r.replay = true;
+    let Start::Ready(t) = c.start(&[r], &out).unwrap() else {
+        panic!("no credits")
+    };
+    assert_eq!(t.headers[0].status, NtStatus(3));
+    assert_ne!(t.headers[0].flags & flags::REPLAY_OPERATION, 0);
+    t.seal(&mut out).unwrap();
+    let Start::Ready(t) = c
+        .start(&[Request::new(Command::Read, SID, TREE)], &out)
+        .unwrap()
+    else {
+        panic!("no credits")
+    };
+    assert_eq!(t.headers[0].status, NtStatus(3));
+    assert_eq!(t.headers[0].flags & flags::REPLAY_OPERATION, 0);
+}

@@ -64,7 +64,7 @@ pub(crate) async fn download_one(
 ) -> Result<(), Failure> {
     let size = match size {
         Some(s) => s,
-        None => share.tree().stat(p).await?.size,
+        None => share.run(|t| async move { t.stat(p).await }).await?.size,
     };
     let part = format!("{local}.part");
     let mut offset = 0;
@@ -105,7 +105,7 @@ pub(crate) async fn download_one(
     bar.set_position(offset);
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
-        share.tree().download(p, &mut out, 16).await.map(|_| ())
+        download_resuming(share, p, offset, &mut out).await
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name (and --resume can continue it).
@@ -116,10 +116,10 @@ pub(crate) async fn download_one(
         }
         .map_err(|e| local_io(&part, e))?;
         let mut out = progress::Counted::new(file, bar.clone());
-        let r = share.tree().download_from(p, offset, &mut out, 16).await;
+        let r = download_resuming(share, p, offset, &mut out).await;
         drop(out);
         match r {
-            Ok(_) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
+            Ok(()) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
             Err(_) if resume => {
                 // Kept for the next --resume.
             }
@@ -127,10 +127,42 @@ pub(crate) async fn download_one(
                 let _ = std::fs::remove_file(&part);
             }
         }
-        r.map(|_| ())
+        r
     };
     bar.finish_and_clear();
-    Ok(result?)
+    result
+}
+
+/// How many times one file's transfer reconnects and resumes before it gives up.
+const RESUMES: u32 = 8;
+
+/// Streams `p` from `offset` into `out`; when the connection drops, the share reconnects
+/// and the download resumes after the last byte written (the download writes in order).
+async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
+    share: &azkrb::Share,
+    p: &str,
+    offset: u64,
+    out: &mut progress::Counted<W>,
+) -> Result<(), Failure> {
+    use tokio::io::AsyncWriteExt;
+    let mut resumes = 0;
+    loop {
+        let at = offset + out.count();
+        let r = share.tree().download_from(p, at, out, 16).await;
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if share.connection_lost() && resumes < RESUMES => {
+                resumes += 1;
+                out.flush().await.map_err(|e| local_io(p, e))?;
+                eprintln!(
+                    "{p}: the connection dropped ({e}); reconnecting to resume at byte {}",
+                    offset + out.count()
+                );
+                share.reconnect().await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// `get -r`: the remote directory's tree, recreated under `local` (default: its name).
@@ -151,7 +183,13 @@ pub(crate) async fn get_tree(
     let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
     while let Some((dir, into)) = stack.pop() {
         std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
-        for e in share.tree().list(&dir).await? {
+        let listing = share
+            .run(|t| {
+                let dir = &dir;
+                async move { t.list(dir).await }
+            })
+            .await?;
+        for e in listing {
             if e.name == "." || e.name == ".." {
                 continue;
             }
@@ -198,14 +236,22 @@ pub(crate) async fn put_tree(
     let (share, root) = open(g, remote, true).await?;
     let mut stack = vec![(std::path::PathBuf::from(local), root)];
     while let Some((dir, into)) = stack.pop() {
-        match share.tree().mkdir(&into).await {
-            Ok(()) => {}
-            Err(azkrb::smb3::Error::Status {
-                status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
-                ..
-            }) => {}
-            Err(e) => return Err(e.into()),
-        }
+        // Made already (by an earlier run, or by this one before a reconnect): fine.
+        let made = share
+            .run(|t| {
+                let into = &into;
+                async move {
+                    match t.mkdir(into).await {
+                        Err(azkrb::smb3::Error::Status {
+                            status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
+                            ..
+                        }) => Ok(()),
+                        r => r,
+                    }
+                }
+            })
+            .await;
+        made?;
         let entries =
             std::fs::read_dir(&dir).map_err(|e| local_io(&dir.display().to_string(), e))?;
         for entry in entries {
@@ -268,7 +314,7 @@ pub(crate) async fn upload_one(
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     let mut offset = None;
     if resume {
-        match share.tree().stat(p).await {
+        match share.run(|t| async move { t.stat(p).await }).await {
             Ok(info) => {
                 let have = info.size;
                 if have > size || !same_prefix(share, p, local, have).await? {
@@ -290,20 +336,42 @@ pub(crate) async fn upload_one(
                     .map_err(|e| local_io(local, e))?;
                 offset = Some(have);
             }
-            Err(azkrb::smb3::Error::Status {
+            Err(azkrb::Error::Smb(azkrb::smb3::Error::Status {
                 status:
                     azkrb::smb3::NtStatus::OBJECT_NAME_NOT_FOUND | azkrb::smb3::NtStatus::NO_SUCH_FILE,
                 ..
-            }) => {}
+            })) => {}
             Err(e) => return Err(e.into()),
         }
     }
     let bar = progress::bar(size, local);
     bar.set_position(offset.unwrap_or(0));
     let mut input = progress::Counted::new(file, bar.clone());
-    let r = match offset {
-        Some(at) => share.tree().upload_from(p, at, &mut input, 8).await,
-        None => share.tree().upload(p, &mut input, 8).await,
+    let acked = std::sync::atomic::AtomicU64::new(offset.unwrap_or(0));
+    let mut resumes = 0;
+    let r = loop {
+        let r = share
+            .tree()
+            .upload_tracked(p, offset, &mut input, 8, &acked)
+            .await;
+        match r {
+            Err(e) if share.connection_lost() && resumes < RESUMES => {
+                // What the server acknowledged is in place; the rest is sent again from
+                // there (writes in flight at the drop may or may not have landed).
+                resumes += 1;
+                let at = acked.load(std::sync::atomic::Ordering::Relaxed);
+                eprintln!("{p}: the connection dropped ({e}); reconnecting to resume at byte {at}");
+                share.reconnect().await?;
+                input
+                    .get_mut()
+                    .seek(std::io::SeekFrom::Start(at))
+                    .await
+                    .map_err(|e| local_io(local, e))?;
+                bar.set_position(at);
+                offset = Some(at);
+            }
+            r => break r,
+        }
     };
     bar.finish_and_clear();
     r?;

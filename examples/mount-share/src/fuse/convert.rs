@@ -18,6 +18,8 @@ pub(super) fn errno(e: &Error) -> Errno {
     match e {
         Error::Smb(e) => smb_errno(e),
         Error::Kerberos(_) | Error::Usage(_) => Errno::from_i32(libc::EKEYEXPIRED),
+        // The server stayed out of reach: the mount carries on, this operation fails.
+        Error::Reconnect { .. } => Errno::EIO,
     }
 }
 

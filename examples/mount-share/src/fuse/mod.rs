@@ -74,7 +74,7 @@ impl SmbFs {
     /// Runs an SMB operation to completion (re-authenticating once if the session expired).
     fn run<T, F, Fut>(&self, op: F) -> Result<T, Error>
     where
-        F: Fn() -> Fut,
+        F: Fn(azkrb::smb3::Tree) -> Fut,
         Fut: Future<Output = Result<T, SmbError>>,
     {
         self.rt.block_on(self.share.run(op))
@@ -133,7 +133,7 @@ impl SmbFs {
 
     /// The largest READ or WRITE the server takes (never more than a block).
     pub(super) fn max_io(&self, write: bool) -> usize {
-        let neg = &self.share.tree().session().connection().negotiated;
+        let neg = self.share.negotiated();
         let max = if write { neg.max_write } else { neg.max_read };
         (max as usize).clamp(1, BLOCK)
     }
@@ -177,12 +177,15 @@ impl SmbFs {
         if let Some(file) = open {
             let h = lock(&file.state).handle;
             return self
-                .run(|| self.share.tree().stat_handle(h))
+                .run(|t| async move { t.stat_handle(h).await })
                 .map_err(|e| self.fail("stat", "", &e));
         }
         let path = lock(&self.inodes).path(INodeNo(ino))?;
-        self.run(|| self.share.tree().stat(&path))
-            .map_err(|e| self.fail("stat", &path, &e))
+        self.run(|t| {
+            let path = &path;
+            async move { t.stat(path).await }
+        })
+        .map_err(|e| self.fail("stat", &path, &e))
     }
 
     fn open_handle(&self, ino: u64, handle: Handle, writable: bool) -> FileHandle {
@@ -223,11 +226,11 @@ impl SmbFs {
         if let Some(size) = size {
             match handle {
                 Some(h) if h.info.attributes & 0x10 == 0 => self
-                    .run(|| self.share.tree().set_end_of_file(h, size))
+                    .run(|t| async move { t.set_end_of_file(h, size).await })
                     .map_err(fail)?,
                 _ => {
                     let p = path.as_deref().map_err(|e| *e)?;
-                    self.run(|| self.share.tree().truncate(p, size))
+                    self.run(|t| async move { t.truncate(p, size).await })
                         .map_err(fail)?
                 }
             }
@@ -250,13 +253,13 @@ impl SmbFs {
             let (a, m) = (ft(atime), ft(mtime));
             let by_handle = match handle {
                 Some(h) => self
-                    .run(|| self.share.tree().set_times_handle(h, 0, a, m, 0))
+                    .run(|t| async move { t.set_times_handle(h, 0, a, m, 0).await })
                     .is_ok(),
                 None => false,
             };
             if !by_handle {
                 let p = path.as_deref().map_err(|e| *e)?;
-                self.run(|| self.share.tree().set_times(p, 0, a, m, 0))
+                self.run(|t| async move { t.set_times(p, 0, a, m, 0).await })
                     .map_err(fail)?;
             }
         }
@@ -268,7 +271,10 @@ impl SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        match self.run(|| self.share.tree().remove(&path, dir)) {
+        match self.run(|t| {
+            let path = &path;
+            async move { t.remove(path, dir).await }
+        }) {
             Ok(()) => {
                 lock(&self.inodes).removed(&path);
                 reply.ok();
@@ -280,7 +286,7 @@ impl SmbFs {
     /// POSIX rename onto an existing name: a file replaces a file, an empty directory
     /// replaces an empty directory; other combinations are the errors POSIX names.
     fn rename_over(&self, from: &str, to: &str) -> Result<(), Errno> {
-        let first = self.run(|| self.share.tree().rename(from, to, true));
+        let first = self.run(|t| async move { t.rename(from, to, true).await });
         let Err(e) = first else { return Ok(()) };
         let retry = matches!(
             &e,
@@ -293,8 +299,8 @@ impl SmbFs {
             return Err(self.fail("rename", from, &e));
         }
         let (Ok(src), Ok(dst)) = (
-            self.run(|| self.share.tree().stat(from)),
-            self.run(|| self.share.tree().stat(to)),
+            self.run(|t| async move { t.stat(from).await }),
+            self.run(|t| async move { t.stat(to).await }),
         ) else {
             return Err(self.fail("rename", from, &e));
         };
@@ -304,15 +310,15 @@ impl SmbFs {
             (false, false) => Err(self.fail("rename", from, &e)),
             (true, true) => {
                 let empty = self
-                    .run(|| self.share.tree().list(to))
+                    .run(|t| async move { t.list(to).await })
                     .map_err(|e| self.fail("list", to, &e))?
                     .is_empty();
                 if !empty {
                     return Err(Errno::ENOTEMPTY);
                 }
-                self.run(|| self.share.tree().remove(to, true))
+                self.run(|t| async move { t.remove(to, true).await })
                     .map_err(|e| self.fail("rmdir", to, &e))?;
-                self.run(|| self.share.tree().rename(from, to, false))
+                self.run(|t| async move { t.rename(from, to, false).await })
                     .map_err(|e| self.fail("rename", from, &e))
             }
         }
@@ -336,7 +342,10 @@ impl Filesystem for SmbFs {
         if let Some(ino) = self.known(&path) {
             self.sync_ino(ino);
         }
-        match self.run(|| self.share.tree().stat(&path)) {
+        match self.run(|t| {
+            let path = &path;
+            async move { t.stat(path).await }
+        }) {
             Ok(info) => self.reply_entry(&path, &info, reply),
             Err(e) => reply.error(self.fail("stat", &path, &e)),
         }
@@ -392,19 +401,20 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         // One CREATE: its response carries the attributes (no second request to fail).
-        let made = self.run(|| async {
-            let h = self
-                .share
-                .tree()
-                .open(
-                    &path,
-                    OpenOptions::new(Access::READ_ATTRIBUTES)
-                        .disposition(Disposition::Create)
-                        .kind(Kind::Directory),
-                )
-                .await?;
-            let _ = self.share.tree().close(h).await;
-            Ok::<_, SmbError>(h.info)
+        let made = self.run(|t| {
+            let path = &path;
+            async move {
+                let h = t
+                    .open(
+                        path,
+                        OpenOptions::new(Access::READ_ATTRIBUTES)
+                            .disposition(Disposition::Create)
+                            .kind(Kind::Directory),
+                    )
+                    .await?;
+                let _ = t.close(h).await;
+                Ok::<_, SmbError>(h.info)
+            }
         });
         match made {
             Ok(info) => self.reply_entry(&path, &info, reply),
@@ -443,8 +453,12 @@ impl Filesystem for SmbFs {
             }
         };
         let result = if flags.contains(RenameFlags::RENAME_NOREPLACE) {
-            self.run(|| self.share.tree().rename(&from, &to, false))
-                .map_err(|e| self.fail("rename", &from, &e))
+            self.run(|t| {
+                let from = &from;
+                let to = &to;
+                async move { t.rename(from, to, false).await }
+            })
+            .map_err(|e| self.fail("rename", &from, &e))
         } else {
             self.rename_over(&from, &to)
         };
@@ -467,10 +481,16 @@ impl Filesystem for SmbFs {
             OpenAccMode::O_WRONLY => libc::O_WRONLY,
             OpenAccMode::O_RDWR => libc::O_RDWR,
         });
-        match self.run(|| {
-            self.share
-                .tree()
-                .open(&path, OpenOptions::new(access).kind(Kind::File))
+        // Durable: the open survives a dropped connection (reclaimed on the reconnect).
+        match self.run(|t| {
+            let path = &path;
+            async move {
+                t.open(
+                    path,
+                    OpenOptions::new(access).kind(Kind::File).durable(true),
+                )
+                .await
+            }
         }) {
             Ok(h) => reply.opened(
                 self.open_handle(ino.0, h, access.contains(Access::GENERIC_WRITE)),
@@ -504,11 +524,12 @@ impl Filesystem for SmbFs {
         // The CREATE response carries the attributes: no second request that could fail
         // after the file exists.
         let access = desired_access(flags);
-        match self.run(|| {
-            self.share.tree().open(
-                &path,
-                OpenOptions::new(access).disposition(disp).kind(Kind::File),
-            )
+        match self.run(|t| {
+            let path = &path;
+            async move {
+                let o = OpenOptions::new(access).disposition(disp).kind(Kind::File);
+                t.open(path, o.durable(true)).await
+            }
         }) {
             Ok(h) => {
                 let ino = lock(&self.inodes).remember(&path);
@@ -701,7 +722,7 @@ impl Filesystem for SmbFs {
             .map(|f| lock(&f.state).handle)
             .collect();
         for h in writers {
-            if let Err(e) = self.run(|| self.share.tree().flush(h)) {
+            if let Err(e) = self.run(|t| async move { t.flush(h).await }) {
                 return reply.error(self.fail("fsync", "", &e));
             }
         }
@@ -734,8 +755,9 @@ impl Filesystem for SmbFs {
             // Nobody hears of this one (the kernel ignores release errors): say it here.
             tracing::error!("writes to an open file were lost: {e:?}");
         }
+        let handle = f.handle;
         let closed = self
-            .run(|| self.share.tree().close(f.handle))
+            .run(|t| async move { t.close(handle).await })
             .map_err(|e| self.fail("close", "", &e));
         match sent.and(closed) {
             Ok(()) => reply.ok(),
@@ -749,7 +771,10 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         // The whole listing is taken at opendir, so readdir offsets stay stable.
-        match self.run(|| self.share.tree().list(&path)) {
+        match self.run(|t| {
+            let path = &path;
+            async move { t.list(path).await }
+        }) {
             Ok(list) => {
                 let inodes = lock(&self.inodes);
                 let parent = match path.rfind('/') {
@@ -816,7 +841,7 @@ impl Filesystem for SmbFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        match self.run(|| self.share.tree().fs_size()) {
+        match self.run(|t| async move { t.fs_size().await }) {
             Ok(fs) => {
                 let unit = u32::try_from(fs.unit_bytes()).unwrap_or(0);
                 if unit == 0 {

@@ -208,7 +208,9 @@ async fn write_range(
         let end = (done + chunk).min(data.len());
         let at = offset + done as u64;
         let part = &data[done..end];
-        let n = share.run(|| share.tree().write_at(h, at, part)).await? as usize;
+        let n = share
+            .run(|t| async move { t.write_at(h, at, part).await })
+            .await? as usize;
         if n == 0 {
             return Err(Error::Smb(SmbError::Protocol(
                 "the server wrote 0 bytes".into(),
@@ -234,7 +236,7 @@ async fn read_range(
         let ask = (len - data.len()).min(chunk);
         let at = offset + data.len() as u64;
         let got = share
-            .run(|| share.tree().read_chunk(h, at, ask as u32))
+            .run(|t| async move { t.read_chunk(h, at, ask as u32).await })
             .await?;
         let short = got.len() < ask;
         if data.is_empty() && (short || ask == len) {

@@ -1,0 +1,119 @@
+//! A TCP proxy a test puts between a client and a lab server to break the network the way
+//! networks break: [`Proxy::cut`] resets every connection through it (a load balancer
+//! dropping a flow, a laptop changing networks), [`Proxy::stall`] stops forwarding while
+//! keeping the connections open (a silent peer), [`Proxy::resume`] forwards again.
+//! Loopback only; order is kept.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// A running proxy (stops when dropped).
+pub struct Proxy {
+    /// Where clients connect.
+    pub addr: SocketAddr,
+    cut: watch::Sender<u64>,
+    stalled: Arc<AtomicBool>,
+    accepted: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Listens on an ephemeral loopback port and forwards each connection to `target`.
+    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (cut, cuts) = watch::channel(0u64);
+        let stalled = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicU64::new(0));
+        let (s, a) = (Arc::clone(&stalled), Arc::clone(&accepted));
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                a.fetch_add(1, Ordering::Relaxed);
+                let Ok(server) = TcpStream::connect(target).await else {
+                    continue;
+                };
+                tokio::spawn(relay(client, server, cuts.clone(), Arc::clone(&s)));
+            }
+        });
+        Ok(Self {
+            addr,
+            cut,
+            stalled,
+            accepted,
+            task,
+        })
+    }
+
+    /// Resets every connection through the proxy now (new ones are accepted).
+    pub fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Stops forwarding: bytes are held, connections stay open and silent.
+    pub fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again.
+    pub fn resume(&self) {
+        self.stalled.store(false, Ordering::SeqCst);
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.cut();
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    mut cuts: watch::Receiver<u64>,
+    stalled: Arc<AtomicBool>,
+) {
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let start = *cuts.borrow_and_update();
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let up = pump(&mut cr, &mut sw, &stalled);
+    let down = pump(&mut sr, &mut cw, &stalled);
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = cuts.wait_for(|n| *n != start) => {}
+    }
+    // Dropping the halves closes both sockets (a reset where data was pending).
+}
+
+async fn pump(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    stalled: &AtomicBool,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        while stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}

@@ -1,0 +1,265 @@
+//! A share that survives its connection, against the lab's real Samba granting durable
+//! handles under leases: the connection cut by a proxy (the server keeps the opens: they
+//! are reclaimed with DH2C), the smbd child serving it killed with SIGKILL (the server's
+//! state dies with it: the files are opened again by path), the connection gone silent.
+//! Each test breaks only its own connection.
+
+use azkrb::{AzureFiles, Tgt};
+use azkrb_smb3::{Disposition, Error as SmbError, OpenOptions};
+use std::time::{Duration, Instant};
+
+use azkrb_test_support::proxy::Proxy;
+use azkrb_test_support::{lab, smbd};
+use zeroize::Zeroizing;
+
+type Env = std::collections::HashMap<String, String>;
+
+fn smbd_addr(env: &Env) -> String {
+    format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"])
+}
+
+fn files(env: &Env) -> AzureFiles {
+    files_via(env, &smbd_addr(env))
+}
+
+fn files_via(env: &Env, addr: &str) -> AzureFiles {
+    builder(env).connect_to(addr).build().unwrap()
+}
+
+fn builder(env: &Env) -> azkrb::Builder {
+    AzureFiles::builder()
+        .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+        .ca_file(&env["AZKRB_LAB_CA"])
+        .tgt(Tgt::Password {
+            principal: env["AZKRB_LAB_USER"].clone(),
+            realm: Some(env["AZKRB_LAB_REALM"].clone()),
+            password: Zeroizing::new(env["AZKRB_LAB_PASSWORD"].clone()),
+        })
+}
+
+fn unc(env: &Env) -> String {
+    format!("//{}/{}", env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"])
+}
+
+async fn open(env: &Env) -> azkrb::Share {
+    files(env)
+        .open(&format!(
+            "//{}/{}",
+            env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"]
+        ))
+        .await
+        .unwrap()
+}
+
+/// Kills the smbd child serving `share`'s connection and waits until the client has seen
+/// the connection end.
+async fn kill_server_of(env: &Env, share: &azkrb::Share) {
+    let client = share.connection().local_addr().unwrap();
+    let pid = smbd::kill_child_serving(&env["AZKRB_LAB_DIR"], "enc", client)
+        .expect("the smbd child serving the connection");
+    for _ in 0..100 {
+        if share.connection_lost() {
+            eprintln!("killed smbd child {pid}; the client saw the connection end");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the connection outlived its smbd child {pid}");
+}
+
+fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
+}
+
+/// Two files open for writing, half written; `break_it` breaks the connection; the same
+/// handles go on writing; both files end up whole. Returns what the share lived through.
+async fn two_files_through<F, Fut>(share: &azkrb::Share, tag: &str, break_it: F) -> azkrb::Recovery
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let a = format!("reconnect-{tag}-a.bin");
+    let b = format!("reconnect-{tag}-b.bin");
+    let (a, b) = (a.as_str(), b.as_str());
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let ha = share.tree().open(a, write).await.unwrap();
+    let hb = share.tree().open(b, write).await.unwrap();
+    assert!(
+        share.tree().is_durable(ha),
+        "Samba granted no durable handle"
+    );
+    assert!(share.tree().is_durable(hb));
+    let (first, second) = (pattern(1, 1 << 20), pattern(2, 1 << 20));
+    share.tree().write_at(ha, 0, &first).await.unwrap();
+    share.tree().write_at(hb, 0, &second).await.unwrap();
+
+    break_it().await;
+
+    // The same handles go on: the share reconnects, reclaims both (DH2C), and writes.
+    let n = share
+        .run(|t| {
+            let second = &second;
+            async move { t.write_at(ha, 1 << 20, second).await }
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 1 << 20);
+    share
+        .run(|t| {
+            let first = &first;
+            async move { t.write_at(hb, 1 << 20, first).await }
+        })
+        .await
+        .unwrap();
+    let r = share.recovery();
+    eprintln!(
+        "reconnects {}, handles reclaimed {} (DH2C), reopened {}, lost {}, operations \
+         replayed {}",
+        r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
+    );
+    assert_eq!((r.reconnects, r.lost), (1, 0));
+    assert!(r.replayed >= 1);
+    share
+        .run(|t| async move { t.close(ha).await })
+        .await
+        .unwrap();
+    share
+        .run(|t| async move { t.close(hb).await })
+        .await
+        .unwrap();
+
+    let got_a = share.tree().read_file(a, 4).await.unwrap();
+    let got_b = share.tree().read_file(b, 4).await.unwrap();
+    assert_eq!(got_a, [first.clone(), second.clone()].concat());
+    assert_eq!(got_b, [second, first].concat());
+    for p in [a, b] {
+        share.tree().remove(p, false).await.unwrap();
+    }
+    r
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connection() {
+    let env = lab();
+    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
+        .await
+        .unwrap();
+    let share = files_via(&env, &proxy.addr.to_string())
+        .open(&unc(&env))
+        .await
+        .unwrap();
+    let r = two_files_through(&share, "cut", || async { proxy.cut() }).await;
+    // The server kept both opens: both came back by DH2C, none opened afresh.
+    assert_eq!((r.reclaimed, r.reopened), (2, 0));
+    assert_eq!(proxy.accepted(), 2);
+    share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn open_files_outlive_a_killed_server_process() {
+    let env = lab();
+    let share = open(&env).await;
+    let r = two_files_through(&share, "kill", || kill_server_of(&env, &share)).await;
+    // Samba's durable state died with the process: the files were opened again by path.
+    assert_eq!((r.reclaimed, r.reopened), (0, 2));
+    share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
+    let env = lab();
+    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
+        .await
+        .unwrap();
+    let share = builder(&env)
+        .connect_to(proxy.addr.to_string())
+        .smb_keepalive(Duration::from_millis(500), Duration::from_secs(1))
+        .smb_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+        .open(&unc(&env))
+        .await
+        .unwrap();
+    let r = two_files_through(&share, "silent", || async {
+        proxy.stall();
+        let started = Instant::now();
+        while !share.connection_lost() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "never found dead"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "found dead after {} ms of silence",
+            started.elapsed().as_millis()
+        );
+        assert!(started.elapsed() >= Duration::from_millis(500));
+        proxy.resume();
+    })
+    .await;
+    assert_eq!(r.reclaimed + r.reopened, 2);
+    share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
+    let env = lab();
+    let share = open(&env).await;
+    let other = open(&env).await;
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let (gone, kept) = ("reconnect-gone.bin", "reconnect-kept.bin");
+    let hg = share.tree().open(gone, write).await.unwrap();
+    let hk = share.tree().open(kept, write).await.unwrap();
+    share.tree().write_at(hg, 0, b"before").await.unwrap();
+    share.tree().write_at(hk, 0, b"before").await.unwrap();
+
+    kill_server_of(&env, &share).await;
+    // Another client deletes one file while the first is away.
+    other.tree().remove(gone, false).await.unwrap();
+
+    let e = share
+        .run(|t| async move { t.write_at(hg, 6, b"after").await })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, azkrb::Error::Smb(SmbError::HandleLost { ref path, .. }) if path == gone),
+        "{e}"
+    );
+    share
+        .run(|t| async move { t.write_at(hk, 6, b"after").await })
+        .await
+        .unwrap();
+    // Its close says so too; the other file closes cleanly.
+    assert!(
+        share
+            .run(|t| async move { t.close(hg).await })
+            .await
+            .is_err()
+    );
+    share
+        .run(|t| async move { t.close(hk).await })
+        .await
+        .unwrap();
+    let r = share.recovery();
+    eprintln!(
+        "reconnects {}, handles reclaimed {} (DH2C), reopened {}, lost {}, operations \
+         replayed {}",
+        r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
+    );
+    assert_eq!((r.reconnects, r.lost), (1, 1));
+    assert_eq!(r.reclaimed + r.reopened, 1);
+    assert_eq!(
+        share.tree().read_file(kept, 1).await.unwrap(),
+        b"beforeafter"
+    );
+    share.tree().remove(kept, false).await.unwrap();
+    share.close().await.unwrap();
+    other.close().await.unwrap();
+}
