@@ -8,6 +8,9 @@ LOGDIR=$LAB_DIR/log
 
 KDC_PORT=${AZKRB_LAB_KDC_PORT:-18088}
 PROXY_PORT=${AZKRB_LAB_PROXY_PORT:-18443}
+# A second KDC proxy whose KDC cannot be found: the real kdcproxy answering 503 at once, as
+# an overloaded or cut-off front end would.
+FLAKY_PROXY_PORT=${AZKRB_LAB_FLAKY_PROXY_PORT:-18444}
 SMB_PORT=${AZKRB_LAB_SMB_PORT:-4445}          # Azure "maximum security": 3.1.1, encryption required
 SMB_PLAIN_PORT=${AZKRB_LAB_SMB_PLAIN_PORT:-4446}  # no encryption, for comparisons
 HTTP_PROXY_PORT=${AZKRB_LAB_HTTP_PROXY_PORT:-18888}  # an HTTP CONNECT proxy, for HTTPS_PROXY tests
@@ -50,6 +53,7 @@ services() {
     cat <<SERVICES
 krb5kdc $RUN/krb5kdc.pid krb5kdc
 kdcproxy $RUN/gunicorn.pid $LAB_DIR/kkdcp
+kdcproxy-flaky $RUN/gunicorn-flaky.pid $LAB_DIR/kkdcp-flaky
 smbd-enc $LAB_DIR/smb/enc/pid/smbd.pid $LAB_DIR/smb/enc/smb.conf
 smbd-plain $LAB_DIR/smb/plain/pid/smbd.pid $LAB_DIR/smb/plain/smb.conf
 dcerpcd-enc $LAB_DIR/smb/enc/pid/samba-dcerpcd.pid $LAB_DIR/smb/enc/smb.conf

@@ -209,6 +209,7 @@ impl Builder {
             &TransportOptions {
                 ca_file: self.ca_file.clone(),
                 timeout: self.kdc_timeout,
+                ..TransportOptions::default()
             },
         )?
         .with_tgt_source(self.tgt);

@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let signed =
         SessionProtection::new(SigningAlgorithm::AesCmac, KEY.to_vec().into(), None).expect("keys");
     core.add_session(SIGNED, signed).expect("a free id");
+    core.hold_lease([0xAB; 16], ENC, 3);
     let mut ids = HashSet::new();
     // One credit at first: a NEGOTIATE-like request outside any session, then whatever
     // the frames grant.
@@ -108,6 +109,13 @@ fuzz_target!(|data: &[u8]| {
                             header.message_id
                         }
                         Event::Interim { message_id, .. } => message_id,
+                        // Unsolicited: acknowledged only where a held lease is.
+                        Event::Break { ack, .. } => {
+                            if let Some(a) = ack {
+                                assert_eq!(a.request, (ENC, 3), "an ack for no held lease");
+                            }
+                            continue;
+                        }
                     };
                     assert!(ids.contains(&id), "an answer to MessageId {id}, never sent");
                 }

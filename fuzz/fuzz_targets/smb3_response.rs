@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = msg::session_setup_response(data);
     let _ = msg::tree_connect_response(data);
     let _ = msg::create_response(data);
+    let _ = msg::break_notice(data);
+    let _ = msg::tree_connect_capabilities(data);
     // The length asked for bounds the answer: the largest, and a small one.
     for asked in [u32::MAX, 100] {
         let _ = msg::read_response(data, asked);

@@ -155,6 +155,14 @@ pub enum Error {
         /// The timeout that passed, in seconds.
         seconds: u64,
     },
+    /// Every KDC (or KDC proxy) of a realm failed, each after its retries.
+    #[error("no KDC of {realm} answered: {}", .tried.join("; "))]
+    NoKdcAnswered {
+        /// The realm.
+        realm: String,
+        /// Each KDC tried, with its last failure and how many attempts it had.
+        tried: Vec<String>,
+    },
     /// A configuration problem (krb5.conf, realm routing, ...).
     #[error("configuration: {0}")]
     Config(String),

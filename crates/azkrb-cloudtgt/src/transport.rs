@@ -24,6 +24,11 @@ pub struct TransportOptions {
     pub ca_file: Option<String>,
     /// Time allowed for one KDC (connect + request + reply) before trying the next.
     pub timeout: Duration,
+    /// Attempts per KDC while it fails in a way that may pass (unreachable, timed out, HTTP
+    /// 5xx, 408 or 429), before the next KDC is tried.
+    pub attempts: u32,
+    /// The wait before a KDC's second attempt; doubled for each further one, with jitter.
+    pub backoff: Duration,
 }
 
 impl Default for TransportOptions {
@@ -31,8 +36,28 @@ impl Default for TransportOptions {
         Self {
             ca_file: None,
             timeout: Duration::from_secs(10),
+            attempts: 3,
+            backoff: Duration::from_millis(250),
         }
     }
+}
+
+/// A failure that may pass if the same KDC is asked again a little later.
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Unreachable { .. } | Error::Timeout { .. } => true,
+        Error::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
+        _ => false,
+    }
+}
+
+/// A random fraction of `d` (0..d): clients retrying together do not all come back at once.
+fn jitter(d: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        return Duration::ZERO;
+    }
+    d.mul_f64(f64::from(u16::from_le_bytes(b)) / 65536.0)
 }
 
 /// Sends Kerberos messages to KDCs. Cheap to clone; clones share connections.
@@ -44,6 +69,8 @@ pub struct Transport {
     /// they cannot be used, why (reported when the realm's proxies are contacted).
     anchored: BTreeMap<String, std::result::Result<reqwest::Client, AnchorFailure>>,
     timeout: Duration,
+    attempts: u32,
+    backoff: Duration,
 }
 
 /// Why a realm's `http_anchors` cannot be used: kept to fail that realm's KDC proxy
@@ -306,6 +333,8 @@ impl Transport {
             http,
             anchored,
             timeout: options.timeout,
+            attempts: options.attempts.max(1),
+            backoff: options.backoff,
         })
     }
 
@@ -324,26 +353,51 @@ impl Transport {
     }
 
     /// Sends `request` (a DER Kerberos message) for `realm` to the first of `kdcs` that
-    /// answers, and returns the reply's DER. A KRB-ERROR is a reply, not a failure; only
-    /// transport failures move on to the next KDC. The last failure is returned if none
-    /// answers.
+    /// answers, and returns the reply's DER. A KRB-ERROR is a reply, not a failure. A KDC
+    /// that fails in a way that may pass (unreachable, timed out, HTTP 5xx, 408, 429) is
+    /// asked again, up to the configured attempts with backoff and jitter, then the next KDC
+    /// is; other failures (TLS, HTTP 4xx, a redirect, a malformed reply) end at once. When
+    /// every KDC failed, the error names each with its last failure.
     pub async fn send(&self, kdcs: &[KdcAddress], realm: &str, request: &[u8]) -> Result<Vec<u8>> {
-        let mut last = Error::Config(format!("no KDC configured for realm {realm}"));
+        let mut tried: Vec<(String, Error, u32)> = Vec::new();
         for kdc in kdcs {
-            let result = match kdc {
-                KdcAddress::Https(url) => self.kkdcp(url, realm, request).await,
-                KdcAddress::Tcp(addr) => self.tcp(addr, request).await,
-            };
-            match result {
-                Ok(reply) => return Ok(reply),
-                Err(e @ (Error::Http { .. } | Error::Redirect { .. })) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(kdc = %kdc, error = %e, "KDC failed, trying the next one");
-                    last = e;
+            let mut delay = self.backoff;
+            let mut attempt = 0;
+            let last = loop {
+                attempt += 1;
+                let result = match kdc {
+                    KdcAddress::Https(url) => self.kkdcp(url, realm, request).await,
+                    KdcAddress::Tcp(addr) => self.tcp(addr, request).await,
+                };
+                match result {
+                    Ok(reply) => return Ok(reply),
+                    Err(e) if !transient(&e) => return Err(e),
+                    Err(e) if attempt >= self.attempts => break e,
+                    Err(e) => {
+                        tracing::info!(kdc = %kdc, attempt, error = %e, "KDC failed, asking again");
+                        tokio::time::sleep(delay + jitter(delay)).await;
+                        delay *= 2;
+                    }
                 }
-            }
+            };
+            tracing::warn!(kdc = %kdc, error = %last, "KDC failed, trying the next one");
+            tried.push((kdc.to_string(), last, attempt));
         }
-        Err(last)
+        match tried.len() {
+            0 => Err(Error::Config(format!(
+                "no KDC configured for realm {realm}"
+            ))),
+            // One KDC: its own error names it.
+            1 => Err(tried.remove(0).1),
+            _ => Err(Error::NoKdcAnswered {
+                realm: realm.to_string(),
+                tried: tried
+                    .into_iter()
+                    // Each error names its KDC.
+                    .map(|(_, e, n)| format!("{e} ({n} attempt(s))"))
+                    .collect(),
+            }),
+        }
     }
 
     /// One MS-KKDCP exchange: POST `application/kerberos` with a KDC-PROXY-MESSAGE whose
@@ -464,6 +518,8 @@ mod tests {
         let options = TransportOptions {
             ca_file: None,
             timeout,
+            attempts: 1,
+            ..TransportOptions::default()
         };
         Transport::build(&options, &BTreeMap::new(), false).unwrap()
     }
@@ -667,6 +723,55 @@ mod tests {
             .kkdcp(&format!("http://{addr}/kerberos"), "EXAMPLE.TEST", b"req")
             .await
             .unwrap();
+        drop(t);
+        tokio::task::spawn_blocking(move || server.join().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(reply, inner);
+    }
+
+    #[tokio::test]
+    async fn a_proxy_that_answers_503_is_asked_again_until_it_answers() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let inner = vec![0x6bu8; 100];
+        let body = KdcProxyMessage::new(&inner, None).to_der().unwrap();
+        // Busy twice (a fresh connection each time: the client may not reuse one), then an
+        // answer.
+        let server = std::thread::spawn(move || {
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().unwrap();
+                read_request(&mut s);
+                s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+            }
+            let (mut s, _) = listener.accept().unwrap();
+            read_request(&mut s);
+            s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            s.write_all(&body).unwrap();
+            wait_for_close(&mut s);
+        });
+        let options = TransportOptions {
+            attempts: 3,
+            backoff: Duration::from_millis(50),
+            ..TransportOptions::default()
+        };
+        let t = Transport::build(&options, &BTreeMap::new(), false).unwrap();
+        let url = format!("http://{addr}/kerberos");
+        let started = Instant::now();
+        let reply = t
+            .send(&[KdcAddress::Https(url)], "EXAMPLE.TEST", b"req")
+            .await
+            .unwrap();
+        // 50 ms, then 100 ms (each plus up to as much jitter).
+        assert!(started.elapsed() >= Duration::from_millis(150));
         drop(t);
         tokio::task::spawn_blocking(move || server.join().unwrap())
             .await

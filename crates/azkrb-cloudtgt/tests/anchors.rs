@@ -81,6 +81,7 @@ fn options(ca_file: Option<String>) -> TransportOptions {
     TransportOptions {
         ca_file,
         timeout: Duration::from_secs(5),
+        ..TransportOptions::default()
     }
 }
 

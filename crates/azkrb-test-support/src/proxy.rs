@@ -25,7 +25,17 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on an ephemeral loopback port and forwards each connection to `target`.
     pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(
+            "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
+            target,
+        )
+        .await
+    }
+
+    /// Listens on `listen` (a lab port a server's configuration names) and forwards each
+    /// connection to `target`.
+    pub async fn start_on(listen: SocketAddr, target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (cut, cuts) = watch::channel(0u64);
         let stalled = Arc::new(AtomicBool::new(false));

@@ -68,3 +68,41 @@ pub fn kill_child_serving(lab_dir: &str, instance: &str, client: SocketAddr) -> 
         .is_ok_and(|s| s.success());
     ok.then_some(pid)
 }
+
+/// The local addresses of the TCP connections process `pid` holds to `port` on loopback
+/// (a client program's connections to the lab's smbd).
+pub fn connections_of(pid: u32, port: u16) -> Vec<SocketAddr> {
+    let inodes: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|fd| fs::read_link(fd.path()).ok())
+                .filter_map(|l| {
+                    let l = l.to_str()?.to_string();
+                    Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Ok(table) = fs::read_to_string("/proc/net/tcp") else {
+        return Vec::new();
+    };
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (local, remote, inode) = (f.get(1)?, f.get(2)?, f.get(9)?);
+            if !inodes.iter().any(|i| i == inode) {
+                return None;
+            }
+            let (_, rport) = remote.split_once(':')?;
+            if u16::from_str_radix(rport, 16).ok()? != port {
+                return None;
+            }
+            let (ip, lport) = local.split_once(':')?;
+            let ip = u32::from_str_radix(ip, 16).ok()?.to_le_bytes();
+            let lport = u16::from_str_radix(lport, 16).ok()?;
+            Some(SocketAddr::from((ip, lport)))
+        })
+        .collect()
+}

@@ -145,6 +145,14 @@ pub(crate) async fn mount(
         Ok(Err(e)) => return Err(local_io(&format!("serving {mountpoint}"), e)),
         Err(e) => return Err(usage(format!("FUSE task: {e}"))),
     }
+    let r = share.recovery();
+    if r.reconnects > 0 {
+        eprintln!(
+            "mount-share: the connection dropped and was made again {} time(s); open files: \
+             {} reclaimed (durable), {} reopened, {} lost; {} operation(s) replayed",
+            r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
+        );
+    }
     eprintln!("mount-share: {mountpoint} unmounted");
     Ok(closed?)
 }

@@ -2,6 +2,8 @@
 //! the lab, mount-share run with the lab's settings, and smbclient beside it.
 #![allow(dead_code)] // each test file uses its part
 
+pub mod mount;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

@@ -1,0 +1,156 @@
+//! A FUSE mount by `mount-share mount` as the tests run it: started, found in the mount
+//! table, stopped with SIGTERM, and always gone when the test ends.
+
+use std::process::{Command, Stdio};
+
+use super::Lab;
+
+/// True while `mountpoint` is in this process's mount table.
+pub fn mounted(mountpoint: &std::path::Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = mountpoint.display().to_string();
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// A running `mount-share mount`, stopped (and the mount gone) when dropped, also when a
+/// test fails half-way: declared after the `Lab`, it is dropped before the Lab removes its
+/// directory, so that removal never reaches through the mount into the share.
+pub struct Mounted {
+    pub child: Option<std::process::Child>,
+    pub mountpoint: std::path::PathBuf,
+}
+
+impl Mounted {
+    /// The process, for a test that stops it itself.
+    pub fn take(&mut self) -> std::process::Child {
+        self.child.take().unwrap()
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            for _ in 0..100 {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if mounted(&self.mountpoint) {
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(&self.mountpoint)
+                .status();
+        }
+    }
+}
+
+/// Starts `mount-share mount` and waits until the kernel lists the mount.
+pub fn start_mount(l: &Lab, mountpoint: &std::path::Path) -> Mounted {
+    start_mount_with(l, mountpoint, &[])
+}
+
+/// The mount's options as /proc/self/mountinfo lists them (per mount and per superblock).
+pub fn mount_options(mountpoint: &std::path::Path) -> String {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = mountpoint.display().to_string();
+    info.lines()
+        .find(|l| l.split(' ').nth(4) == Some(want.as_str()))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// [`start_mount`] with extra `mount` options.
+pub fn start_mount_with(l: &Lab, mountpoint: &std::path::Path, extra: &[&str]) -> Mounted {
+    start_mount_of(l, l.unc("").trim_end_matches('/'), mountpoint, &[], extra)
+}
+
+/// Mounts `target`, with `global` options before the command and `extra` after it.
+pub fn start_mount_of(
+    l: &Lab,
+    target: &str,
+    mountpoint: &std::path::Path,
+    global: &[&str],
+    extra: &[&str],
+) -> Mounted {
+    assert!(
+        std::path::Path::new("/dev/fuse").exists(),
+        "FUSE needs /dev/fuse (and the fuse3 package)"
+    );
+    std::fs::create_dir_all(mountpoint).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+        .args(global)
+        .args([
+            "--ccache",
+            &l.ccache(),
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+            "mount",
+            target,
+            mountpoint.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .env("NO_COLOR", "1")
+        .env_remove("KRB5CCNAME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if mounted(mountpoint) {
+            return Mounted {
+                child: Some(child),
+                mountpoint: mountpoint.to_path_buf(),
+            };
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "mount-share mount exited ({status}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the mount did not appear within 10 s");
+}
+
+pub fn sigterm(m: &Mounted) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &m.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Waits up to 10 s for the mount process to end; its stderr.
+pub fn wait_exit(child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let mut child = child;
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status,
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("mount-share mount did not exit within 10 s");
+}
