@@ -62,3 +62,12 @@ http-proxy $LAB_DIR/httpproxy/tinyproxy.pid $LAB_DIR/httpproxy/tinyproxy.conf
 dns $RUN/dnsmasq.pid $LAB_DIR/dns/dnsmasq.conf
 SERVICES
 }
+
+# Starts the lab's smbd instance $1 (enc or plain) in the background, as lab/up does.
+start_smbd() {
+    local lib
+    lib=$(dpkg -L libnss-wrapper | grep -m1 'libnss_wrapper.so$') || die "libnss_wrapper.so not found"
+    env LD_PRELOAD="$lib" NSS_WRAPPER_PASSWD="$LAB_DIR/smb/passwd" \
+        NSS_WRAPPER_GROUP="$LAB_DIR/smb/group" KRB5_CONFIG="$LAB_DIR/krb5.conf" \
+        smbd -D -s "$LAB_DIR/smb/$1/smb.conf" || die "smbd ($1) failed (see $LOGDIR/smbd-$1.log)"
+}

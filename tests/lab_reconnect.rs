@@ -14,6 +14,13 @@ use zeroize::Zeroizing;
 
 type Env = std::collections::HashMap<String, String>;
 
+/// One test at a time: one restarts the whole smbd, which every connection would see.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn smbd_addr(env: &Env) -> String {
     format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"])
 }
@@ -143,6 +150,7 @@ where
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connection() {
+    let _serial = serial();
     let env = lab();
     let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
         .await
@@ -161,6 +169,7 @@ async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connect
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn open_files_outlive_a_killed_server_process() {
+    let _serial = serial();
     let env = lab();
     let share = open(&env).await;
     let r = two_files_through(&share, "kill", || kill_server_of(&env, &share)).await;
@@ -172,6 +181,7 @@ async fn open_files_outlive_a_killed_server_process() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
+    let _serial = serial();
     let env = lab();
     let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
         .await
@@ -210,6 +220,7 @@ async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
+    let _serial = serial();
     let env = lab();
     let share = open(&env).await;
     let other = open(&env).await;
@@ -262,4 +273,69 @@ async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
     share.tree().remove(kept, false).await.unwrap();
     share.close().await.unwrap();
     other.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn open_files_outlive_a_restarted_server() {
+    let _serial = serial();
+    let env = lab();
+    let share = open(&env).await;
+    let r = two_files_through(&share, "restart", || async {
+        let restart = azkrb_test_support::workspace_root().join("lab/restart-smbd");
+        let lab_dir = env["AZKRB_LAB_DIR"].clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(restart)
+                .arg("enc")
+                .env("AZKRB_LAB_DIR", lab_dir)
+                .status()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(ok.success());
+    })
+    .await;
+    // Samba keeps durable opens in a volatile database a new smbd clears: they come back
+    // opened again by path (a cut connection, above, proves the DH2C path).
+    assert_eq!((r.reclaimed, r.reopened), (0, 2));
+    share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_server_out_of_reach_is_tried_for_the_reconnect_time_then_named() {
+    let _serial = serial();
+    let env = lab();
+    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
+        .await
+        .unwrap();
+    let share = builder(&env)
+        .connect_to(proxy.addr.to_string())
+        .reconnect_for(Duration::from_secs(2))
+        .build()
+        .unwrap()
+        .open(&unc(&env))
+        .await
+        .unwrap();
+    // The proxy goes away for good: nothing listens there any more.
+    let addr = proxy.addr;
+    drop(proxy);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let e = share
+        .run(|t| async move { t.list("").await })
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    eprintln!("{e}");
+    let azkrb::Error::Reconnect { attempts, .. } = &e else {
+        panic!("{e}")
+    };
+    assert!(*attempts > 1, "{e}");
+    assert!(e.to_string().contains(&addr.to_string()), "{e}");
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
 }

@@ -283,3 +283,66 @@ fn a_mount_rides_through_killed_server_processes() {
     assert!(err.contains("made again 3 time(s)"), "{err}");
     std::fs::remove_dir_all(&on_server).unwrap();
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn a_write_that_cannot_be_replayed_fails_close_and_spares_other_files() {
+    use std::io::{BufRead, Write};
+    let l = Lab::new("reconnect-lost");
+    l.login();
+    let mnt = l.dir.join("mnt");
+    let target = format!(
+        "//{}/{}",
+        l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_RAM_SHARE"]
+    );
+    let m = common::mount::start_mount_of(&l, &target, &mnt, &[], &[]);
+    let name = format!("reconnect-lost-{}", std::process::id());
+    let on_server = std::path::Path::new(&l.env["AZKRB_LAB_RAM_DIR"]);
+    // A writer whose bytes wait in the mount's write-behind until close(2).
+    let script = r#"
+import os, sys
+fds = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) for p in sys.argv[1:]]
+for fd in fds:
+    os.write(fd, b"x" * 100000)
+print("written", flush=True)
+sys.stdin.readline()
+for fd in fds:
+    try:
+        os.close(fd)
+        print("closed", flush=True)
+    except OSError as e:
+        print("close failed", e.errno, flush=True)
+"#;
+    let gone = mnt.join(format!("{name}-gone"));
+    let kept = mnt.join(format!("{name}-kept"));
+    let mut writer = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&gone)
+        .arg(&kept)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(writer.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "written");
+    // The connection drops, and meanwhile another hand deletes one of the files.
+    assert_eq!(kill_servers_of(&l, m.id()), 1);
+    std::fs::remove_file(on_server.join(format!("{name}-gone"))).unwrap();
+    writeln!(writer.stdin.take().unwrap()).unwrap();
+    let mut said = String::new();
+    out.read_to_string(&mut said).unwrap();
+    assert!(writer.wait().unwrap().success());
+    // close(2) of the deleted file says EIO; the other file's close succeeds, its bytes
+    // all on the server.
+    assert_eq!(said, "close failed 5\nclosed\n", "{said}");
+    assert_eq!(
+        std::fs::read(on_server.join(format!("{name}-kept"))).unwrap(),
+        vec![b'x'; 100000]
+    );
+    assert!(std::fs::read_dir(&mnt).is_ok(), "the mount lives on");
+    drop(m);
+    std::fs::remove_file(on_server.join(format!("{name}-kept"))).unwrap();
+}

@@ -346,6 +346,63 @@ mod tests {
     }
 
     #[test]
+    fn persistent_handles_are_asked_for_and_recognized() {
+        // A continuously available share (Azure Files premium): DH2Q with Flags PERSISTENT,
+        // the server's DH2Q answer with it, and DH2C saying so again.
+        let ask = CreateContexts {
+            lease: None,
+            durable: Some(Durable::Request {
+                create_guid: [5; 16],
+                timeout_ms: 120_000,
+                persistent: true,
+            }),
+        };
+        let chain = encode_contexts(&ask).unwrap();
+        assert_eq!(&chain[16..20], b"DH2Q");
+        assert_eq!(
+            u32::from_le_bytes(chain[24..28].try_into().unwrap()),
+            120_000
+        );
+        assert_eq!(
+            u32::from_le_bytes(chain[28..32].try_into().unwrap()),
+            PERSISTENT
+        );
+        assert_eq!(&chain[40..56], &[5; 16]);
+
+        let mut answer = vec![0u8; 24];
+        answer[4..6].copy_from_slice(&16u16.to_le_bytes());
+        answer[6..8].copy_from_slice(&4u16.to_le_bytes());
+        answer[10..12].copy_from_slice(&24u16.to_le_bytes());
+        answer[12..16].copy_from_slice(&8u32.to_le_bytes());
+        answer[16..20].copy_from_slice(b"DH2Q");
+        answer.extend_from_slice(&120_000u32.to_le_bytes());
+        answer.extend_from_slice(&PERSISTENT.to_le_bytes());
+        let mut msg = vec![0u8; HEADER_LEN + 88];
+        let off = msg.len() as u32;
+        msg.extend_from_slice(&answer);
+        msg[HEADER_LEN + 80..HEADER_LEN + 84].copy_from_slice(&off.to_le_bytes());
+        msg[HEADER_LEN + 84..HEADER_LEN + 88].copy_from_slice(&(answer.len() as u32).to_le_bytes());
+        let g = parse_granted(&msg, 0).unwrap();
+        assert_eq!((g.durable_timeout_ms, g.persistent), (Some(120_000), true));
+
+        let again = CreateContexts {
+            lease: None,
+            durable: Some(Durable::Reconnect {
+                file_id: FileId([6; 16]),
+                create_guid: [5; 16],
+                persistent: true,
+            }),
+        };
+        let chain = encode_contexts(&again).unwrap();
+        assert_eq!(&chain[16..20], b"DH2C");
+        assert_eq!(&chain[24..40], &[6; 16]);
+        assert_eq!(
+            u32::from_le_bytes(chain[56..60].try_into().unwrap()),
+            PERSISTENT
+        );
+    }
+
+    #[test]
     fn hostile_context_chains_are_errors() {
         let mut msg = vec![0u8; HEADER_LEN + 88 + 24];
         let off = (HEADER_LEN + 88) as u32;
