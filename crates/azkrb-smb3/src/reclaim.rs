@@ -38,7 +38,9 @@ struct Open {
 /// The opens of a share, across its connections (shared by the trees of one share).
 #[derive(Debug, Default)]
 pub(crate) struct Opens {
-    table: Mutex<HashMap<FileId, Open>>,
+    /// By [`Handle`]'s key (never a FileId: a server may reuse one on a new connection).
+    table: Mutex<HashMap<u64, Open>>,
+    next_key: AtomicU64,
     reclaimed: AtomicU64,
     reopened: AtomicU64,
     lost: AtomicU64,
@@ -73,7 +75,7 @@ pub struct OpenCounts {
 }
 
 impl Opens {
-    fn table(&self) -> MutexGuard<'_, HashMap<FileId, Open>> {
+    fn table(&self) -> MutexGuard<'_, HashMap<u64, Open>> {
         // A panic elsewhere while holding it leaves the map consistent (single inserts and
         // removes): keep using it.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
@@ -90,8 +92,12 @@ fn random16() -> Result<[u8; 16]> {
 impl Tree {
     /// The FileId to send for `h` now; an error if its open was lost at a reconnect.
     pub(crate) fn file_id(&self, h: Handle) -> Result<FileId> {
-        match self.opens().table().get(&h.id) {
-            None => Ok(h.id),
+        match self.opens().table().get(&h.key) {
+            // Closed already: its FileId may name another open by now.
+            None => Err(Error::InvalidArgument(format!(
+                "a handle used after it was closed (FileId {:02x?})",
+                &h.id.0[..8]
+            ))),
             Some(o) => match &o.lost {
                 None => Ok(o.now),
                 Some(why) => Err(Error::HandleLost {
@@ -117,14 +123,14 @@ impl Tree {
         })
     }
 
-    /// Records an open made with `ctx` and answered with `c`.
+    /// Records an open made with `ctx` and answered with `c`; its key.
     pub(crate) fn record_open(
         &self,
         path: &str,
         options: OpenOptions,
         ctx: &CreateContexts,
         c: &msg::CreateResponse,
-    ) {
+    ) -> u64 {
         let create_guid = match ctx.durable {
             Some(Durable::Request { create_guid, .. }) => create_guid,
             _ => [0; 16],
@@ -134,8 +140,9 @@ impl Tree {
             self.conn()
                 .hold_lease(l.key, self.session().id(), self.id());
         }
+        let key = self.opens().next_key.fetch_add(1, Ordering::Relaxed);
         self.opens().table().insert(
-            c.file_id,
+            key,
             Open {
                 path: path.to_string(),
                 options,
@@ -147,11 +154,12 @@ impl Tree {
                 lost: None,
             },
         );
+        key
     }
 
     /// Forgets a closed open.
     pub(crate) fn forget_open(&self, h: Handle) {
-        if let Some(o) = self.opens().table().remove(&h.id)
+        if let Some(o) = self.opens().table().remove(&h.key)
             && let Some(l) = o.lease
         {
             self.conn().release_lease(&l.key);
@@ -171,7 +179,7 @@ impl Tree {
 
     /// The handle was opened durable (it can be reclaimed after a reconnect).
     pub fn is_durable(&self, h: Handle) -> bool {
-        self.opens().table().get(&h.id).is_some_and(|o| o.durable)
+        self.opens().table().get(&h.key).is_some_and(|o| o.durable)
     }
 
     /// Takes over the opens of `old` (the tree of a lost connection to the same share) and
@@ -179,7 +187,7 @@ impl Tree {
     /// the others are marked lost. Handles of `old` keep working through this tree.
     pub async fn reclaim(&mut self, old: &Tree) -> Reclaimed {
         self.share_opens(old);
-        let opens: Vec<(FileId, Open)> = self
+        let opens: Vec<(u64, Open)> = self
             .opens()
             .table()
             .iter()

@@ -53,8 +53,12 @@ impl Drop for ReadData {
 /// An open file or directory.
 #[derive(Debug, Clone, Copy)]
 pub struct Handle {
-    /// The file id.
+    /// The file id it was opened with (after a reconnect the open may have another: the
+    /// tree knows which; see [`Tree::reclaim`]).
     pub id: FileId,
+    /// The share's own number for this open, unique across its connections (a server may
+    /// give a new open the FileId an open of a lost connection had).
+    pub(crate) key: u64,
     /// Size when opened.
     pub size: u64,
     /// Attributes when opened.
@@ -135,20 +139,31 @@ impl Tree {
         let resp = self.req(Command::Create, body, 1).await?;
         resp.ok("CREATE")?;
         let c = msg::create_response(resp.bytes())?;
-        self.record_open(path, options, &ctx, &c);
+        let key = self.record_open(path, options, &ctx, &c);
         Ok(Handle {
             id: c.file_id,
+            key,
             size: c.size,
             attributes: c.attributes,
             info: c.info,
         })
     }
 
-    /// Closes a handle.
+    /// Closes a handle. A handle closed already (a CLOSE sent again after a reconnect) is
+    /// no error; one lost at a reconnect is (its writes may not have reached the file).
     pub async fn close(&self, h: Handle) -> Result<()> {
-        let id = self.file_id(h);
+        let id = match self.file_id(h) {
+            Ok(id) => id,
+            Err(e @ Error::HandleLost { .. }) => {
+                self.forget_open(h);
+                return Err(e);
+            }
+            Err(_) => return Ok(()),
+        };
+        // Forgotten first: a connection that drops now leaves no open for a reconnect to
+        // reclaim (the server drops the durable open when its timeout passes).
         self.forget_open(h);
-        self.req(Command::Close, msg::close_request(id?), 1)
+        self.req(Command::Close, msg::close_request(id), 1)
             .await?
             .ok("CLOSE")
     }
