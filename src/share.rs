@@ -59,6 +59,8 @@ struct Inner {
     reconnect_for: Duration,
     reconnects: AtomicU64,
     replayed: AtomicU64,
+    /// When the last reconnect failed, and why (cleared by a successful one).
+    failed: std::sync::Mutex<Option<(Instant, String)>>,
 }
 
 /// What the share has lived through: reconnects, opens reclaimed and lost, operations
@@ -110,6 +112,18 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// An operation is tried at most this many times across reconnects.
 const TRIES: usize = 4;
+/// After a reconnect failed, operations fail at once for this long (then one of them tries
+/// again).
+const FAIL_FAST: Duration = Duration::from_secs(5);
+
+/// The connection answers an ECHO within a few seconds.
+async fn answers(conn: &Connection) -> bool {
+    let echo = conn.echo(conn.keepalive_session());
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), echo).await,
+        Ok(Ok(()))
+    )
+}
 
 /// A random fraction of `d` (0..d), from the system's generator: reconnecting clients do
 /// not all knock at once.
@@ -131,6 +145,7 @@ impl Share {
                 gate: tokio::sync::RwLock::new(0),
                 reconnects: AtomicU64::new(0),
                 replayed: AtomicU64::new(0),
+                failed: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -215,12 +230,20 @@ impl Share {
                 };
                 (r, *generation, tree)
             };
+            let conn = tree.session().connection().clone();
             let mend = match &result {
                 Ok(_) => return Ok(result?),
                 _ if expired(&result) => Mend::Reauthenticate,
                 // Closed, reset, silent past the keepalive, or a protocol violation: the
                 // connection is over (an old one, too, once a reconnect replaced it).
-                Err(_) if tree.session().connection().failure().is_some() => Mend::Reconnect,
+                Err(_) if conn.failure().is_some() => Mend::Reconnect,
+                // No answer in time: a connection that does not answer an ECHO either is
+                // dead (the keepalive might not have said so yet).
+                Err(azkrb_smb3::Error::Timeout { .. }) if !answers(&conn).await => {
+                    conn.close_socket("no answer to a request, nor to an ECHO")
+                        .await;
+                    Mend::Reconnect
+                }
                 Err(_) => return Ok(result?),
             };
             if tries >= TRIES {
@@ -228,6 +251,13 @@ impl Share {
             }
             let mut generation = self.inner.gate.write().await;
             if *generation == seen {
+                if mend == Mend::Reconnect
+                    && let Some(e) = self.failed_lately()
+                {
+                    // Those queued behind a reconnect that just failed fail with it, not
+                    // with a reconnect of their own each.
+                    return Err(e);
+                }
                 match mend {
                     Mend::Reauthenticate => {
                         tracing::info!(
@@ -237,7 +267,13 @@ impl Share {
                         );
                         self.reauthenticate_now().await?;
                     }
-                    Mend::Reconnect => self.reconnect_now(&tree).await?,
+                    Mend::Reconnect => {
+                        if let Err(e) = self.reconnect_now(&tree).await {
+                            *self.inner.failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some((Instant::now(), e.to_string()));
+                            return Err(e);
+                        }
+                    }
                 }
                 *generation += 1;
             }
@@ -290,8 +326,17 @@ impl Share {
                     tree.session()
                         .connection()
                         .set_channel_sequence((sequence & 0xFFFF) as u16);
-                    let done = tree.reclaim(old).await;
+                    let done = match tree.reclaim(old).await {
+                        Ok(done) => done,
+                        // The new connection failed too: another attempt.
+                        Err(e) => {
+                            self.back_off(started, attempts, &mut delay, e.into())
+                                .await?;
+                            continue;
+                        }
+                    };
                     *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) = tree;
+                    *self.inner.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         "//{}/{}: reconnected after {attempts} attempt(s) in {} ms; open \
@@ -313,24 +358,67 @@ impl Share {
                         o.unc.host, o.unc.share, o.client, o.client
                     )));
                 }
-                // Kerberos and usage failures do not mend by waiting.
-                Err(e @ (Error::Kerberos(_) | Error::Usage(_))) => return Err(e),
-                Err(e) => {
-                    let waited = started.elapsed();
-                    if waited >= self.inner.reconnect_for {
-                        return Err(Error::Reconnect {
-                            target: format!("//{}/{} at {}", o.unc.host, o.unc.share, o.addr),
-                            attempts,
-                            seconds: waited.as_secs(),
-                            last: Box::new(e),
-                        });
-                    }
-                    tracing::info!(attempt = attempts, error = %e, "reconnect failed");
-                    tokio::time::sleep(delay + jitter(delay)).await;
-                    delay = (delay * 2).min(BACKOFF_MAX);
+                // A KDC out of reach in the same outage may come back; a refused ticket
+                // or a setting does not mend by waiting.
+                Err(Error::Kerberos(ref k))
+                    if matches!(
+                        k,
+                        azkrb_cloudtgt::Error::Unreachable { .. }
+                            | azkrb_cloudtgt::Error::Timeout { .. }
+                            | azkrb_cloudtgt::Error::NoKdcAnswered { .. }
+                            | azkrb_cloudtgt::Error::Http {
+                                status: 500..=599,
+                                ..
+                            }
+                    ) =>
+                {
+                    let Err(e) = tried else { continue };
+                    self.back_off(started, attempts, &mut delay, e).await?;
                 }
+                Err(e @ (Error::Kerberos(_) | Error::Usage(_))) => return Err(e),
+                Err(e) => self.back_off(started, attempts, &mut delay, e).await?,
             }
         }
+    }
+
+    /// After a failed reconnect attempt: the error naming every attempt once the reconnect
+    /// time has passed, else a wait (doubling, with jitter).
+    async fn back_off(
+        &self,
+        started: Instant,
+        attempts: u32,
+        delay: &mut Duration,
+        e: Error,
+    ) -> Result<(), Error> {
+        let o = &self.inner.opened;
+        let waited = started.elapsed();
+        if waited >= self.inner.reconnect_for {
+            return Err(Error::Reconnect {
+                target: format!("//{}/{} at {}", o.unc.host, o.unc.share, o.addr),
+                attempts,
+                seconds: waited.as_secs(),
+                last: Box::new(e),
+            });
+        }
+        tracing::info!(attempt = attempts, error = %e, "reconnect failed");
+        tokio::time::sleep(*delay + jitter(*delay)).await;
+        *delay = (*delay * 2).min(BACKOFF_MAX);
+        Ok(())
+    }
+
+    /// The error of a reconnect that failed less than [`FAIL_FAST`] ago.
+    fn failed_lately(&self) -> Option<Error> {
+        let failed = self.inner.failed.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, why) = failed.as_ref()?;
+        (at.elapsed() < FAIL_FAST).then(|| {
+            let o = &self.inner.opened;
+            Error::Reconnect {
+                target: format!("//{}/{} at {}", o.unc.host, o.unc.share, o.addr),
+                attempts: 0,
+                seconds: at.elapsed().as_secs(),
+                last: Box::new(Error::Usage(format!("the last reconnect failed: {why}"))),
+            }
+        })
     }
 
     /// Re-authenticates the session with a fresh `cifs/<host>` ticket, before the old one

@@ -15,10 +15,10 @@ use zeroize::Zeroizing;
 type Env = std::collections::HashMap<String, String>;
 
 /// One test at a time: one restarts the whole smbd, which every connection would see.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
 }
 
 fn smbd_addr(env: &Env) -> String {
@@ -150,7 +150,7 @@ where
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connection() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
         .await
@@ -169,7 +169,7 @@ async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connect
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn open_files_outlive_a_killed_server_process() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let share = open(&env).await;
     let r = two_files_through(&share, "kill", || kill_server_of(&env, &share)).await;
@@ -181,7 +181,7 @@ async fn open_files_outlive_a_killed_server_process() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
         .await
@@ -220,7 +220,7 @@ async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let share = open(&env).await;
     let other = open(&env).await;
@@ -278,7 +278,7 @@ async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn open_files_outlive_a_restarted_server() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let share = open(&env).await;
     let r = two_files_through(&share, "restart", || async {
@@ -305,7 +305,7 @@ async fn open_files_outlive_a_restarted_server() {
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn a_server_out_of_reach_is_tried_for_the_reconnect_time_then_named() {
-    let _serial = serial();
+    let _serial = serial().await;
     let env = lab();
     let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
         .await
@@ -338,4 +338,126 @@ async fn a_server_out_of_reach_is_tried_for_the_reconnect_time_then_named() {
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_reopen_follows_a_rename_and_never_writes_into_another_file() {
+    let _serial = serial().await;
+    let env = lab();
+    let share = open(&env).await;
+    let other = open(&env).await;
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let tag = std::process::id();
+    let (moved_from, moved_to) = (format!("rn-{tag}-a"), format!("rn-{tag}-a-renamed"));
+    let (replaced, saved_away) = (format!("rn-{tag}-b"), format!("rn-{tag}-b-old"));
+    let hm = share.tree().open(&moved_from, write).await.unwrap();
+    let hr = share.tree().open(&replaced, write).await.unwrap();
+    share.tree().write_at(hm, 0, b"moved ").await.unwrap();
+    share.tree().write_at(hr, 0, b"mine ").await.unwrap();
+    // Renamed by us while open: the reopen looks for it under its new name.
+    share
+        .run(|t| {
+            let (a, b) = (&moved_from, &moved_to);
+            async move { t.rename(a, b, false).await }
+        })
+        .await
+        .unwrap();
+
+    kill_server_of(&env, &share).await;
+    // Meanwhile another client moves the second file away and saves a new one under its
+    // name: the same path, another file.
+    other
+        .tree()
+        .rename(&replaced, &saved_away, false)
+        .await
+        .unwrap();
+    other
+        .tree()
+        .write_file(&replaced, std::sync::Arc::new(b"theirs".to_vec()), 1)
+        .await
+        .unwrap();
+
+    share
+        .run(|t| async move { t.write_at(hm, 6, b"and kept").await })
+        .await
+        .unwrap();
+    let e = share
+        .run(|t| async move { t.write_at(hr, 5, b"lost").await })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("another file now"), "{e}");
+    let r = share.recovery();
+    assert_eq!((r.reopened, r.lost), (1, 1));
+    share
+        .run(|t| async move { t.close(hm).await })
+        .await
+        .unwrap();
+    assert!(
+        share
+            .run(|t| async move { t.close(hr).await })
+            .await
+            .is_err()
+    );
+    let read = |p: String| {
+        let t = share.tree();
+        async move { t.read_file(&p, 1).await.unwrap() }
+    };
+    assert_eq!(read(moved_to.clone()).await, b"moved and kept");
+    // Nothing of ours reached their file.
+    assert_eq!(read(replaced.clone()).await, b"theirs");
+    assert_eq!(read(saved_away.clone()).await, b"mine ");
+    for p in [moved_to, replaced, saved_away] {
+        share.tree().remove(&p, false).await.unwrap();
+    }
+    share.close().await.unwrap();
+    other.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_request_that_times_out_on_a_dead_connection_is_replayed_on_a_new_one() {
+    let _serial = serial().await;
+    let env = lab();
+    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
+        .await
+        .unwrap();
+    // A keepalive too slow to notice in time: the request's own timeout does.
+    let share = builder(&env)
+        .connect_to(proxy.addr.to_string())
+        .smb_keepalive(Duration::from_secs(60), Duration::from_secs(60))
+        .smb_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap()
+        .open(&unc(&env))
+        .await
+        .unwrap();
+    let name = format!("timeout-{}", std::process::id());
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let h = share.tree().open(&name, write).await.unwrap();
+    proxy.stall();
+    let started = Instant::now();
+    let resume = {
+        let proxy = &proxy;
+        async move {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            proxy.resume();
+        }
+    };
+    let (written, ()) = tokio::join!(
+        share.run(|t| async move { t.write_at(h, 0, b"through").await }),
+        resume
+    );
+    assert_eq!(written.unwrap(), 7);
+    let waited = started.elapsed();
+    eprintln!("written after {} ms", waited.as_millis());
+    assert_eq!(share.recovery().reconnects, 1);
+    assert!(waited >= Duration::from_secs(6), "{waited:?}");
+    share
+        .run(|t| async move { t.close(h).await })
+        .await
+        .unwrap();
+    assert_eq!(share.tree().read_file(&name, 1).await.unwrap(), b"through");
+    share.tree().remove(&name, false).await.unwrap();
+    share.close().await.unwrap();
 }

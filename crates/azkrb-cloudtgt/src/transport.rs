@@ -22,7 +22,7 @@ pub struct TransportOptions {
     /// Extra CA certificates (PEM file) trusted for KDC proxies, besides the system roots
     /// (not for a realm with its own `http_anchors`: see [`Transport::with_anchors`]).
     pub ca_file: Option<String>,
-    /// Time allowed for one KDC (connect + request + reply) before trying the next.
+    /// Time allowed for one attempt at one KDC (connect + request + reply).
     pub timeout: Duration,
     /// Attempts per KDC while it fails in a way that may pass (unreachable, timed out, HTTP
     /// 5xx, 408 or 429), before the next KDC is tried.
@@ -41,6 +41,9 @@ impl Default for TransportOptions {
         }
     }
 }
+
+/// The longest wait between two attempts at one KDC.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A failure that may pass if the same KDC is asked again a little later.
 fn transient(e: &Error) -> bool {
@@ -356,8 +359,9 @@ impl Transport {
     /// answers, and returns the reply's DER. A KRB-ERROR is a reply, not a failure. A KDC
     /// that fails in a way that may pass (unreachable, timed out, HTTP 5xx, 408, 429) is
     /// asked again, up to the configured attempts with backoff and jitter, then the next KDC
-    /// is; other failures (TLS, HTTP 4xx, a redirect, a malformed reply) end at once. When
-    /// every KDC failed, the error names each with its last failure.
+    /// is; TLS failures and malformed replies move on to the next KDC at once; an HTTP 4xx
+    /// or a redirect (a proxy set up wrong) ends the search. When every KDC failed, the
+    /// error names each with its last failure.
     pub async fn send(&self, kdcs: &[KdcAddress], realm: &str, request: &[u8]) -> Result<Vec<u8>> {
         let mut tried: Vec<(String, Error, u32)> = Vec::new();
         for kdc in kdcs {
@@ -371,12 +375,18 @@ impl Transport {
                 };
                 match result {
                     Ok(reply) => return Ok(reply),
-                    Err(e) if !transient(&e) => return Err(e),
+                    // A proxy that refuses the request (HTTP 4xx) or sends it elsewhere is
+                    // set up wrong: no other answer is sought.
+                    Err(e @ (Error::Http { .. } | Error::Redirect { .. })) if !transient(&e) => {
+                        return Err(e);
+                    }
+                    // TLS refused, a malformed reply: this KDC will not do, the next may.
+                    Err(e) if !transient(&e) => break e,
                     Err(e) if attempt >= self.attempts => break e,
                     Err(e) => {
                         tracing::info!(kdc = %kdc, attempt, error = %e, "KDC failed, asking again");
                         tokio::time::sleep(delay + jitter(delay)).await;
-                        delay *= 2;
+                        delay = (delay * 2).min(MAX_BACKOFF);
                     }
                 }
             };

@@ -108,6 +108,8 @@ struct Inner {
     received: Arc<AtomicU64>,
     /// Break notifications received.
     breaks: AtomicU64,
+    /// Lease break acknowledgments on their way.
+    acks: AtomicU64,
     /// The local end of the socket.
     local: Option<std::net::SocketAddr>,
 }
@@ -238,6 +240,7 @@ impl Connection {
             pool: Arc::default(),
             received: Arc::default(),
             breaks: AtomicU64::new(0),
+            acks: AtomicU64::new(0),
             local,
         });
         tokio::spawn(read_loop(
@@ -471,6 +474,11 @@ impl Connection {
     /// has been used, a WRITE's payload once sent).
     pub(crate) fn recycle(&self, buf: Vec<u8>) {
         self.inner.pool.put(buf);
+    }
+
+    /// The session an ECHO proving the connection alive goes in (protected like it), or 0.
+    pub fn keepalive_session(&self) -> u64 {
+        self.inner.core().map_or(0, |c| c.keepalive_session())
     }
 
     /// ECHO: a round trip that proves the connection alive.
@@ -859,14 +867,33 @@ fn handle_frame(inner: &Arc<Inner>, mut frame: Vec<u8>) -> Result<()> {
     Ok(())
 }
 
+/// Lease break acknowledgments on their way at most.
+const MAX_ACKS_IN_FLIGHT: u64 = 64;
+
+/// Counts an acknowledgment done when its task ends.
+struct AckDone(Arc<Inner>);
+
+impl Drop for AckDone {
+    fn drop(&mut self) {
+        self.0.acks.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Answers a lease break in a task of its own (the reader goes on reading: the answer to
 /// the acknowledgment comes through it).
 fn acknowledge(inner: &Arc<Inner>, notice: msg::BreakNotice, ack: Option<proto::BreakAck>) {
     tracing::debug!(target = %inner.target, ?notice, "break notification");
     inner.breaks.fetch_add(1, Ordering::Relaxed);
     let Some(ack) = ack else { return };
+    // A flood of (forged) breaks gets a bounded number of answers at a time.
+    if inner.acks.fetch_add(1, Ordering::Relaxed) >= MAX_ACKS_IN_FLIGHT {
+        inner.acks.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!(target = %inner.target, "too many lease breaks at once: one left unanswered");
+        return;
+    }
     let inner = Arc::clone(inner);
     tokio::spawn(async move {
+        let _done = AckDone(Arc::clone(&inner));
         let out = Outgoing::message(&ack.body);
         match exchange_one(&inner, ack.request(), out, None).await {
             Ok(r) if r.header.status == NtStatus::SUCCESS => {}

@@ -1,15 +1,18 @@
-//! Opens that outlive their connection. Every file a [`Tree`] opens is asked to be durable
-//! (SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2, persistent on a continuously available share)
-//! under a read and handle lease, and recorded in a table the trees of later connections
-//! share. A [`Handle`] keeps the FileId it was first given; the table maps it to the FileId
-//! of the open now (a reclaimed open gets a new one), or says it was lost.
+//! Opens that outlive their connection. Every file a [`Tree`] opens durable is asked to be
+//! so (SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2, persistent on a continuously available share)
+//! under a read and handle lease, with its on-disk identity (QFid), and recorded in a table
+//! the trees of later connections share. A [`Handle`] keeps the FileId it was first given
+//! and a key of its own; the table maps the key to the FileId of the open now (a reclaimed
+//! open gets a new one), or says it was lost.
 //!
 //! [`Tree::reclaim`] reclaims every open of the table on a new tree (after a reconnect)
 //! with SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2. Where the server kept no state (the
 //! process that held it died: Samba keeps durable opens across a dropped connection, not
 //! across a killed smbd), the file is opened again by its path, never created or
-//! truncated. What cannot be had either way (deleted by another client meanwhile) is marked
-//! lost, so its next use fails with [`Error::HandleLost`] and every other open carries on.
+//! truncated, and kept only if its on-disk identity is the one recorded: another file
+//! saved under that name meanwhile is not written into. What cannot be had either way is
+//! marked lost, so its next use fails with [`Error::HandleLost`] and every other open
+//! carries on. An open whose CLOSE the drop cut off is reclaimed and closed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +23,14 @@ use crate::msg::{self, Command, CreateContexts, Durable, FileId, Lease, lease};
 use crate::open::{Disposition, Kind, OpenOptions};
 use crate::tree::{Handle, Tree, smb_path};
 
+/// The durable timeout asked for: long enough for the keepalive to find a dead peer and
+/// the reconnect to succeed (servers cap it; Samba at 300 s).
+const DURABLE_TIMEOUT_MS: u32 = 180_000;
+
+/// Keys of opens, unique in the process (a handle of one share is never taken for an open
+/// of another).
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
 /// One open as the table knows it.
 #[derive(Debug, Clone)]
 struct Open {
@@ -29,10 +40,16 @@ struct Open {
     lease: Option<Lease>,
     durable: bool,
     persistent: bool,
+    /// The file's on-disk identity (QFid), when the server gave it.
+    disk_id: Option<[u8; 32]>,
+    /// The FileId it was opened with (the handle's).
+    first: FileId,
     /// The FileId on the current connection.
     now: FileId,
     /// Why it could not be reclaimed.
     lost: Option<String>,
+    /// Its CLOSE was cut off by a drop: reclaimed only to be closed.
+    closing: bool,
 }
 
 /// The opens of a share, across its connections (shared by the trees of one share).
@@ -40,7 +57,6 @@ struct Open {
 pub(crate) struct Opens {
     /// By [`Handle`]'s key (never a FileId: a server may reuse one on a new connection).
     table: Mutex<HashMap<u64, Open>>,
-    next_key: AtomicU64,
     reclaimed: AtomicU64,
     reopened: AtomicU64,
     lost: AtomicU64,
@@ -55,7 +71,7 @@ type Reopened = (FileId, Option<Lease>, Option<([u8; 16], bool)>);
 pub struct Reclaimed {
     /// Opens reclaimed with their durable handle.
     pub reclaimed: usize,
-    /// Opens the server kept no state of, opened again by path.
+    /// Opens the server kept no state of, opened again by path (the same file).
     pub reopened: usize,
     /// Opens lost: their path and why.
     pub lost: Vec<(String, String)>,
@@ -89,26 +105,42 @@ fn random16() -> Result<[u8; 16]> {
     Ok(b)
 }
 
+/// `path` with its prefix `from` replaced by `to` (the path itself, or one under it).
+fn renamed(path: &str, from: &str, to: &str) -> Option<String> {
+    let (p, f) = (smb_path(path), smb_path(from));
+    if p.eq_ignore_ascii_case(&f) {
+        return Some(to.to_string());
+    }
+    let rest = p
+        .get(..f.len())
+        .filter(|head| head.eq_ignore_ascii_case(&f))
+        .and_then(|_| p.get(f.len()..))
+        .filter(|r| r.starts_with('\\'))?;
+    Some(format!("{}{}", smb_path(to), rest))
+}
+
 impl Tree {
-    /// The FileId to send for `h` now; an error if its open was lost at a reconnect.
+    /// The FileId to send for `h` now; an error if its open was lost at a reconnect, was
+    /// closed, or is not of this share.
     pub(crate) fn file_id(&self, h: Handle) -> Result<FileId> {
         match self.opens().table().get(&h.key) {
-            // Closed already: its FileId may name another open by now.
-            None => Err(Error::InvalidArgument(format!(
-                "a handle used after it was closed (FileId {:02x?})",
-                &h.id.0[..8]
-            ))),
-            Some(o) => match &o.lost {
+            Some(o) if o.first == h.id && !o.closing => match &o.lost {
                 None => Ok(o.now),
                 Some(why) => Err(Error::HandleLost {
                     path: o.path.clone(),
                     reason: why.clone(),
                 }),
             },
+            // Closed already, or another share's: its FileId may name another open here.
+            _ => Err(Error::InvalidArgument(format!(
+                "a handle closed already, or of another share (FileId {:02x?})",
+                &h.id.0[..8]
+            ))),
         }
     }
 
-    /// The contexts of a new open: durable and leased for files (see the module docs).
+    /// The contexts of a new open: durable, leased and identified for files opened durable
+    /// (see the module docs).
     pub(crate) fn open_contexts(&self, options: &OpenOptions) -> Result<CreateContexts> {
         if !options.durable || options.kind == Kind::Directory {
             return Ok(CreateContexts::default());
@@ -117,9 +149,10 @@ impl Tree {
             lease: Some(Lease::new(random16()?, lease::READ | lease::HANDLE)),
             durable: Some(Durable::Request {
                 create_guid: random16()?,
-                timeout_ms: 0,
+                timeout_ms: DURABLE_TIMEOUT_MS,
                 persistent: self.continuously_available(),
             }),
+            query_id: true,
         })
     }
 
@@ -135,12 +168,16 @@ impl Tree {
             Some(Durable::Request { create_guid, .. }) => create_guid,
             _ => [0; 16],
         };
-        let lease = c.granted.lease;
+        // A lease under another key than the one asked for is not ours to keep.
+        let lease = c
+            .granted
+            .lease
+            .filter(|l| ctx.lease.is_some_and(|asked| asked.key == l.key));
         if let Some(l) = lease {
             self.conn()
                 .hold_lease(l.key, self.session().id(), self.id());
         }
-        let key = self.opens().next_key.fetch_add(1, Ordering::Relaxed);
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
         self.opens().table().insert(
             key,
             Open {
@@ -150,8 +187,11 @@ impl Tree {
                 lease,
                 durable: c.granted.durable_timeout_ms.is_some() || c.granted.persistent,
                 persistent: c.granted.persistent,
+                disk_id: c.granted.disk_id,
+                first: c.file_id,
                 now: c.file_id,
                 lost: None,
+                closing: false,
             },
         );
         key
@@ -163,6 +203,24 @@ impl Tree {
             && let Some(l) = o.lease
         {
             self.conn().release_lease(&l.key);
+        }
+    }
+
+    /// A CLOSE of `h` is on its way: if the connection drops meanwhile, the next reclaim
+    /// closes it on the new one.
+    pub(crate) fn closing_open(&self, h: Handle) {
+        if let Some(o) = self.opens().table().get_mut(&h.key) {
+            o.closing = true;
+        }
+    }
+
+    /// Open files under `from` are now under `to` (a rename): a reopen after a reconnect
+    /// looks for them there.
+    pub(crate) fn renamed_opens(&self, from: &str, to: &str) {
+        for o in self.opens().table().values_mut() {
+            if let Some(p) = renamed(&o.path, from, to) {
+                o.path = p;
+            }
         }
     }
 
@@ -183,9 +241,11 @@ impl Tree {
     }
 
     /// Takes over the opens of `old` (the tree of a lost connection to the same share) and
-    /// reclaims each durable one on this tree with SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2;
-    /// the others are marked lost. Handles of `old` keep working through this tree.
-    pub async fn reclaim(&mut self, old: &Tree) -> Reclaimed {
+    /// reclaims each on this tree: with SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2, else by
+    /// path when the file is provably the same; the others are marked lost. Handles of
+    /// `old` keep working through this tree. If this connection fails too, it stops with
+    /// the error and marks nothing: the next connection tries again.
+    pub async fn reclaim(&mut self, old: &Tree) -> Result<Reclaimed> {
         self.share_opens(old);
         let opens: Vec<(u64, Open)> = self
             .opens()
@@ -203,42 +263,46 @@ impl Tree {
                     "the server did not make the open durable".into(),
                 ))
             };
-            if outcome.is_err() {
+            let mut how = &self.opens().reclaimed;
+            if outcome.is_err() && !o.closing && self.conn().failure().is_none() {
                 // The server kept no state to reclaim (the process holding it died, as a
                 // killed Samba child's does, or the open was not durable): open the same
-                // file again by its path, as the kernel's CIFS client does. Never created
-                // or truncated: a file deleted meanwhile stays lost.
-                match self.open_again(&o).await {
-                    Ok(again) => {
-                        tracing::info!(path = %o.path, "reopened by path (no durable state)");
-                        self.opens().reopened.fetch_add(1, Ordering::Relaxed);
-                        done.reopened += 1;
-                        outcome = Ok(again);
-                    }
-                    Err(e) => {
-                        if let Err(first) = &outcome {
-                            tracing::debug!(path = %o.path, error = %first, "durable reconnect");
-                        }
-                        outcome = Err(e);
-                    }
+                // file again by its path, as the kernel's CIFS client does.
+                how = &self.opens().reopened;
+                outcome = self.open_again(&o).await;
+            }
+            if let Some(why) = self.conn().failure() {
+                // This connection is gone too: nothing is decided on it.
+                return Err(Error::Io {
+                    target: self.conn().target().to_string(),
+                    detail: format!("while reclaiming open files: {why}"),
+                });
+            }
+            if o.closing {
+                // Reclaimed only to be closed (or gone with its state: closed anyway).
+                if let Ok((now, _, _)) = outcome {
+                    let _ = self.send_close(now).await;
                 }
-            } else {
-                done.reclaimed += 1;
-                self.opens().reclaimed.fetch_add(1, Ordering::Relaxed);
+                self.forget_open(Handle::keyed(key, o.first));
+                continue;
             }
             let mut table = self.opens().table();
             let Some(entry) = table.get_mut(&key) else {
                 continue;
             };
             match outcome {
-                Ok((now, lease, durable)) => {
+                Ok((now, lease, again)) => {
                     entry.now = now;
                     entry.lease = lease;
-                    if let Some(d) = durable {
+                    if let Some((guid, durable)) = again {
                         // A reopened file is a new open: its own CreateGuid.
-                        entry.create_guid = d.0;
-                        entry.durable = d.1;
+                        entry.create_guid = guid;
+                        entry.durable = durable;
+                        done.reopened += 1;
+                    } else {
+                        done.reclaimed += 1;
                     }
+                    how.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
                     let why = format!("not reclaimed after a reconnect: {e}");
@@ -249,39 +313,70 @@ impl Tree {
                 }
             }
         }
-        done
+        Ok(done)
     }
 
-    /// Opens the file of `o` again by its path (an existing file only), durable again.
-    async fn open_again(&self, o: &Open) -> Result<Reopened> {
+    /// CREATE of `o`'s file with `ctx`; the response.
+    async fn create_again(
+        &self,
+        o: &Open,
+        ctx: &CreateContexts,
+        what: &'static str,
+    ) -> Result<msg::CreateResponse> {
         let options = o.options.disposition(Disposition::Open);
-        let ctx = self.open_contexts(&options)?;
         let body = msg::create_request_with(
             &smb_path(&o.path),
             options.access.bits(),
             options.disposition.value(),
             options.create_options(),
-            &ctx,
+            ctx,
         )?;
         let resp = self
             .conn()
             .request(Command::Create, self.session().id(), self.id(), body, 1)
             .await?;
-        resp.ok("CREATE (open again)")?;
+        resp.ok(what)?;
         let c = msg::create_response(resp.bytes())?;
-        let lease = c.granted.lease;
-        if let Some(l) = lease {
+        if let Some(l) = c.granted.lease {
             self.conn()
                 .hold_lease(l.key, self.session().id(), self.id());
         }
+        Ok(c)
+    }
+
+    /// Opens the file of `o` again by its path (an existing file only), durable again,
+    /// and keeps it only if it is the same file (its on-disk identity).
+    async fn open_again(&self, o: &Open) -> Result<Reopened> {
+        let Some(was) = o.disk_id else {
+            return Err(Error::Unsupported(
+                "the server kept no state of the open and gave no file identity to find \
+                 the same file again by"
+                    .into(),
+            ));
+        };
+        let options = o.options.disposition(Disposition::Open);
+        let ctx = self.open_contexts(&options)?;
+        let c = self.create_again(o, &ctx, "CREATE (open again)").await?;
+        if c.granted.disk_id != Some(was) {
+            let _ = self.send_close(c.file_id).await;
+            if let Some(l) = c.granted.lease {
+                self.conn().release_lease(&l.key);
+            }
+            return Err(Error::Unsupported(format!(
+                "{} is another file now (replaced during the outage)",
+                o.path
+            )));
+        }
+        tracing::info!(path = %o.path, "reopened by path (no durable state)");
         let guid = match ctx.durable {
             Some(Durable::Request { create_guid, .. }) => create_guid,
             _ => [0; 16],
         };
         let durable = c.granted.durable_timeout_ms.is_some() || c.granted.persistent;
-        Ok((c.file_id, lease, Some((guid, durable))))
+        Ok((c.file_id, c.granted.lease, Some((guid, durable))))
     }
 
+    /// Reclaims the durable open `o` (DH2C with its CreateGuid and lease key).
     async fn reopen(&self, o: &Open) -> Result<Reopened> {
         let ctx = CreateContexts {
             lease: o.lease,
@@ -290,26 +385,30 @@ impl Tree {
                 create_guid: o.create_guid,
                 persistent: o.persistent,
             }),
+            query_id: false,
         };
-        let options = o.options.disposition(Disposition::Open);
-        let body = msg::create_request_with(
-            &smb_path(&o.path),
-            options.access.bits(),
-            options.disposition.value(),
-            options.create_options(),
-            &ctx,
-        )?;
-        let resp = self
-            .conn()
-            .request(Command::Create, self.session().id(), self.id(), body, 1)
+        let c = self
+            .create_again(o, &ctx, "CREATE (durable reconnect)")
             .await?;
-        resp.ok("CREATE (durable reconnect)")?;
-        let c = msg::create_response(resp.bytes())?;
-        let lease = c.granted.lease;
-        if let Some(l) = lease {
-            self.conn()
-                .hold_lease(l.key, self.session().id(), self.id());
-        }
-        Ok((c.file_id, lease, None))
+        Ok((c.file_id, c.granted.lease, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renamed;
+
+    #[test]
+    fn renames_move_opens_under_them() {
+        assert_eq!(
+            renamed("a/b.txt", "a/b.txt", "c.txt").as_deref(),
+            Some("c.txt")
+        );
+        assert_eq!(
+            renamed("dir/sub/f", "DIR", "new").as_deref(),
+            Some("new\\sub\\f")
+        );
+        assert_eq!(renamed("dirx/f", "dir", "new"), None);
+        assert_eq!(renamed("d", "dir", "new"), None);
     }
 }

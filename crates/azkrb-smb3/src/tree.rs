@@ -67,6 +67,19 @@ pub struct Handle {
     pub info: msg::FileInfo,
 }
 
+impl Handle {
+    /// The handle of the open recorded under `key` (for the share's own bookkeeping).
+    pub(crate) fn keyed(key: u64, id: FileId) -> Self {
+        Self {
+            id,
+            key,
+            size: 0,
+            attributes: 0,
+            info: msg::FileInfo::default(),
+        }
+    }
+}
+
 /// Windows paths use backslashes and no leading separator.
 pub fn smb_path(path: &str) -> String {
     path.trim_matches(|c| c == '/' || c == '\\')
@@ -150,7 +163,8 @@ impl Tree {
     }
 
     /// Closes a handle. A handle closed already (a CLOSE sent again after a reconnect) is
-    /// no error; one lost at a reconnect is (its writes may not have reached the file).
+    /// no error; one lost at a reconnect is (its writes may not have reached the file). A
+    /// CLOSE cut off by a dropped connection is sent again by the reconnect.
     pub async fn close(&self, h: Handle) -> Result<()> {
         let id = match self.file_id(h) {
             Ok(id) => id,
@@ -160,9 +174,16 @@ impl Tree {
             }
             Err(_) => return Ok(()),
         };
-        // Forgotten first: a connection that drops now leaves no open for a reconnect to
-        // reclaim (the server drops the durable open when its timeout passes).
-        self.forget_open(h);
+        self.closing_open(h);
+        let r = self.send_close(id).await;
+        if r.is_ok() || self.conn().failure().is_none() {
+            self.forget_open(h);
+        }
+        r
+    }
+
+    /// CLOSE of a FileId.
+    pub(crate) async fn send_close(&self, id: FileId) -> Result<()> {
         self.req(Command::Close, msg::close_request(id), 1)
             .await?
             .ok("CLOSE")
@@ -347,6 +368,7 @@ impl Tree {
         };
         let closed = self.close(h).await;
         resp?.ok("SET_INFO (rename)")?;
+        self.renamed_opens(from, to);
         closed
     }
 

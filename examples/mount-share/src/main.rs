@@ -114,17 +114,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Cat { path } => transfer::get(g, &path, Some("-".into()), false).await,
         Cmd::Rm { path } => {
             let (share, p) = files::open(g, &path, true).await?;
-            share.tree().remove(&p, false).await?;
+            share
+                .run(|t| {
+                    let p = &p;
+                    async move { t.remove(p, false).await }
+                })
+                .await?;
             Ok(share.close().await?)
         }
         Cmd::Mkdir { path } => {
             let (share, p) = files::open(g, &path, true).await?;
-            share.tree().mkdir(&p).await?;
+            share
+                .run(|t| {
+                    let p = &p;
+                    async move { t.mkdir(p).await }
+                })
+                .await?;
             Ok(share.close().await?)
         }
         Cmd::Rmdir { path } => {
             let (share, p) = files::open(g, &path, true).await?;
-            share.tree().remove(&p, true).await?;
+            share
+                .run(|t| {
+                    let p = &p;
+                    async move { t.remove(p, true).await }
+                })
+                .await?;
             Ok(share.close().await?)
         }
         Cmd::Diagnose {
@@ -171,7 +186,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if target.is_empty() {
                 return Err(usage("mv needs a target path inside the share"));
             }
-            share.tree().rename(&p, &target, force).await?;
+            share
+                .run(|t| {
+                    let (p, target) = (&p, &target);
+                    async move { t.rename(p, target, force).await }
+                })
+                .await?;
             Ok(share.close().await?)
         }
     }

@@ -8,6 +8,7 @@
 //! let ctx = CreateContexts {
 //!     lease: Some(Lease::new([1; 16], lease::READ | lease::HANDLE)),
 //!     durable: Some(Durable::Request { create_guid: [2; 16], timeout_ms: 0, persistent: false }),
+//!     query_id: true,
 //! };
 //! let body = msg::create_request_with("a.txt", 0x0012_0089, 1, 0x40, &ctx).unwrap();
 //! assert_eq!(body[3], 0xFF); // RequestedOplockLevel: a lease
@@ -32,6 +33,7 @@ pub const OPLOCK_LEVEL_LEASE: u8 = 0xFF;
 const TAG_LEASE: &[u8; 4] = b"RqLs";
 const TAG_DH2Q: &[u8; 4] = b"DH2Q";
 const TAG_DH2C: &[u8; 4] = b"DH2C";
+const TAG_QFID: &[u8; 4] = b"QFid";
 /// SMB2_DHANDLE_FLAG_PERSISTENT.
 const PERSISTENT: u32 = 0x2;
 /// SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED.
@@ -89,6 +91,9 @@ pub struct CreateContexts {
     pub lease: Option<Lease>,
     /// Durability asked for, or the open to reclaim.
     pub durable: Option<Durable>,
+    /// Ask for the file's on-disk identity (QFid): what proves a file opened again by
+    /// path is the same file.
+    pub query_id: bool,
 }
 
 /// What the server granted, from a CREATE response's contexts.
@@ -102,6 +107,8 @@ pub struct Granted {
     pub durable_timeout_ms: Option<u32>,
     /// The open is persistent.
     pub persistent: bool,
+    /// The file's on-disk id and volume id (QFid), when asked for and given.
+    pub disk_id: Option<[u8; 32]>,
 }
 
 fn context(out: &mut Vec<u8>, tag: &[u8; 4], data: &[u8]) -> Result<()> {
@@ -113,6 +120,12 @@ fn context(out: &mut Vec<u8>, tag: &[u8; 4], data: &[u8]) -> Result<()> {
     out.extend_from_slice(&len32("a create context", data.len())?.to_le_bytes());
     out.extend_from_slice(tag);
     out.extend_from_slice(&[0; 4]);
+    if data.is_empty() {
+        // No data: DataOffset 0, the context ends after its name.
+        let at = out.len() - 24;
+        out[at + 10..at + 12].copy_from_slice(&0u16.to_le_bytes());
+        out.truncate(out.len() - 4);
+    }
     out.extend_from_slice(data);
     Ok(())
 }
@@ -146,6 +159,9 @@ pub(crate) fn encode_contexts(c: &CreateContexts) -> Result<Vec<u8>> {
                 parts.push((TAG_DH2C, b));
             }
         }
+    }
+    if c.query_id {
+        parts.push((TAG_QFID, Vec::new()));
     }
     if let Some(l) = c.lease {
         let mut b = Vec::with_capacity(52);
@@ -217,6 +233,11 @@ pub(crate) fn parse_granted(msg: &[u8], oplock_level: u8) -> Result<Granted> {
             n if n == TAG_DH2Q => {
                 g.durable_timeout_ms = Some(d.u32(0)?);
                 g.persistent = d.u32(4)? & PERSISTENT != 0;
+            }
+            n if n == TAG_QFID => {
+                let mut id = [0; 32];
+                id.copy_from_slice(d.slice(0, 32)?);
+                g.disk_id = Some(id);
             }
             _ => {}
         }
@@ -325,6 +346,7 @@ mod tests {
                 create_guid: [4; 16],
                 persistent: false,
             }),
+            query_id: false,
         };
         let chain = encode_contexts(&c).unwrap();
         // DH2C: 24 + 36 = 60, padded to 64; then the lease: 24 + 52.
@@ -356,6 +378,7 @@ mod tests {
                 timeout_ms: 120_000,
                 persistent: true,
             }),
+            query_id: false,
         };
         let chain = encode_contexts(&ask).unwrap();
         assert_eq!(&chain[16..20], b"DH2Q");
@@ -392,6 +415,7 @@ mod tests {
                 create_guid: [5; 16],
                 persistent: true,
             }),
+            query_id: false,
         };
         let chain = encode_contexts(&again).unwrap();
         assert_eq!(&chain[16..20], b"DH2C");

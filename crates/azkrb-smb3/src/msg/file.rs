@@ -120,7 +120,15 @@ pub fn create_response(msg: &[u8]) -> Result<CreateResponse> {
         attributes: info.attributes,
         last_write: info.written,
         info,
-        granted: parse_granted(msg, r.slice(b + 2, 1)?[0])?,
+        // The open is made whatever its contexts say: malformed ones grant nothing (the
+        // open is then neither leased nor durable), they do not fail it.
+        granted: {
+            let level = r.slice(b + 2, 1)?[0];
+            parse_granted(msg, level).unwrap_or(Granted {
+                oplock_level: level,
+                ..Granted::default()
+            })
+        },
     })
 }
 

@@ -87,7 +87,7 @@ impl FsSize {
 pub const FILE_NETWORK_OPEN_INFORMATION: u8 = 34;
 
 /// What FileNetworkOpenInformation says about a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileInfo {
     /// CreationTime (FILETIME).
     pub created: u64,

@@ -12,6 +12,9 @@ pub mod caps {
     pub const LEASING: u32 = 0x2;
     /// Multi-credit (large MTU) requests.
     pub const LARGE_MTU: u32 = 0x4;
+    /// SMB2_GLOBAL_CAP_PERSISTENT_HANDLES: the client supports persistent handles (a server
+    /// grants them on continuously available shares only to clients that say so).
+    pub const PERSISTENT_HANDLES: u32 = 0x10;
     /// Encryption (3.0/3.0.2).
     pub const ENCRYPTION: u32 = 0x40;
 }
@@ -57,10 +60,11 @@ pub const CLIENT_SECURITY_MODE: u16 = 1;
 
 /// The Capabilities azkrb sends in NEGOTIATE for this offer.
 pub fn client_capabilities(o: &NegotiateOptions) -> u32 {
+    let base = caps::LARGE_MTU | caps::LEASING | caps::PERSISTENT_HANDLES;
     if o.ciphers.is_empty() {
-        caps::LARGE_MTU
+        base
     } else {
-        caps::LARGE_MTU | caps::ENCRYPTION
+        base | caps::ENCRYPTION
     }
 }
 

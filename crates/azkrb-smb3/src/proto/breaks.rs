@@ -96,12 +96,9 @@ impl Core {
                     body: msg::lease_break_ack(b.key, b.new),
                 })
             }
-            BreakNotice::Lease(b) => {
-                if b.new == 0 {
-                    self.leases.remove(&b.key);
-                }
-                None
-            }
+            // Nothing to answer; the key stays its open's until it closes (a forged break
+            // could otherwise leave a real one unanswered).
+            BreakNotice::Lease(_) => None,
             // azkrb asks for no oplocks; a server that grants one anyway gets no answer.
             BreakNotice::Oplock { .. } => None,
         };

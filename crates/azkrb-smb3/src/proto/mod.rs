@@ -513,8 +513,14 @@ impl Core {
         self.check_open()?;
         match self.accept_inner(frame, encrypted_by) {
             Ok(events) => {
-                self.last_heard = now;
-                self.echo_since = None;
+                // An unprotected break notification proves nothing (anyone on the path can
+                // send one): it does not keep a dead connection looking alive.
+                let proven = encrypted_by.is_some()
+                    || events.iter().any(|e| !matches!(e, Event::Break { .. }));
+                if proven {
+                    self.last_heard = now;
+                    self.echo_since = None;
+                }
                 Ok(events)
             }
             Err(e) => Err(self.refuse(e)),

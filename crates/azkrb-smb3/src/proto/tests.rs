@@ -687,3 +687,24 @@ fn replays_carry_the_flag_and_every_request_the_channel_sequence() {
     assert_eq!(t.headers[0].status, NtStatus(3));
     assert_eq!(t.headers[0].flags & flags::REPLAY_OPERATION, 0);
 }
+
+#[test]
+fn unprotected_breaks_do_not_keep_a_silent_peer_alive() {
+    let t0 = Instant::now();
+    let mut c = core(true);
+    c.last_heard = t0;
+    c.set_keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    assert_eq!(
+        c.poll_keepalive(t0 + Duration::from_secs(10)),
+        Keepalive::SendEcho
+    );
+    // Breaks anyone could inject keep coming; the peer still never answers the ECHO.
+    for s in 11..15 {
+        let mut m = break_message(0, true);
+        c.handle_frame(&mut m, t0 + Duration::from_secs(s)).unwrap();
+    }
+    assert!(matches!(
+        c.poll_keepalive(t0 + Duration::from_secs(15)),
+        Keepalive::Dead(_)
+    ));
+}

@@ -29,7 +29,12 @@ pub(crate) fn filetime(ft: u64) -> String {
 
 pub(crate) async fn ls(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
     let (share, p) = open(g, unc, false).await?;
-    let mut entries = share.tree().list(&p).await?;
+    let mut entries = share
+        .run(|t| {
+            let p = &p;
+            async move { t.list(p).await }
+        })
+        .await?;
     entries.retain(|e| e.name != "." && e.name != "..");
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = std::io::stdout().lock();
@@ -59,7 +64,12 @@ pub(crate) async fn ls(g: &Global, unc: &str, json: bool) -> Result<(), Failure>
 
 pub(crate) async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
     let (share, p) = open(g, unc, false).await?;
-    let i = share.tree().stat(&p).await?;
+    let i = share
+        .run(|t| {
+            let p = &p;
+            async move { t.stat(p).await }
+        })
+        .await?;
     let directory = i.attributes & 0x10 != 0;
     if json {
         println!(

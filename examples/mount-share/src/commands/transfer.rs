@@ -105,7 +105,7 @@ pub(crate) async fn download_one(
     bar.set_position(offset);
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
-        download_resuming(share, p, offset, &mut out).await
+        download_resuming(share, p, offset, size, None, &mut out).await
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name (and --resume can continue it).
@@ -116,7 +116,7 @@ pub(crate) async fn download_one(
         }
         .map_err(|e| local_io(&part, e))?;
         let mut out = progress::Counted::new(file, bar.clone());
-        let r = download_resuming(share, p, offset, &mut out).await;
+        let r = download_resuming(share, p, offset, size, Some(&part), &mut out).await;
         drop(out);
         match r {
             Ok(()) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
@@ -142,6 +142,8 @@ async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
     share: &azkrb::Share,
     p: &str,
     offset: u64,
+    size: u64,
+    check: Option<&str>,
     out: &mut progress::Counted<W>,
 ) -> Result<(), Failure> {
     use tokio::io::AsyncWriteExt;
@@ -154,11 +156,26 @@ async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
             Err(e) if share.connection_lost() && resumes < RESUMES => {
                 resumes += 1;
                 out.flush().await.map_err(|e| local_io(p, e))?;
-                eprintln!(
-                    "{p}: the connection dropped ({e}); reconnecting to resume at byte {}",
-                    offset + out.count()
-                );
+                let at = offset + out.count();
+                eprintln!("{p}: the connection dropped ({e}); reconnecting to resume at byte {at}");
                 share.reconnect().await?;
+                // The file must not have changed meanwhile: the same size, and the bytes
+                // before `at` the same on both sides (a local file only).
+                let now = share.run(|t| async move { t.stat(p).await }).await?;
+                let same = now.size == size
+                    && match check {
+                        Some(local) => same_prefix(share, p, local, at).await?,
+                        None => true,
+                    };
+                if !same {
+                    return Err(Failure {
+                        code: 1,
+                        message: format!(
+                            "{p} changed on the server while the connection was down; \
+                             download it again"
+                        ),
+                    });
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -368,7 +385,8 @@ pub(crate) async fn upload_one(
                     .await
                     .map_err(|e| local_io(local, e))?;
                 bar.set_position(at);
-                offset = Some(at);
+                // Nothing acknowledged: the file is created (or truncated) again.
+                offset = (at > 0).then_some(at);
             }
             r => break r,
         }
