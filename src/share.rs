@@ -216,6 +216,16 @@ impl Share {
         F: Fn(Tree) -> Fut,
         Fut: Future<Output = Result<T, azkrb_smb3::Error>>,
     {
+        // Every try's CREATEs carry the first try's CreateGuids (a replayed CREATE is then
+        // the same open to a server that made it before the drop).
+        azkrb_smb3::conn::operation(self.run_tries(op)).await
+    }
+
+    async fn run_tries<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: Fn(Tree) -> Fut,
+        Fut: Future<Output = Result<T, azkrb_smb3::Error>>,
+    {
         let mut tries = 0;
         loop {
             tries += 1;

@@ -461,3 +461,62 @@ async fn a_request_that_times_out_on_a_dead_connection_is_replayed_on_a_new_one(
     share.tree().remove(&name, false).await.unwrap();
     share.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_create_whose_answer_was_lost_is_made_again_on_the_new_connection() {
+    let _serial = serial().await;
+    let env = lab();
+    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
+        .await
+        .unwrap();
+    let share = files_via(&env, &proxy.addr.to_string())
+        .open(&unc(&env))
+        .await
+        .unwrap();
+    let name = format!("replayed-create-{}", std::process::id());
+    // Open or create (as FUSE's create without O_EXCL, and put): made again, it is the
+    // same file. (Create-only cannot be told apart on Samba 4.17: its replay cache is per
+    // connection, so the replayed CREATE, same CreateGuid and REPLAY flag, collides with
+    // the file the lost one made. Servers with persistent handles answer it with that
+    // open.)
+    let create = OpenOptions::write().disposition(Disposition::OpenIf);
+    proxy.stall_replies();
+    let cut = async {
+        // The CREATE reaches the server, which makes the file; its answer is held, then
+        // the connection is cut.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.cut();
+        // Resumed once the cut connection is gone (its held answer with it).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        proxy.resume();
+    };
+    let (h, ()) = tokio::join!(
+        share.run(|t| {
+            let name = &name;
+            async move { t.open(name, create).await }
+        }),
+        cut
+    );
+    let h = h.unwrap();
+    let r = share.recovery();
+    eprintln!(
+        "reconnects {}, operations replayed {}, open files now {}",
+        r.reconnects,
+        r.replayed,
+        share.tree().open_counts().open
+    );
+    assert_eq!((r.reconnects, r.replayed), (1, 1));
+    assert_eq!(share.tree().open_counts().open, 1);
+    share
+        .run(|t| async move { t.write_at(h, 0, b"once").await })
+        .await
+        .unwrap();
+    share
+        .run(|t| async move { t.close(h).await })
+        .await
+        .unwrap();
+    assert_eq!(share.tree().read_file(&name, 1).await.unwrap(), b"once");
+    share.tree().remove(&name, false).await.unwrap();
+    share.close().await.unwrap();
+}

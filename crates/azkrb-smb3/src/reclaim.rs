@@ -142,13 +142,24 @@ impl Tree {
     /// The contexts of a new open: durable, leased and identified for files opened durable
     /// (see the module docs).
     pub(crate) fn open_contexts(&self, options: &OpenOptions) -> Result<CreateContexts> {
+        // The same on every try of one operation (see `conn::operation`).
+        self.contexts_with(options, crate::conn::create_ids)
+    }
+
+    /// [`open_contexts`](Self::open_contexts) with ids from `ids` (given fresh ones).
+    fn contexts_with(
+        &self,
+        options: &OpenOptions,
+        ids: impl FnOnce(([u8; 16], [u8; 16])) -> ([u8; 16], [u8; 16]),
+    ) -> Result<CreateContexts> {
         if !options.durable || options.kind == Kind::Directory {
             return Ok(CreateContexts::default());
         }
+        let (create_guid, lease_key) = ids((random16()?, random16()?));
         Ok(CreateContexts {
-            lease: Some(Lease::new(random16()?, lease::READ | lease::HANDLE)),
+            lease: Some(Lease::new(lease_key, lease::READ | lease::HANDLE)),
             durable: Some(Durable::Request {
-                create_guid: random16()?,
+                create_guid,
                 timeout_ms: DURABLE_TIMEOUT_MS,
                 persistent: self.continuously_available(),
             }),
@@ -355,7 +366,8 @@ impl Tree {
             ));
         };
         let options = o.options.disposition(Disposition::Open);
-        let ctx = self.open_contexts(&options)?;
+        // Its own ids, never those of the operation whose reconnect this is.
+        let ctx = self.contexts_with(&options, |fresh| fresh)?;
         let c = self.create_again(o, &ctx, "CREATE (open again)").await?;
         if c.granted.disk_id != Some(was) {
             let _ = self.send_close(c.file_id).await;

@@ -18,6 +18,7 @@ pub struct Proxy {
     pub addr: SocketAddr,
     cut: watch::Sender<u64>,
     stalled: Arc<AtomicBool>,
+    replies_stalled: Arc<AtomicBool>,
     accepted: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -39,21 +40,33 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let (cut, cuts) = watch::channel(0u64);
         let stalled = Arc::new(AtomicBool::new(false));
+        let replies_stalled = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicU64::new(0));
-        let (s, a) = (Arc::clone(&stalled), Arc::clone(&accepted));
+        let (s, r, a) = (
+            Arc::clone(&stalled),
+            Arc::clone(&replies_stalled),
+            Arc::clone(&accepted),
+        );
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 a.fetch_add(1, Ordering::Relaxed);
                 let Ok(server) = TcpStream::connect(target).await else {
                     continue;
                 };
-                tokio::spawn(relay(client, server, cuts.clone(), Arc::clone(&s)));
+                tokio::spawn(relay(
+                    client,
+                    server,
+                    cuts.clone(),
+                    Arc::clone(&s),
+                    Arc::clone(&r),
+                ));
             }
         });
         Ok(Self {
             addr,
             cut,
             stalled,
+            replies_stalled,
             accepted,
             task,
         })
@@ -69,9 +82,16 @@ impl Proxy {
         self.stalled.store(true, Ordering::SeqCst);
     }
 
-    /// Forwards again.
+    /// Stops forwarding the server's side only: requests reach the server, its answers
+    /// are held (the server did the work; the client never hears of it).
+    pub fn stall_replies(&self) {
+        self.replies_stalled.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again, both ways.
     pub fn resume(&self) {
         self.stalled.store(false, Ordering::SeqCst);
+        self.replies_stalled.store(false, Ordering::SeqCst);
     }
 
     /// Connections accepted so far.
@@ -92,14 +112,16 @@ async fn relay(
     server: TcpStream,
     mut cuts: watch::Receiver<u64>,
     stalled: Arc<AtomicBool>,
+    replies_stalled: Arc<AtomicBool>,
 ) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let start = *cuts.borrow_and_update();
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
-    let up = pump(&mut cr, &mut sw, &stalled);
-    let down = pump(&mut sr, &mut cw, &stalled);
+    let never = AtomicBool::new(false);
+    let up = pump(&mut cr, &mut sw, &stalled, &never);
+    let down = pump(&mut sr, &mut cw, &stalled, &replies_stalled);
     tokio::select! {
         _ = async { tokio::join!(up, down) } => {}
         _ = cuts.wait_for(|n| *n != start) => {}
@@ -111,6 +133,7 @@ async fn pump(
     from: &mut tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
     stalled: &AtomicBool,
+    this_way: &AtomicBool,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -118,7 +141,7 @@ async fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        while stalled.load(Ordering::SeqCst) {
+        while stalled.load(Ordering::SeqCst) || this_way.load(Ordering::SeqCst) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         if to.write_all(&buf[..n]).await.is_err() {
