@@ -65,6 +65,7 @@ pub mod msg;
 pub mod open;
 pub mod proto;
 mod reclaim;
+mod replay;
 pub mod session;
 mod sockopt;
 pub mod status;

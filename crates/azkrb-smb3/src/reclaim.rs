@@ -143,7 +143,7 @@ impl Tree {
     /// (see the module docs).
     pub(crate) fn open_contexts(&self, options: &OpenOptions) -> Result<CreateContexts> {
         // The same on every try of one operation (see `conn::operation`).
-        self.contexts_with(options, crate::conn::create_ids)
+        self.contexts_with(options, crate::replay::create_ids)
     }
 
     /// [`open_contexts`](Self::open_contexts) with ids from `ids` (given fresh ones).

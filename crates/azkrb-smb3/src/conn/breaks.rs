@@ -1,0 +1,51 @@
+//! The driver's side of lease breaks: each acknowledgment in a task of its own, a bounded
+//! number at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{Inner, exchange_one};
+use crate::msg;
+use crate::proto::{self, Outgoing};
+use crate::status::NtStatus;
+
+/// Lease break acknowledgments on their way at most.
+const MAX_ACKS_IN_FLIGHT: u64 = 64;
+
+/// Counts an acknowledgment done when its task ends.
+struct AckDone(Arc<Inner>);
+
+impl Drop for AckDone {
+    fn drop(&mut self) {
+        self.0.acks.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Answers a lease break in a task of its own (the reader goes on reading: the answer to
+/// the acknowledgment comes through it).
+pub(super) fn acknowledge(
+    inner: &Arc<Inner>,
+    notice: msg::BreakNotice,
+    ack: Option<proto::BreakAck>,
+) {
+    tracing::debug!(target = %inner.target, ?notice, "break notification");
+    inner.breaks.fetch_add(1, Ordering::Relaxed);
+    let Some(ack) = ack else { return };
+    // A flood of (forged) breaks gets a bounded number of answers at a time.
+    if inner.acks.fetch_add(1, Ordering::Relaxed) >= MAX_ACKS_IN_FLIGHT {
+        inner.acks.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!(target = %inner.target, "too many lease breaks at once: one left unanswered");
+        return;
+    }
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let _done = AckDone(Arc::clone(&inner));
+        let out = Outgoing::message(&ack.body);
+        match exchange_one(&inner, ack.request(), out, None).await {
+            Ok(r) if r.header.status == NtStatus::SUCCESS => {}
+            // The open may have closed meanwhile: the server then says so, harmlessly.
+            Ok(r) => tracing::debug!(status = %r.header.status, "LEASE_BREAK_ACK refused"),
+            Err(e) => tracing::debug!(error = %e, "LEASE_BREAK_ACK not sent"),
+        }
+    });
+}
