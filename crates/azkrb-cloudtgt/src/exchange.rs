@@ -7,7 +7,7 @@ use azkrb_asn1::krb::{
 };
 use azkrb_asn1::{
     ApOptions, CksumType, ErrorCode, KdcOptions, KerberosMessage, KerberosTime, MessageType,
-    NameType, PaDataType, decode_enc_kdc_rep_part, encode,
+    NameType, PaDataType, TicketFlags, decode_enc_kdc_rep_part, encode,
 };
 use azkrb_crypto::{EncryptionType, Key, KeyUsage};
 use zeroize::Zeroizing;
@@ -437,11 +437,7 @@ impl TgsExchange {
 
     fn build(&self, now: KerberosTime) -> Result<Vec<u8>> {
         let realm = self.realm().to_string();
-        let options = if self.target.tgs_realm().is_some() {
-            KdcOptions::FORWARDABLE | KdcOptions::RENEWABLE
-        } else {
-            KdcOptions::FORWARDABLE | KdcOptions::RENEWABLE | KdcOptions::CANONICALIZE
-        };
+        let (options, rtime) = tgs_options(&self.tgt, self.target.tgs_realm().is_none());
         let body = KdcReqBody {
             kdc_options: options,
             cname: None,
@@ -449,7 +445,7 @@ impl TgsExchange {
             sname: Some(self.target.name.clone()),
             from: None,
             till: KerberosTime::from_unix(now.unix() + LIFETIME),
-            rtime: None,
+            rtime,
             nonce: self.nonce,
             etype: DEFAULT_ETYPES.iter().map(|e| e.number()).collect(),
             addresses: None,
@@ -583,9 +579,29 @@ impl TgsExchange {
     }
 }
 
+/// The KDC options of a TGS-REQ made with `tgt`, and the renewal time it asks for: only
+/// what the TGT can give (RFC 4120 §3.3.3: a KDC may refuse FORWARDABLE or RENEWABLE from a
+/// TGT without that flag, and Heimdal and Samba's AD DC do, with KDC_ERR_BADOPTION; MIT's
+/// KDC lets it pass). Canonicalization for a service ticket, not for a cross-realm TGT.
+pub(crate) fn tgs_options(tgt: &Credential, service: bool) -> (KdcOptions, Option<KerberosTime>) {
+    let mut options = KdcOptions::default();
+    if tgt.flags.contains(TicketFlags::FORWARDABLE) {
+        options |= KdcOptions::FORWARDABLE;
+    }
+    let mut rtime = None;
+    if tgt.flags.contains(TicketFlags::RENEWABLE) {
+        options |= KdcOptions::RENEWABLE;
+        // Up to the TGT's own renewal limit (a KDC caps it there anyway).
+        rtime = tgt.renew_till;
+    }
+    if service {
+        options |= KdcOptions::CANONICALIZE;
+    }
+    (options, rtime)
+}
+
 #[cfg(test)]
 mod tests {
-    use azkrb_asn1::TicketFlags;
     use azkrb_asn1::krb::{
         AsRep, EncAsRepPart, EncKdcRepPart, EncTgsRepPart, EncryptionKey, KdcRep, KeyValue, TgsRep,
     };
@@ -739,6 +755,46 @@ mod tests {
     }
 
     fn tgs_exchange(service: &Principal) -> (TgsExchange, KerberosTime) {
+        tgs_exchange_from(service, TicketFlags(0), None)
+    }
+
+    /// The KDC options a TGS-REQ of `x` asks for, and its rtime.
+    fn asked(x: &TgsExchange) -> (KdcOptions, Option<KerberosTime>) {
+        let KerberosMessage::TgsReq(TgsReq(req)) = KerberosMessage::from_der(x.request()).unwrap()
+        else {
+            panic!("not a TGS-REQ")
+        };
+        (req.req_body.kdc_options, req.req_body.rtime)
+    }
+
+    #[test]
+    fn a_tgs_req_asks_only_for_what_the_tgt_can_give() {
+        let cifs = p("cifs/acct.example.test");
+        // A TGT neither forwardable nor renewable (an AS-REQ that never asked, as Heimdal
+        // then refuses a renewable TGS-REQ with BADOPTION).
+        let (x, _) = tgs_exchange(&cifs);
+        let (options, rtime) = asked(&x);
+        assert!(!options.contains(KdcOptions::RENEWABLE), "{options:?}");
+        assert!(!options.contains(KdcOptions::FORWARDABLE), "{options:?}");
+        assert!(options.contains(KdcOptions::CANONICALIZE));
+        assert_eq!(rtime, None);
+        // Forwardable and renewable until a time: both asked for, up to that time.
+        let until = KerberosTime::from_unix(KerberosTime::now().unix() + 86_400);
+        let flags = TicketFlags(0) | TicketFlags::FORWARDABLE | TicketFlags::RENEWABLE;
+        let (x, _) = tgs_exchange_from(&cifs, flags, Some(until));
+        let (options, rtime) = asked(&x);
+        assert!(options.contains(KdcOptions::RENEWABLE | KdcOptions::FORWARDABLE));
+        assert_eq!(rtime, Some(until));
+        // A cross-realm TGT is not canonicalized.
+        let (x, _) = tgs_exchange_from(&p("cifs/acct@OTHER.TEST"), flags, Some(until));
+        assert!(!asked(&x).0.contains(KdcOptions::CANONICALIZE));
+    }
+
+    fn tgs_exchange_from(
+        service: &Principal,
+        flags: TicketFlags,
+        renew_till: Option<KerberosTime>,
+    ) -> (TgsExchange, KerberosTime) {
         let now = KerberosTime::now();
         let tgs = p("krbtgt/EXAMPLE.TEST");
         let tgt = Credential {
@@ -746,11 +802,11 @@ mod tests {
             server: tgs.clone(),
             session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
             ticket: ticket(&tgs),
-            flags: TicketFlags(0),
+            flags,
             authtime: now,
             starttime: None,
             endtime: KerberosTime::from_unix(now.unix() + 3600),
-            renew_till: None,
+            renew_till,
         };
         (TgsExchange::new(tgt, service.clone(), now).unwrap(), now)
     }
