@@ -96,6 +96,31 @@ impl std::fmt::Display for HttpAnchor {
     }
 }
 
+/// How deep `include`s may nest (a file including itself is an error, not a hang).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The files of `dir` MIT's `includedir` reads: names of letters, digits, `-` and `_`,
+/// optionally ending in `.conf`; in name order.
+fn included_files(dir: &str) -> std::result::Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("includedir {dir}: {e}"))?;
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let stem = name.strip_suffix(".conf").unwrap_or(&name);
+            !stem.is_empty()
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && e.path().is_file()
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Realm configuration.
 #[derive(Debug, Clone, Default)]
 pub struct RealmConfig {
@@ -113,24 +138,78 @@ pub struct RealmConfig {
 }
 
 impl RealmConfig {
-    /// Reads a krb5.conf file.
+    /// Reads a krb5.conf file (and the files it includes).
     pub fn load(path: &str) -> Result<Self> {
+        let mut cfg = Self::default();
+        cfg.parse_file(path, 0)?;
+        Ok(cfg)
+    }
+
+    /// Parses the parts of krb5.conf azkrb uses; everything else is passed over (MIT's
+    /// `module` directive, `[logging]`, `[plugins]`, `[appdefaults]`, unknown sections).
+    /// `include FILE` and `includedir DIR` read further files as MIT's library does (absolute
+    /// paths; in a directory, the files whose names are letters, digits, `-` and `_`,
+    /// optionally ending in `.conf`, in name order).
+    ///
+    /// ```
+    /// # fn main() -> azkrb_cloudtgt::Result<()> {
+    /// use azkrb_cloudtgt::RealmConfig;
+    /// let c = RealmConfig::parse(
+    ///     "module /usr/lib/plugin.so:residual\n\
+    ///      [libdefaults]\n default_realm = EXAMPLE.TEST\n\
+    ///      [realms]\n EXAMPLE.TEST = {\n  kdc = kdc.example.test\n }\n",
+    /// )?;
+    /// assert_eq!(c.default_realm.as_deref(), Some("EXAMPLE.TEST"));
+    /// # Ok(()) }
+    /// ```
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut cfg = Self::default();
+        cfg.parse_text(text, "krb5.conf", 0)?;
+        Ok(cfg)
+    }
+
+    fn parse_file(&mut self, path: &str, depth: usize) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::File {
             file: path.to_string(),
             detail: e.to_string(),
         })?;
-        Self::parse(&text)
+        self.parse_text(&text, path, depth)
     }
 
-    /// Parses the parts of krb5.conf azkrb uses; everything else is ignored.
-    pub fn parse(text: &str) -> Result<Self> {
-        let mut cfg = Self::default();
+    fn parse_text(&mut self, text: &str, name: &str, depth: usize) -> Result<()> {
         let mut section = String::new();
         let mut realm: Option<String> = None;
+        let at = |n: usize, what: String| Error::Config(format!("{name}:{}: {what}", n + 1));
         for (n, raw) in text.lines().enumerate() {
             let line = raw.split(['#', ';']).next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
+            }
+            // Directives: at the start of a line, outside any relation.
+            if let Some((directive, arg)) = line.split_once(char::is_whitespace)
+                && !line.contains('=')
+            {
+                let arg = arg.trim();
+                match directive {
+                    "module" => continue,
+                    "include" | "includedir" if depth >= MAX_INCLUDE_DEPTH => {
+                        return Err(at(n, format!("{directive} nested too deep (a loop?)")));
+                    }
+                    "include" | "includedir" if !arg.starts_with('/') => {
+                        return Err(at(n, format!("{directive} needs an absolute path")));
+                    }
+                    "include" => {
+                        self.parse_file(arg, depth + 1)?;
+                        continue;
+                    }
+                    "includedir" => {
+                        for file in included_files(arg).map_err(|e| at(n, e))? {
+                            self.parse_file(&file, depth + 1)?;
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
             }
             if line.starts_with('[') {
                 section = line
@@ -145,26 +224,23 @@ impl RealmConfig {
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(Error::Config(format!(
-                    "krb5.conf line {}: expected key = value",
-                    n + 1
-                )));
+                return Err(at(n, "expected key = value".into()));
             };
             let (key, value) = (key.trim(), value.trim());
             match section.as_str() {
                 "libdefaults" if key == "default_realm" => {
-                    cfg.default_realm = Some(value.to_string())
+                    self.default_realm = Some(value.to_string())
                 }
                 "realms" if value == "{" => realm = Some(key.to_string()),
                 "realms" => {
                     let Some(r) = &realm else { continue };
                     match key {
-                        "kdc" => cfg
+                        "kdc" => self
                             .kdcs
                             .entry(r.clone())
                             .or_default()
-                            .push(KdcAddress::parse(value)?),
-                        "http_anchors" => cfg
+                            .push(KdcAddress::parse(value).map_err(|e| at(n, e.to_string()))?),
+                        "http_anchors" => self
                             .http_anchors
                             .entry(r.clone())
                             .or_default()
@@ -172,13 +248,13 @@ impl RealmConfig {
                         _ => {}
                     }
                 }
-                "domain_realm" => cfg
+                "domain_realm" => self
                     .domain_realm
                     .push((key.to_ascii_lowercase(), value.to_string())),
                 _ => {}
             }
         }
-        Ok(cfg)
+        Ok(())
     }
 
     /// Where the krb5.conf is: `explicit` when given, else `KRB5_CONFIG` (when set and not
@@ -476,5 +552,91 @@ mod tests {
                 .realm,
             "contoso.com"
         );
+    }
+
+    /// Fedora 40's /etc/krb5.conf as shipped (RHEL 9's differs in comments only), its
+    /// `includedir` pointed at a test directory.
+    const FEDORA_40: &str =
+        "# To opt out of the system crypto-policies configuration of krb5, remove the
+# symlink at /etc/krb5.conf.d/crypto-policies which will not be recreated.
+includedir DIR
+
+[logging]
+    default = FILE:/var/log/krb5libs.log
+    kdc = FILE:/var/log/krb5kdc.log
+    admin_server = FILE:/var/log/kadmind.log
+
+[libdefaults]
+    dns_lookup_realm = false
+    ticket_lifetime = 24h
+    renew_lifetime = 7d
+    forwardable = true
+    rdns = false
+    pkinit_anchors = FILE:/etc/pki/tls/certs/ca-bundle.crt
+    spake_preauth_groups = edwards25519
+    dns_canonicalize_hostname = fallback
+    qualify_shortname = \"\"
+    default_ccache_name = KEYRING:persistent:%{uid}
+# default_realm = EXAMPLE.COM
+
+[realms]
+# EXAMPLE.COM = {
+#     kdc = kerberos.example.com
+#     admin_server = kerberos.example.com
+# }
+
+[domain_realm]
+# .example.com = EXAMPLE.COM
+# example.com = EXAMPLE.COM
+";
+
+    #[test]
+    fn fedora_and_rhel_configs_with_their_included_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("azkrb-krb5-d-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+        w(
+            "crypto-policies",
+            "[libdefaults]\npermitted_enctypes = aes256-cts-hmac-sha1-96 aes256-cts-hmac-sha384-192\n",
+        );
+        w(
+            "kcm_default_ccache",
+            "[libdefaults]\n    default_ccache_name = KCM:\n",
+        );
+        w(
+            "lab.conf",
+            "module /usr/lib64/krb5/plugins/preauth/spake.so:x\n[libdefaults]\n default_realm = LAB.TEST\n[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:18088\n }\n[domain_realm]\n .lab.test = LAB.TEST\n",
+        );
+        // Not read, by MIT's rule: a dot in the name other than .conf, a leading dot.
+        w("lab.conf.rpmsave", "this is not krb5.conf syntax\n");
+        w(".hidden", "neither is this\n");
+        let main = FEDORA_40.replace("DIR", &dir.display().to_string());
+        let c = RealmConfig::parse(&main).unwrap();
+        assert_eq!(c.default_realm.as_deref(), Some("LAB.TEST"));
+        assert_eq!(c.kdcs["LAB.TEST"].len(), 1);
+        assert_eq!(c.realm_for_host("acct.lab.test"), Some("LAB.TEST"));
+
+        // include of one file, from a file on disk; errors name the file and line.
+        let top = dir.join("top");
+        std::fs::write(
+            &top,
+            format!(
+                "include {}\n[realms]\nbroken line\n",
+                dir.join("lab.conf").display()
+            ),
+        )
+        .unwrap();
+        let e = RealmConfig::load(&top.display().to_string()).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("{}:3:", top.display())),
+            "{e}"
+        );
+        // Relative paths and loops are errors, not guesses or hangs.
+        assert!(RealmConfig::parse("include lab.conf\n").is_err());
+        std::fs::write(&top, format!("include {}\n", top.display())).unwrap();
+        let e = RealmConfig::load(&top.display().to_string()).unwrap_err();
+        assert!(e.to_string().contains("too deep"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! mount-share's settings against the lab: the config file under environment variables
-//! and flags, --kdc-proxy without a krb5.conf, --tenant's route to Entra, and the remaining
-//! options (--ca-file, a kept TGT, mv --force, -vv without secrets).
+//! and flags, --kdc-proxy without a krb5.conf, --tenant's route to Entra, a Fedora/RHEL
+//! krb5.conf that includes the lab's realms, and the remaining options (--ca-file, a kept
+//! TGT, mv --force, -vv without secrets).
 
 mod common;
 
@@ -309,4 +310,81 @@ fn remaining_options_keep_ccache_force_ca_file_stat_and_verbose_without_secrets(
     assert_eq!(out.stdout, b"aaa");
     l.ok(&["rm", &l.unc(&format!("{dir}/b"))], b"");
     l.ok(&["rmdir", &l.unc(&dir)], b"");
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn a_fedora_krb5_conf_that_includes_the_realms_logs_in_and_reaches_the_share() {
+    let l = Lab::new("fedora-conf");
+    // Fedora 40's /etc/krb5.conf (RHEL 9's is the same but for comments), its includedir
+    // holding what Fedora puts there and a file with the lab's realms.
+    let d = l.dir.join("krb5.conf.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("crypto-policies"),
+        "[libdefaults]\npermitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("kcm_default_ccache"),
+        "[libdefaults]\n    default_ccache_name = KCM:\n",
+    )
+    .unwrap();
+    std::fs::copy(&l.env["AZKRB_LAB_KRB5_CONF"], d.join("lab.conf")).unwrap();
+    let conf = l.dir.join("krb5.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# To opt out of the system crypto-policies configuration of krb5, remove the\n\
+             # symlink at /etc/krb5.conf.d/crypto-policies which will not be recreated.\n\
+             includedir {}/\n\n\
+             [logging]\n    default = FILE:/var/log/krb5libs.log\n\n\
+             [libdefaults]\n    dns_lookup_realm = false\n    ticket_lifetime = 24h\n    \
+             renew_lifetime = 7d\n    forwardable = true\n    rdns = false\n    \
+             pkinit_anchors = FILE:/etc/pki/tls/certs/ca-bundle.crt\n    \
+             spake_preauth_groups = edwards25519\n    dns_canonicalize_hostname = fallback\n    \
+             qualify_shortname = \"\"\n    default_ccache_name = KEYRING:persistent:%{{uid}}\n\
+             # default_realm = EXAMPLE.COM\n\n[realms]\n# EXAMPLE.COM = {{\n# }}\n\n\
+             [domain_realm]\n# .example.com = EXAMPLE.COM\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], stdin: &[u8]| {
+        fed(
+            Command::new(env!("CARGO_BIN_EXE_mount-share"))
+                .args(["--ccache", &l.ccache()])
+                .args([
+                    "--address",
+                    &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+                ])
+                .args(args)
+                .env("KRB5_CONFIG", &conf)
+                .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+                .env_remove("KRB5CCNAME"),
+            stdin,
+        )
+    };
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    let out = run(
+        &[
+            "login",
+            "--password-stdin",
+            "alice",
+            "--realm",
+            &l.env["AZKRB_LAB_REALM"],
+        ],
+        pw.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["ls", &l.unc("")], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
