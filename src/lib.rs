@@ -22,8 +22,9 @@
 //!     .tgt(Tgt::Ccache(None)) // KRB5CCNAME, as written by `mount-share login` or kinit
 //!     .build()?;
 //! let share = files.open("//myaccount.file.core.windows.net/data").await?;
-//! let tree = share.tree();
-//! for entry in share.run(|| tree.list("reports")).await? {
+//! // Re-authenticates or reconnects (and tries again) when the session or connection ends.
+//! let listing = share.run(|tree| async move { tree.list("reports").await }).await?;
+//! for entry in listing {
 //!     println!("{}", entry.name);
 //! }
 //! share.close().await?;
