@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use azkrb_cloudtgt::backoff::Backoff;
 use azkrb_smb3::{Connection, NtStatus, Session, Tree};
 
 use crate::{AzureFiles, Error, KerberosAuth, UncPath};
@@ -123,16 +124,6 @@ async fn answers(conn: &Connection) -> bool {
         tokio::time::timeout(Duration::from_secs(5), echo).await,
         Ok(Ok(()))
     )
-}
-
-/// A random fraction of `d` (0..d), from the system's generator: reconnecting clients do
-/// not all knock at once.
-fn jitter(d: Duration) -> Duration {
-    let mut b = [0u8; 2];
-    if getrandom::fill(&mut b).is_err() {
-        return Duration::ZERO;
-    }
-    d.mul_f64(f64::from(u16::from_le_bytes(b)) / 65536.0)
 }
 
 impl Share {
@@ -325,7 +316,7 @@ impl Share {
             .reconnects
             .load(Ordering::Relaxed)
             .wrapping_add(1);
-        let mut delay = BACKOFF_FIRST;
+        let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -340,7 +331,7 @@ impl Share {
                         Ok(done) => done,
                         // The new connection failed too: another attempt.
                         Err(e) => {
-                            self.back_off(started, attempts, &mut delay, e.into())
+                            self.back_off(started, attempts, &mut backoff, e.into())
                                 .await?;
                             continue;
                         }
@@ -383,10 +374,10 @@ impl Share {
                     ) =>
                 {
                     let Err(e) = tried else { continue };
-                    self.back_off(started, attempts, &mut delay, e).await?;
+                    self.back_off(started, attempts, &mut backoff, e).await?;
                 }
                 Err(e @ (Error::Kerberos(_) | Error::Usage(_))) => return Err(e),
-                Err(e) => self.back_off(started, attempts, &mut delay, e).await?,
+                Err(e) => self.back_off(started, attempts, &mut backoff, e).await?,
             }
         }
     }
@@ -397,7 +388,7 @@ impl Share {
         &self,
         started: Instant,
         attempts: u32,
-        delay: &mut Duration,
+        backoff: &mut Backoff,
         e: Error,
     ) -> Result<(), Error> {
         let o = &self.inner.opened;
@@ -411,8 +402,7 @@ impl Share {
             });
         }
         tracing::info!(attempt = attempts, error = %e, "reconnect failed");
-        tokio::time::sleep(*delay + jitter(*delay)).await;
-        *delay = (*delay * 2).min(BACKOFF_MAX);
+        backoff.wait().await;
         Ok(())
     }
 

@@ -25,12 +25,20 @@ fn smbd_addr(env: &Env) -> String {
     format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"])
 }
 
-fn files(env: &Env) -> AzureFiles {
-    files_via(env, &smbd_addr(env))
-}
-
-fn files_via(env: &Env, addr: &str) -> AzureFiles {
-    builder(env).connect_to(addr).build().unwrap()
+/// A proxy in front of the lab's encrypted smbd, and the share reached through it with
+/// `tune`'s settings.
+async fn through_proxy(
+    env: &Env,
+    tune: impl FnOnce(azkrb::Builder) -> azkrb::Builder,
+) -> (Proxy, azkrb::Share) {
+    let proxy = Proxy::start(smbd_addr(env).parse().unwrap()).await.unwrap();
+    let share = tune(builder(env).connect_to(proxy.addr.to_string()))
+        .build()
+        .unwrap()
+        .open(&unc(env))
+        .await
+        .unwrap();
+    (proxy, share)
 }
 
 fn builder(env: &Env) -> azkrb::Builder {
@@ -49,13 +57,24 @@ fn unc(env: &Env) -> String {
 }
 
 async fn open(env: &Env) -> azkrb::Share {
-    files(env)
-        .open(&format!(
-            "//{}/{}",
-            env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"]
-        ))
+    builder(env)
+        .connect_to(smbd_addr(env))
+        .build()
+        .unwrap()
+        .open(&unc(env))
         .await
         .unwrap()
+}
+
+/// What the share lived through, printed for the test's output.
+fn recovery(share: &azkrb::Share) -> azkrb::Recovery {
+    let r = share.recovery();
+    eprintln!(
+        "reconnects {}, handles reclaimed {} (DH2C), reopened {}, lost {}, operations \
+         replayed {}",
+        r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
+    );
+    r
 }
 
 /// Kills the smbd child serving `share`'s connection and waits until the client has seen
@@ -120,12 +139,7 @@ where
         })
         .await
         .unwrap();
-    let r = share.recovery();
-    eprintln!(
-        "reconnects {}, handles reclaimed {} (DH2C), reopened {}, lost {}, operations \
-         replayed {}",
-        r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
-    );
+    let r = recovery(share);
     assert_eq!((r.reconnects, r.lost), (1, 0));
     assert!(r.replayed >= 1);
     share
@@ -152,13 +166,7 @@ where
 async fn open_files_are_reclaimed_with_their_durable_handles_after_a_cut_connection() {
     let _serial = serial().await;
     let env = lab();
-    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
-        .await
-        .unwrap();
-    let share = files_via(&env, &proxy.addr.to_string())
-        .open(&unc(&env))
-        .await
-        .unwrap();
+    let (proxy, share) = through_proxy(&env, |b| b).await;
     let r = two_files_through(&share, "cut", || async { proxy.cut() }).await;
     // The server kept both opens: both came back by DH2C, none opened afresh.
     assert_eq!((r.reclaimed, r.reopened), (2, 0));
@@ -183,18 +191,11 @@ async fn open_files_outlive_a_killed_server_process() {
 async fn a_silent_connection_is_found_dead_by_the_keepalive_and_replaced() {
     let _serial = serial().await;
     let env = lab();
-    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
-        .await
-        .unwrap();
-    let share = builder(&env)
-        .connect_to(proxy.addr.to_string())
-        .smb_keepalive(Duration::from_millis(500), Duration::from_secs(1))
-        .smb_timeout(Duration::from_secs(3))
-        .build()
-        .unwrap()
-        .open(&unc(&env))
-        .await
-        .unwrap();
+    let (proxy, share) = through_proxy(&env, |b| {
+        b.smb_keepalive(Duration::from_millis(500), Duration::from_secs(1))
+            .smb_timeout(Duration::from_secs(3))
+    })
+    .await;
     let r = two_files_through(&share, "silent", || async {
         proxy.stall();
         let started = Instant::now();
@@ -258,12 +259,7 @@ async fn a_file_deleted_during_the_outage_fails_its_writer_and_no_one_else() {
         .run(|t| async move { t.close(hk).await })
         .await
         .unwrap();
-    let r = share.recovery();
-    eprintln!(
-        "reconnects {}, handles reclaimed {} (DH2C), reopened {}, lost {}, operations \
-         replayed {}",
-        r.reconnects, r.reclaimed, r.reopened, r.lost, r.replayed
-    );
+    let r = recovery(&share);
     assert_eq!((r.reconnects, r.lost), (1, 1));
     assert_eq!(r.reclaimed + r.reopened, 1);
     assert_eq!(
@@ -307,17 +303,7 @@ async fn open_files_outlive_a_restarted_server() {
 async fn a_server_out_of_reach_is_tried_for_the_reconnect_time_then_named() {
     let _serial = serial().await;
     let env = lab();
-    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
-        .await
-        .unwrap();
-    let share = builder(&env)
-        .connect_to(proxy.addr.to_string())
-        .reconnect_for(Duration::from_secs(2))
-        .build()
-        .unwrap()
-        .open(&unc(&env))
-        .await
-        .unwrap();
+    let (proxy, share) = through_proxy(&env, |b| b.reconnect_for(Duration::from_secs(2))).await;
     // The proxy goes away for good: nothing listens there any more.
     let addr = proxy.addr;
     drop(proxy);
@@ -419,19 +405,12 @@ async fn a_reopen_follows_a_rename_and_never_writes_into_another_file() {
 async fn a_request_that_times_out_on_a_dead_connection_is_replayed_on_a_new_one() {
     let _serial = serial().await;
     let env = lab();
-    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
-        .await
-        .unwrap();
     // A keepalive too slow to notice in time: the request's own timeout does.
-    let share = builder(&env)
-        .connect_to(proxy.addr.to_string())
-        .smb_keepalive(Duration::from_secs(60), Duration::from_secs(60))
-        .smb_timeout(Duration::from_secs(1))
-        .build()
-        .unwrap()
-        .open(&unc(&env))
-        .await
-        .unwrap();
+    let (proxy, share) = through_proxy(&env, |b| {
+        b.smb_keepalive(Duration::from_secs(60), Duration::from_secs(60))
+            .smb_timeout(Duration::from_secs(1))
+    })
+    .await;
     let name = format!("timeout-{}", std::process::id());
     let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
     let h = share.tree().open(&name, write).await.unwrap();
@@ -467,13 +446,7 @@ async fn a_request_that_times_out_on_a_dead_connection_is_replayed_on_a_new_one(
 async fn a_create_whose_answer_was_lost_is_made_again_on_the_new_connection() {
     let _serial = serial().await;
     let env = lab();
-    let proxy = Proxy::start(smbd_addr(&env).parse().unwrap())
-        .await
-        .unwrap();
-    let share = files_via(&env, &proxy.addr.to_string())
-        .open(&unc(&env))
-        .await
-        .unwrap();
+    let (proxy, share) = through_proxy(&env, |b| b).await;
     let name = format!("replayed-create-{}", std::process::id());
     // Open or create (as FUSE's create without O_EXCL, and put): made again, it is the
     // same file. (Create-only cannot be told apart on Samba 4.17: its replay cache is per
@@ -519,4 +492,50 @@ async fn a_create_whose_answer_was_lost_is_made_again_on_the_new_connection() {
     assert_eq!(share.tree().read_file(&name, 1).await.unwrap(), b"once");
     share.tree().remove(&name, false).await.unwrap();
     share.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_lease_break_from_the_server_is_admitted_and_acknowledged() {
+    let _serial = serial().await;
+    let env = lab();
+    let share = open(&env).await;
+    let other = open(&env).await;
+    let tag = std::process::id();
+    let (name, moved) = (format!("lease-{tag}"), format!("lease-{tag}-moved"));
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let h = share.tree().open(&name, write).await.unwrap();
+    share.tree().write_at(h, 0, b"held").await.unwrap();
+    // Another client writes to the file: Samba breaks our read lease first (an unsigned,
+    // unencrypted notification on this encrypted connection, SessionId 0).
+    let started = Instant::now();
+    let theirs = other
+        .tree()
+        .open(&name, OpenOptions::write())
+        .await
+        .unwrap();
+    other.tree().write_at(theirs, 7, b"!").await.unwrap();
+    other.tree().close(theirs).await.unwrap();
+    other.tree().rename(&name, &moved, false).await.unwrap();
+    let waited = started.elapsed();
+    let conn = share.connection();
+    eprintln!(
+        "another client's write and rename took {} ms; breaks received {}",
+        waited.as_millis(),
+        conn.breaks_received()
+    );
+    assert!(conn.breaks_received() >= 1, "no break came");
+    assert!(waited < Duration::from_secs(5), "the break went unanswered");
+    assert!(conn.failure().is_none(), "the break failed the connection");
+    // Our open carries on.
+    share.tree().write_at(h, 4, b" on").await.unwrap();
+    share.tree().write_at(h, 8, b"?").await.unwrap();
+    share.tree().close(h).await.unwrap();
+    assert_eq!(
+        other.tree().read_file(&moved, 1).await.unwrap(),
+        b"held on!?"
+    );
+    other.tree().remove(&moved, false).await.unwrap();
+    share.close().await.unwrap();
+    other.close().await.unwrap();
 }

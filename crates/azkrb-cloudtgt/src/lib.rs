@@ -150,6 +150,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod backoff;
 pub mod ccache;
 pub mod client;
 pub mod cloud;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use azkrb_asn1::KdcProxyMessage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::backoff::Backoff;
 use crate::config::{HttpAnchor, KdcAddress};
 use crate::error::{Error, Result};
 
@@ -52,15 +53,6 @@ fn transient(e: &Error) -> bool {
         Error::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
         _ => false,
     }
-}
-
-/// A random fraction of `d` (0..d): clients retrying together do not all come back at once.
-fn jitter(d: Duration) -> Duration {
-    let mut b = [0u8; 2];
-    if getrandom::fill(&mut b).is_err() {
-        return Duration::ZERO;
-    }
-    d.mul_f64(f64::from(u16::from_le_bytes(b)) / 65536.0)
 }
 
 /// Sends Kerberos messages to KDCs. Cheap to clone; clones share connections.
@@ -365,7 +357,7 @@ impl Transport {
     pub async fn send(&self, kdcs: &[KdcAddress], realm: &str, request: &[u8]) -> Result<Vec<u8>> {
         let mut tried: Vec<(String, Error, u32)> = Vec::new();
         for kdc in kdcs {
-            let mut delay = self.backoff;
+            let mut backoff = Backoff::new(self.backoff, MAX_BACKOFF);
             let mut attempt = 0;
             let last = loop {
                 attempt += 1;
@@ -385,8 +377,7 @@ impl Transport {
                     Err(e) if attempt >= self.attempts => break e,
                     Err(e) => {
                         tracing::info!(kdc = %kdc, attempt, error = %e, "KDC failed, asking again");
-                        tokio::time::sleep(delay + jitter(delay)).await;
-                        delay = (delay * 2).min(MAX_BACKOFF);
+                        backoff.wait().await;
                     }
                 }
             };

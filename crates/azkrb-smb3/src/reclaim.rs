@@ -105,6 +105,14 @@ fn random16() -> Result<[u8; 16]> {
     Ok(b)
 }
 
+/// The CreateGuid a CREATE with `ctx` asked durability under (none: zero).
+fn create_guid(ctx: &CreateContexts) -> [u8; 16] {
+    match ctx.durable {
+        Some(Durable::Request { create_guid, .. }) => create_guid,
+        _ => [0; 16],
+    }
+}
+
 /// `path` with its prefix `from` replaced by `to` (the path itself, or one under it).
 fn renamed(path: &str, from: &str, to: &str) -> Option<String> {
     let (p, f) = (smb_path(path), smb_path(from));
@@ -123,6 +131,16 @@ impl Tree {
     /// The FileId to send for `h` now; an error if its open was lost at a reconnect, was
     /// closed, or is not of this share.
     pub(crate) fn file_id(&self, h: Handle) -> Result<FileId> {
+        if h.key == 0 {
+            return if h.conn == self.conn().id() {
+                Ok(h.id)
+            } else {
+                Err(Error::HandleLost {
+                    path: format!("FileId {:02x?}", &h.id.0[..8]),
+                    reason: "opened without a durable handle, on a connection that is gone".into(),
+                })
+            };
+        }
         match self.opens().table().get(&h.key) {
             Some(o) if o.first == h.id && !o.closing => match &o.lost {
                 None => Ok(o.now),
@@ -175,28 +193,16 @@ impl Tree {
         ctx: &CreateContexts,
         c: &msg::CreateResponse,
     ) -> u64 {
-        let create_guid = match ctx.durable {
-            Some(Durable::Request { create_guid, .. }) => create_guid,
-            _ => [0; 16],
-        };
-        // A lease under another key than the one asked for is not ours to keep.
-        let lease = c
-            .granted
-            .lease
-            .filter(|l| ctx.lease.is_some_and(|asked| asked.key == l.key));
-        if let Some(l) = lease {
-            self.conn()
-                .hold_lease(l.key, self.session().id(), self.id());
-        }
+        let lease = self.hold_granted_lease(ctx, c);
         let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
         self.opens().table().insert(
             key,
             Open {
                 path: path.to_string(),
                 options,
-                create_guid,
+                create_guid: create_guid(ctx),
                 lease,
-                durable: c.granted.durable_timeout_ms.is_some() || c.granted.persistent,
+                durable: c.granted.durable(),
                 persistent: c.granted.persistent,
                 disk_id: c.granted.disk_id,
                 first: c.file_id,
@@ -274,12 +280,10 @@ impl Tree {
                     "the server did not make the open durable".into(),
                 ))
             };
-            let mut how = &self.opens().reclaimed;
             if outcome.is_err() && !o.closing && self.conn().failure().is_none() {
                 // The server kept no state to reclaim (the process holding it died, as a
                 // killed Samba child's does, or the open was not durable): open the same
                 // file again by its path, as the kernel's CIFS client does.
-                how = &self.opens().reopened;
                 outcome = self.open_again(&o).await;
             }
             if let Some(why) = self.conn().failure() {
@@ -310,10 +314,11 @@ impl Tree {
                         entry.create_guid = guid;
                         entry.durable = durable;
                         done.reopened += 1;
+                        self.opens().reopened.fetch_add(1, Ordering::Relaxed);
                     } else {
                         done.reclaimed += 1;
+                        self.opens().reclaimed.fetch_add(1, Ordering::Relaxed);
                     }
-                    how.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
                     let why = format!("not reclaimed after a reconnect: {e}");
@@ -327,13 +332,27 @@ impl Tree {
         Ok(done)
     }
 
-    /// CREATE of `o`'s file with `ctx`; the response.
+    /// The lease a CREATE with `ctx` was granted, held for its breaks: only under the key
+    /// asked for (a lease under another is not ours to keep).
+    fn hold_granted_lease(&self, ctx: &CreateContexts, c: &msg::CreateResponse) -> Option<Lease> {
+        let lease = c
+            .granted
+            .lease
+            .filter(|l| ctx.lease.is_some_and(|asked| asked.key == l.key));
+        if let Some(l) = lease {
+            self.conn()
+                .hold_lease(l.key, self.session().id(), self.id());
+        }
+        lease
+    }
+
+    /// CREATE of `o`'s file with `ctx`; the response and the lease held.
     async fn create_again(
         &self,
         o: &Open,
         ctx: &CreateContexts,
         what: &'static str,
-    ) -> Result<msg::CreateResponse> {
+    ) -> Result<(msg::CreateResponse, Option<Lease>)> {
         let options = o.options.disposition(Disposition::Open);
         let body = msg::create_request_with(
             &smb_path(&o.path),
@@ -348,11 +367,8 @@ impl Tree {
             .await?;
         resp.ok(what)?;
         let c = msg::create_response(resp.bytes())?;
-        if let Some(l) = c.granted.lease {
-            self.conn()
-                .hold_lease(l.key, self.session().id(), self.id());
-        }
-        Ok(c)
+        let lease = self.hold_granted_lease(ctx, &c);
+        Ok((c, lease))
     }
 
     /// Opens the file of `o` again by its path (an existing file only), durable again,
@@ -368,10 +384,10 @@ impl Tree {
         let options = o.options.disposition(Disposition::Open);
         // Its own ids, never those of the operation whose reconnect this is.
         let ctx = self.contexts_with(&options, |fresh| fresh)?;
-        let c = self.create_again(o, &ctx, "CREATE (open again)").await?;
+        let (c, lease) = self.create_again(o, &ctx, "CREATE (open again)").await?;
         if c.granted.disk_id != Some(was) {
             let _ = self.send_close(c.file_id).await;
-            if let Some(l) = c.granted.lease {
+            if let Some(l) = lease {
                 self.conn().release_lease(&l.key);
             }
             return Err(Error::Unsupported(format!(
@@ -380,12 +396,11 @@ impl Tree {
             )));
         }
         tracing::info!(path = %o.path, "reopened by path (no durable state)");
-        let guid = match ctx.durable {
-            Some(Durable::Request { create_guid, .. }) => create_guid,
-            _ => [0; 16],
-        };
-        let durable = c.granted.durable_timeout_ms.is_some() || c.granted.persistent;
-        Ok((c.file_id, c.granted.lease, Some((guid, durable))))
+        Ok((
+            c.file_id,
+            lease,
+            Some((create_guid(&ctx), c.granted.durable())),
+        ))
     }
 
     /// Reclaims the durable open `o` (DH2C with its CreateGuid and lease key).
@@ -399,10 +414,10 @@ impl Tree {
             }),
             query_id: false,
         };
-        let c = self
+        let (c, lease) = self
             .create_again(o, &ctx, "CREATE (durable reconnect)")
             .await?;
-        Ok((c.file_id, c.granted.lease, None))
+        Ok((c.file_id, lease, None))
     }
 }
 

@@ -56,9 +56,11 @@ pub struct Handle {
     /// The file id it was opened with (after a reconnect the open may have another: the
     /// tree knows which; see [`Tree::reclaim`]).
     pub id: FileId,
-    /// The share's own number for this open, unique across its connections (a server may
-    /// give a new open the FileId an open of a lost connection had).
+    /// The share's own number for a durable open, unique in the process (a server may give
+    /// a new open the FileId an open of a lost connection had); 0 for others.
     pub(crate) key: u64,
+    /// The connection a non-durable open was made on (it is valid there only).
+    pub(crate) conn: u64,
     /// Size when opened.
     pub size: u64,
     /// Attributes when opened.
@@ -73,6 +75,7 @@ impl Handle {
         Self {
             id,
             key,
+            conn: 0,
             size: 0,
             attributes: 0,
             info: msg::FileInfo::default(),
@@ -152,10 +155,16 @@ impl Tree {
         let resp = self.req(Command::Create, body, 1).await?;
         resp.ok("CREATE")?;
         let c = msg::create_response(resp.bytes())?;
-        let key = self.record_open(path, options, &ctx, &c);
+        // Durable opens are recorded, to be reclaimed after a reconnect; the others are
+        // valid on this connection only.
+        let key = match ctx.durable {
+            Some(_) => self.record_open(path, options, &ctx, &c),
+            None => 0,
+        };
         Ok(Handle {
             id: c.file_id,
             key,
+            conn: self.conn().id(),
             size: c.size,
             attributes: c.attributes,
             info: c.info,

@@ -35,7 +35,7 @@ fn server_socket_inode(client: SocketAddr) -> Option<u64> {
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) state ppid ...": comm may hold spaces; split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 

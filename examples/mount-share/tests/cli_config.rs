@@ -350,41 +350,20 @@ fn a_fedora_krb5_conf_that_includes_the_realms_logs_in_and_reaches_the_share() {
         ),
     )
     .unwrap();
-    let run = |args: &[&str], stdin: &[u8]| {
-        fed(
-            Command::new(env!("CARGO_BIN_EXE_mount-share"))
-                .args(["--ccache", &l.ccache()])
-                .args([
-                    "--address",
-                    &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-                ])
-                .args(args)
-                .env("KRB5_CONFIG", &conf)
-                .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-                .env_remove("KRB5CCNAME"),
-            stdin,
-        )
+    // The lab's settings, but this krb5.conf.
+    let ok = |args: &[&str], stdin: &[u8]| {
+        let out = fed(l.command().env("KRB5_CONFIG", &conf).args(args), stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
-    let out = run(
-        &[
-            "login",
-            "--password-stdin",
-            "alice",
-            "--realm",
-            &l.env["AZKRB_LAB_REALM"],
-        ],
+    let realm = &l.env["AZKRB_LAB_REALM"];
+    ok(
+        &["login", "--password-stdin", "alice", "--realm", realm],
         pw.as_bytes(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(&["ls", &l.unc("")], b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&["ls", &l.unc("")], b"");
 }

@@ -64,17 +64,9 @@ fn size(p: &std::path::Path) -> u64 {
 /// connection. Returns its exit code, its standard error and whether a kill happened.
 fn run_killing(l: &Lab, args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, String) {
     let port: u16 = l.env["AZKRB_LAB_SMB_PORT"].parse().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
-        .args([
-            "--ccache",
-            &l.ccache(),
-            "--address",
-            &format!("127.0.0.1:{port}"),
-        ])
+    let mut child = l
+        .command()
         .args(args)
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-        .env_remove("KRB5CCNAME")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -229,11 +221,8 @@ fn a_mount_rides_through_killed_server_processes() {
     let l = Lab::new("reconnect-fuse");
     l.login();
     let mnt = l.dir.join("mnt");
-    let target = format!(
-        "//{}/{}",
-        l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_RAM_SHARE"]
-    );
-    let m = common::mount::start_mount_of(&l, &target, &mnt, &[], &[]);
+    let m =
+        common::mount::start_mount_of(&l, ram_unc(&l, "").trim_end_matches('/'), &mnt, &[], &[]);
     let dir = format!("reconnect-fuse-{}", std::process::id());
     let on_server = std::path::Path::new(&l.env["AZKRB_LAB_RAM_DIR"]).join(&dir);
     std::fs::create_dir(mnt.join(&dir)).unwrap();
@@ -291,11 +280,8 @@ fn a_write_that_cannot_be_replayed_fails_close_and_spares_other_files() {
     let l = Lab::new("reconnect-lost");
     l.login();
     let mnt = l.dir.join("mnt");
-    let target = format!(
-        "//{}/{}",
-        l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_RAM_SHARE"]
-    );
-    let m = common::mount::start_mount_of(&l, &target, &mnt, &[], &[]);
+    let m =
+        common::mount::start_mount_of(&l, ram_unc(&l, "").trim_end_matches('/'), &mnt, &[], &[]);
     let name = format!("reconnect-lost-{}", std::process::id());
     let on_server = std::path::Path::new(&l.env["AZKRB_LAB_RAM_DIR"]);
     // A writer whose bytes wait in the mount's write-behind until close(2).

@@ -97,7 +97,12 @@ struct Inner {
     acks: AtomicU64,
     /// The local end of the socket.
     local: Option<std::net::SocketAddr>,
+    /// A number of this connection, unique in the process.
+    id: u64,
 }
+
+/// Numbers of connections, unique in the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Inner {
     fn core(&self) -> Result<MutexGuard<'_, Core>> {
@@ -227,6 +232,7 @@ impl Connection {
             breaks: AtomicU64::new(0),
             acks: AtomicU64::new(0),
             local,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         });
         tokio::spawn(read_loop(
             Arc::downgrade(&inner),
@@ -265,6 +271,11 @@ impl Connection {
         }
     }
 
+    /// This connection's number, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// The local address of the connection's socket.
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
         self.inner.local
@@ -293,7 +304,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Fails the connection: every waiting request gets `reason`, nothing more is sent.
     /// Ends the connection: every waiting request and every later one fails with
     /// `reason` (a reconnect retires the connection it replaces so).
     pub fn fail(&self, reason: &str) {
@@ -314,14 +324,14 @@ impl Connection {
 
     /// An open in `session_id`/`tree_id` holds lease `key`: its breaks are acknowledged
     /// there.
-    pub fn hold_lease(&self, key: [u8; 16], session_id: u64, tree_id: u32) {
+    pub(crate) fn hold_lease(&self, key: [u8; 16], session_id: u64, tree_id: u32) {
         if let Ok(mut c) = self.inner.core() {
             c.hold_lease(key, session_id, tree_id);
         }
     }
 
     /// The open holding lease `key` is closed.
-    pub fn release_lease(&self, key: &[u8; 16]) {
+    pub(crate) fn release_lease(&self, key: &[u8; 16]) {
         if let Ok(mut c) = self.inner.core() {
             c.release_lease(key);
         }

@@ -111,6 +111,13 @@ pub struct Granted {
     pub disk_id: Option<[u8; 32]>,
 }
 
+impl Granted {
+    /// The open outlives its connection (durable or persistent).
+    pub fn durable(&self) -> bool {
+        self.durable_timeout_ms.is_some() || self.persistent
+    }
+}
+
 fn context(out: &mut Vec<u8>, tag: &[u8; 4], data: &[u8]) -> Result<()> {
     out.extend_from_slice(&0u32.to_le_bytes()); // Next (set when one follows)
     out.extend_from_slice(&16u16.to_le_bytes()); // NameOffset

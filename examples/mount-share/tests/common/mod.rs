@@ -47,22 +47,25 @@ impl Lab {
         )
     }
 
+    /// mount-share with the lab's settings (this test's ccache, the encrypted smbd's
+    /// address, the lab's krb5.conf and CA), for a test to add to or change.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        cmd.args([
+            "--ccache",
+            &self.ccache(),
+            "--address",
+            &format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]),
+        ])
+        .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
+        .env_remove("KRB5CCNAME");
+        cmd
+    }
+
     /// Runs mount-share with the lab's settings, `stdin` fed to it.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        fed(
-            Command::new(env!("CARGO_BIN_EXE_mount-share"))
-                .args([
-                    "--ccache",
-                    &self.ccache(),
-                    "--address",
-                    &format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]),
-                ])
-                .args(args)
-                .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
-                .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
-                .env_remove("KRB5CCNAME"),
-            stdin,
-        )
+        fed(self.command().args(args), stdin)
     }
 
     /// smbclient on the lab's share with Kerberos from `ccache` and `krb5_conf`.

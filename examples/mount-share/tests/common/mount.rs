@@ -89,22 +89,12 @@ pub fn start_mount_of(
         "FUSE needs /dev/fuse (and the fuse3 package)"
     );
     std::fs::create_dir_all(mountpoint).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mount-share"))
+    let mut child = l
+        .command()
         .args(global)
-        .args([
-            "--ccache",
-            &l.ccache(),
-            "--address",
-            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-            "mount",
-            target,
-            mountpoint.to_str().unwrap(),
-        ])
+        .args(["mount", target, mountpoint.to_str().unwrap()])
         .args(extra)
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
         .env("NO_COLOR", "1")
-        .env_remove("KRB5CCNAME")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
