@@ -91,6 +91,8 @@ struct Inner {
     pool: Arc<BufferPool>,
     /// Bytes received so far (the keepalive counts a frame still arriving as life).
     received: Arc<AtomicU64>,
+    /// Woken when the keepalive's times change (its task then sleeps to the new deadline).
+    keepalive_changed: Arc<Notify>,
     /// Break notifications received.
     breaks: AtomicU64,
     /// Lease break acknowledgments on their way.
@@ -229,6 +231,7 @@ impl Connection {
             timeout,
             pool: Arc::default(),
             received: Arc::default(),
+            keepalive_changed: Arc::default(),
             breaks: AtomicU64::new(0),
             acks: AtomicU64::new(0),
             local,
@@ -251,7 +254,10 @@ impl Connection {
         resp.ok("NEGOTIATE")?;
         let negotiated = negotiation.handle_response(&resp.sent, resp.bytes())?;
         inner.core()?.negotiated(&negotiated);
-        tokio::spawn(keepalive(Arc::downgrade(&inner)));
+        tokio::spawn(keepalive(
+            Arc::downgrade(&inner),
+            Arc::clone(&inner.keepalive_changed),
+        ));
         Ok(Self {
             negotiated: Arc::new(negotiated.response.clone()),
             negotiation: Arc::new(negotiated),
@@ -301,6 +307,8 @@ impl Connection {
     /// 30 s and 30 s.
     pub fn set_keepalive(&self, every: Duration, dead_after: Duration) -> Result<()> {
         self.inner.core()?.set_keepalive(every, dead_after);
+        // The keepalive may be asleep until a deadline of the old times.
+        self.inner.keepalive_changed.notify_one();
         Ok(())
     }
 
@@ -742,7 +750,7 @@ async fn write_with_progress(
 
 /// Sends an ECHO when the server has been silent for a while, and fails the connection
 /// when it stays silent; ends with the connection.
-async fn keepalive(inner: Weak<Inner>) {
+async fn keepalive(inner: Weak<Inner>, changed: Arc<Notify>) {
     let mut seen = 0;
     loop {
         let deadline = match inner.upgrade() {
@@ -752,7 +760,11 @@ async fn keepalive(inner: Weak<Inner>) {
             },
             None => return,
         };
-        tokio::time::sleep_until(deadline.into()).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+            // New times: a new deadline.
+            _ = changed.notified() => continue,
+        }
         let Some(i) = inner.upgrade() else { return };
         let received = i.received.load(Ordering::Relaxed);
         let (action, session) = match i.core() {
