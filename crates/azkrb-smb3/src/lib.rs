@@ -71,6 +71,7 @@ mod sockopt;
 pub mod status;
 mod transfer;
 pub mod tree;
+mod whole;
 
 pub use conn::Connection;
 pub use dialect::{Cipher, Dialect, SigningAlgorithm};
@@ -79,6 +80,7 @@ pub use open::{Access, Disposition, Kind, OpenOptions};
 pub use session::{Authenticator, Security, Session};
 pub use status::NtStatus;
 pub use tree::{Handle, ReadData, Tree, smb_path};
+pub use whole::FileStart;
 
 // The README's examples run as doc tests too.
 #[cfg(doctest)]

@@ -282,32 +282,29 @@ impl Tree {
         Ok(n)
     }
 
-    /// Lists a directory (every entry, over as many QUERY_DIRECTORY rounds as it takes).
-    /// Each answer is at most [`Tree::LIST_OUTPUT`] bytes, and a listing at most
-    /// [`Tree::LIST_MAX_ROUNDS`] rounds: a server that never says NO_MORE_FILES cannot grow
-    /// it without bound.
-    pub async fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
+    /// Lists a directory over as many QUERY_DIRECTORY rounds as it takes, an open first and
+    /// a CLOSE last (see [`Tree::list`] for one round trip). Each answer is at most
+    /// [`Tree::LIST_OUTPUT`] bytes (or as many times that as the credits held allow, up to
+    /// 1 MiB), and a listing at most [`Tree::LIST_MAX_ROUNDS`] rounds: a server that never
+    /// says NO_MORE_FILES cannot grow it without bound.
+    pub async fn list_rounds(&self, path: &str) -> Result<Vec<DirEntry>> {
         let h = self.open(path, OpenOptions::list()).await?;
+        let (output, charge) = self.list_output(1);
         let mut out = Vec::new();
         let result = async {
             for round in 0..Self::LIST_MAX_ROUNDS {
                 let resp = self
                     .req(
                         Command::QueryDirectory,
-                        msg::query_directory_request(
-                            self.file_id(h)?,
-                            "*",
-                            round == 0,
-                            Self::LIST_OUTPUT,
-                        )?,
-                        1,
+                        msg::query_directory_request(self.file_id(h)?, "*", round == 0, output)?,
+                        charge,
                     )
                     .await?;
                 if resp.header.status == NtStatus::NO_MORE_FILES {
                     return Ok(());
                 }
                 resp.ok("QUERY_DIRECTORY")?;
-                let entries = msg::query_directory_response(resp.bytes(), Self::LIST_OUTPUT)?;
+                let entries = msg::query_directory_response(resp.bytes(), output)?;
                 out.extend(
                     entries
                         .into_iter()
@@ -326,7 +323,7 @@ impl Tree {
         Ok(out)
     }
 
-    /// The output buffer size of one QUERY_DIRECTORY.
+    /// The output buffer size of one QUERY_DIRECTORY with one credit.
     pub const LIST_OUTPUT: u32 = 65536;
     /// The most QUERY_DIRECTORY rounds of one listing: 4096 rounds of 64 KiB, 256 MiB of
     /// entries (millions of names); a server that goes on past that is refused.
@@ -580,7 +577,7 @@ impl Tree {
 }
 
 /// The CREATE request body for `path` opened as `o` says.
-fn create_body(path: &str, o: &OpenOptions) -> Result<Vec<u8>> {
+pub(crate) fn create_body(path: &str, o: &OpenOptions) -> Result<Vec<u8>> {
     msg::create_request(
         &smb_path(path),
         o.access.bits(),

@@ -457,20 +457,39 @@ impl Connection {
         tree_id: u32,
         requests: Vec<(Command, Vec<u8>)>,
     ) -> Result<Vec<Response>> {
+        let charged = requests.into_iter().map(|(c, b)| (c, b, 1)).collect();
+        self.compound_charged(session_id, tree_id, charged).await
+    }
+
+    /// [`compound`](Self::compound) with each request's credit charge (a READ or
+    /// QUERY_DIRECTORY of more than 64 KiB costs more than one; see
+    /// [`charge_for`](Self::charge_for)).
+    pub async fn compound_charged(
+        &self,
+        session_id: u64,
+        tree_id: u32,
+        requests: Vec<(Command, Vec<u8>, u16)>,
+    ) -> Result<Vec<Response>> {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
         let replay = replay();
         let reqs: Vec<Request> = requests
             .iter()
-            .map(|(c, _)| {
+            .map(|(c, _, charge)| {
                 let mut r = Request::new(*c, session_id, tree_id);
                 r.replay = replay;
+                r.charge = *charge;
                 r
             })
             .collect();
-        let out = Outgoing::chain(requests.iter().map(|(_, b)| b.as_slice()));
+        let out = Outgoing::chain(requests.iter().map(|(_, b, _)| b.as_slice()));
         exchange(&self.inner, &reqs, out, None).await
+    }
+
+    /// Credits the server has granted and no request holds now.
+    pub fn credits(&self) -> u32 {
+        self.inner.core().map_or(0, |c| c.credits())
     }
 
     /// Hands a message buffer back for reuse (the frame of a READ response once its data
@@ -545,6 +564,10 @@ async fn exchange(
             .map_err(|_| timed_out(&format!("{name} (waiting for credits)")))?;
     };
     let ids = ticket.message_ids();
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let commands: Vec<&str> = requests.iter().map(|r| r.command.name()).collect();
+        tracing::trace!(target = %inner.target, first_id = ids.first(), "sending {}", commands.join("+"));
+    }
     let mut waiters = Vec::with_capacity(ids.len());
     if let Ok(mut p) = inner.pending.lock() {
         for id in &ids {

@@ -258,6 +258,11 @@ pub struct DirEntry {
     pub attributes: u32,
     /// LastWriteTime (FILETIME).
     pub last_write: u64,
+    /// Every time, the sizes and the attributes, as a stat of the entry would give them:
+    /// a listing is a stat of each entry.
+    pub info: super::FileInfo,
+    /// The server's FileId of the entry (0 when it has none to give).
+    pub file_id: u64,
 }
 
 impl DirEntry {
@@ -297,11 +302,22 @@ pub fn query_directory_response(msg: &[u8], output_len: u32) -> Result<Vec<DirEn
         let next = buf.u32(at)? as usize;
         let name_len = buf.u32(at + 60)? as usize;
         let name = from_utf16(buf.slice(at + DIR_ENTRY_FIXED, name_len)?)?;
+        let info = super::FileInfo {
+            created: buf.u64(at + 8)?,
+            accessed: buf.u64(at + 16)?,
+            written: buf.u64(at + 24)?,
+            changed: buf.u64(at + 32)?,
+            size: buf.u64(at + 40)?,
+            allocation: buf.u64(at + 48)?,
+            attributes: buf.u32(at + 56)?,
+        };
         out.push(DirEntry {
             name,
-            size: buf.u64(at + 40)?,
-            attributes: buf.u32(at + 56)?,
-            last_write: buf.u64(at + 24)?,
+            size: info.size,
+            attributes: info.attributes,
+            last_write: info.written,
+            info,
+            file_id: buf.u64(at + 96)?,
         });
         if next == 0 {
             break;
