@@ -3,7 +3,8 @@
 //!
 //! The call chain of [`AzureFiles::open`]: [`UncPath::parse`] → [`AzureFiles::cifs_ticket`]
 //! (the TGT from its source, then a TGS exchange through the realm's KDC or KDC proxy, in
-//! azkrb-cloudtgt) → `Connection::connect` (NEGOTIATE, in azkrb-smb3) → `Session::setup`
+//! azkrb-cloudtgt), at the same time as `Connection::connect` (TCP and NEGOTIATE, in
+//! azkrb-smb3) → `Session::setup`
 //! with a [`KerberosAuth`] (SPNEGO around the AP-REQ, verified AP-REP) → `tree_connect`.
 
 use std::sync::Arc;
@@ -122,8 +123,6 @@ impl AzureFiles {
         client_guid: Option<[u8; 16]>,
     ) -> Result<(Tree, String), Error> {
         let s = &self.inner.smb;
-        let ticket = self.cifs_ticket(&unc.host).await?;
-        let client = ticket.client.to_string();
         let mut opts = NegotiateOptions {
             ciphers: s.ciphers.clone(),
             server_name: unc.host.clone(),
@@ -134,7 +133,12 @@ impl AzureFiles {
             opts.dialects
                 .extend([azkrb_smb3::Dialect::Smb302, azkrb_smb3::Dialect::Smb30]);
         }
-        let conn = Connection::connect(addr, &opts, s.timeout).await?;
+        // The service ticket (a TGS exchange through a KDC proxy: TCP, TLS, a request) and
+        // the SMB connection (TCP, NEGOTIATE) need nothing of each other: both at once.
+        let (ticket, conn) = tokio::try_join!(self.cifs_ticket(&unc.host), async {
+            Ok::<_, Error>(Connection::connect(addr, &opts, s.timeout).await?)
+        })?;
+        let client = ticket.client.to_string();
         conn.set_keepalive(s.keepalive.0, s.keepalive.1)?;
         let mut auth = KerberosAuth::new(ticket)?;
         let session = Session::setup(

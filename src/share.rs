@@ -452,8 +452,19 @@ impl Share {
         Ok(self.session().reauthenticate(&mut auth).await?)
     }
 
-    /// Disconnects the tree and logs the session off. Other clones of the share fail from
-    /// then on.
+    /// Ends the share without a round trip: closes the connection, and the server ends the
+    /// tree and the session with it (as it does for any client that goes away). For a
+    /// process done with the share: files must be closed first (an open durable handle
+    /// would be kept by the server for a reconnect that never comes, until it times out).
+    /// Other clones of the share fail from then on. [`close`](Self::close) says goodbye.
+    pub async fn disconnect(&self) {
+        self.connection()
+            .close_socket("the share was disconnected")
+            .await;
+    }
+
+    /// Disconnects the tree and logs the session off (two round trips). Other clones of the
+    /// share fail from then on.
     pub async fn close(&self) -> Result<(), Error> {
         let live = self.tree();
         let tree = live.disconnect().await;

@@ -160,12 +160,21 @@ impl Client {
                     Some(n) => ccache::path_of(n)?,
                     None => ccache::default_path()?,
                 };
-                Ccache::load(&path)?.tgt().ok_or_else(|| Error::File {
+                let cache = Ccache::load(&path)?;
+                let tgt = cache.tgt().ok_or_else(|| Error::File {
                     file: path.clone(),
                     detail: "no ticket-granting ticket in this credential cache (log in \
                              first, e.g. `mount-share login`)"
                         .into(),
-                })?
+                })?;
+                // The service tickets stored beside it (by kinit's and our own earlier
+                // exchanges) save a TGS exchange each while they last.
+                for cred in cache.credentials() {
+                    if cred.client.same_as(&tgt.client) && !cred.server.same_as(&tgt.server) {
+                        self.cache.put(&cred);
+                    }
+                }
+                tgt
             }
             Some(TgtSource::Password {
                 principal,
@@ -179,6 +188,30 @@ impl Client {
         };
         self.cache.set_tgt(Some(&tgt));
         Ok(tgt)
+    }
+
+    /// Adds a service ticket to the credential cache the TGT came from (as MIT's tools do),
+    /// for the next process; only while the cache still holds the same principal's TGT.
+    /// The ticket is in use already: a cache that cannot be written is worth a warning only.
+    fn store_in_ccache(&self, cred: &Credential) {
+        let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
+            return;
+        };
+        let stored = (|| {
+            let path = match name {
+                Some(n) => ccache::path_of(n)?,
+                None => ccache::default_path()?,
+            };
+            let mut cache = Ccache::load(&path)?;
+            if !cache.principal.same_as(&cred.client) {
+                return Ok(());
+            }
+            cache.store(cred)?;
+            cache.save(&path)
+        })();
+        if let Err(e) = stored {
+            tracing::warn!("could not add {} to the credential cache: {e}", cred.server);
+        }
     }
 
     /// Forgets the TGT held: the next [`tgt`](Self::tgt) fetches it from the source.
@@ -264,6 +297,7 @@ impl Client {
                 TgsStep::Continue => continue,
                 TgsStep::Done(cred) => {
                     self.cache.put(&cred);
+                    self.store_in_ccache(&cred);
                     return Ok(*cred);
                 }
             }

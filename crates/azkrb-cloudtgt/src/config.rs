@@ -408,7 +408,14 @@ impl RealmConfig {
                 return Ok(crate::Principal::enterprise(name, ENTRA_REALM));
             }
         }
-        crate::Principal::parse(name, realm.unwrap_or_default())
+        let realm = realm.or(self.default_realm.as_deref()).unwrap_or_default();
+        if realm.is_empty() && !name.contains('@') {
+            return Err(Error::Config(format!(
+                "{name}: no realm: write {name}@REALM, give the realm, or set \
+                 [libdefaults] default_realm in krb5.conf"
+            )));
+        }
+        crate::Principal::parse(name, realm)
     }
 
     /// The KDCs of `realm`.
@@ -544,6 +551,19 @@ mod tests {
             "CONTOSO.LOCAL"
         );
         assert_eq!(p("bob", Some("CONTOSO.LOCAL")).realm, "CONTOSO.LOCAL");
+        // A bare name is in the default realm, as kinit takes it; without one, it is an error.
+        let with_default = RealmConfig::parse(
+            "[libdefaults]\n default_realm = CONTOSO.LOCAL\n[realms]\nCONTOSO.LOCAL = {\n kdc = dc1\n}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            with_default
+                .login_principal("bob", None)
+                .unwrap()
+                .to_string(),
+            "bob@CONTOSO.LOCAL"
+        );
+        assert!(config.login_principal("bob", None).is_err());
         // Without an Entra realm configured, a UPN without a realm is taken as written.
         let bare = RealmConfig::parse("").unwrap();
         assert_eq!(

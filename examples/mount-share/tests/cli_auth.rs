@@ -1,6 +1,7 @@
 //! mount-share's login, klist and ticket against the lab (MIT KDC behind the kdcproxy KKDCP
 //! service, Samba requiring SMB 3.1.1 encryption): password, UPN and `tgt_cloud` logins, the
-//! ccache read by MIT's klist and smbclient, and Kerberos errors from a moved clock.
+//! ccache read by MIT's klist and smbclient, service tickets kept in it and used from it, and
+//! Kerberos errors from a moved clock.
 
 mod common;
 
@@ -246,4 +247,49 @@ fn login_with_a_upn_as_entra_users_do() {
         pw.as_bytes(),
     );
     l.ok(&["ls", &l.unc("")], b"");
+}
+
+/// A service ticket fetched by one command is stored in the credential cache beside the TGT
+/// (as MIT's tools do), and the next command uses it: no KDC exchange, so it reaches the
+/// share with the KDC proxy gone. A bare name logs in in the default realm, as kinit does.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn service_tickets_are_kept_in_the_ccache_and_used_from_it() {
+    let l = Lab::new("ccache-tickets");
+    let pw = format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]);
+    l.ok(
+        &["login", "--password-stdin", &l.env["AZKRB_LAB_USER"]],
+        pw.as_bytes(),
+    );
+    let klist = || {
+        let out = Command::new("klist")
+            .args(["-c", &format!("FILE:{}", l.ccache())])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let service = format!(
+        "cifs/{}@{}",
+        l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_REALM"]
+    );
+    assert!(!klist().contains(&service));
+    l.ok(&["ls", &l.unc("")], b"");
+    assert!(klist().contains(&service), "{}", klist());
+    // Nothing listens on port 9: a KDC exchange would fail.
+    let out = l
+        .command()
+        .args([
+            "--kdc-proxy",
+            "https://127.0.0.1:9/kerberos",
+            "ls",
+            &l.unc(""),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
