@@ -58,7 +58,7 @@ pub(crate) struct Global {
     /// aes-128-ccm); default all, AES-256-GCM first.
     #[arg(long, global = true, value_delimiter = ',')]
     pub(crate) cipher: Vec<String>,
-    /// More logging (-v, -vv); secrets are never logged.
+    /// More logging (-v, -vv; -vvv: every SMB request); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
     /// Realms' KDCs from the config file.

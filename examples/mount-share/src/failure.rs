@@ -9,6 +9,19 @@ pub(crate) struct Failure {
     pub(crate) message: String,
 }
 
+impl Failure {
+    /// The failure, said of `what` (a file among many).
+    pub(crate) fn about(self, what: &str) -> Self {
+        if self.message.starts_with(what) {
+            return self;
+        }
+        Failure {
+            code: self.code,
+            message: format!("{what}: {}", self.message),
+        }
+    }
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {

@@ -40,7 +40,9 @@ fn main() -> ExitCode {
     let level = match cli.global.verbose {
         0 => "warn",
         1 => "info",
-        _ => "debug",
+        2 => "debug",
+        // -vvv: every SMB request (the round trips an operation costs).
+        _ => "debug,azkrb_smb3=trace,mount_share=trace",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -120,7 +122,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     async move { t.remove(p, false).await }
                 })
                 .await?;
-            Ok(share.close().await?)
+            share.disconnect().await;
+            Ok(())
         }
         Cmd::Mkdir { path } => {
             let (share, p) = files::open(g, &path, true).await?;
@@ -130,7 +133,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     async move { t.mkdir(p).await }
                 })
                 .await?;
-            Ok(share.close().await?)
+            share.disconnect().await;
+            Ok(())
         }
         Cmd::Rmdir { path } => {
             let (share, p) = files::open(g, &path, true).await?;
@@ -140,7 +144,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     async move { t.remove(p, true).await }
                 })
                 .await?;
-            Ok(share.close().await?)
+            share.disconnect().await;
+            Ok(())
         }
         Cmd::Diagnose {
             target,
@@ -192,7 +197,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     async move { t.rename(p, target, force).await }
                 })
                 .await?;
-            Ok(share.close().await?)
+            share.disconnect().await;
+            Ok(())
         }
     }
 }

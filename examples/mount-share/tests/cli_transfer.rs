@@ -60,6 +60,78 @@ fn recursive_put_and_get_copy_a_tree() {
     std::fs::remove_dir_all(&on_server).unwrap();
 }
 
+/// Many small files go 32 at a time on one session, each in one round trip, both ways, every
+/// byte in place; a failure stops the copy with the server's word for it, and leaves no
+/// file half-written (each is written whole or not at all).
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn recursive_transfers_of_many_files_at_once_and_their_first_failure() {
+    let l = Lab::new("many");
+    l.login();
+    let src = l.dir.join("many");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    let content = |i: u32| -> Vec<u8> { (0..(i * 37 % 5000)).map(|j| (i ^ j) as u8).collect() };
+    for i in 0..300u32 {
+        let dir = if i % 3 == 0 {
+            src.join("sub")
+        } else {
+            src.clone()
+        };
+        std::fs::write(dir.join(format!("f{i:03}")), content(i)).unwrap();
+    }
+    // One larger than one WRITE, among them: streamed as before.
+    let big: Vec<u8> = (0..3_000_001u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    let remote = format!("many-{}", std::process::id());
+    let on_server = std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&remote);
+    l.ok(&["put", "-r", src.to_str().unwrap(), &l.unc(&remote)], b"");
+    let back = l.dir.join("back");
+    l.ok(&["get", "-r", &l.unc(&remote), back.to_str().unwrap()], b"");
+    for i in 0..300u32 {
+        let rel = if i % 3 == 0 {
+            format!("sub/f{i:03}")
+        } else {
+            format!("f{i:03}")
+        };
+        assert_eq!(
+            std::fs::read(on_server.join(&rel)).unwrap(),
+            content(i),
+            "{rel}"
+        );
+        assert_eq!(std::fs::read(back.join(&rel)).unwrap(), content(i), "{rel}");
+    }
+    assert!(std::fs::read(back.join("big.bin")).unwrap() == big);
+    assert!(std::fs::read(on_server.join("big.bin")).unwrap() == big);
+
+    // On the server, `sub` is now a file: the files for it cannot be written. The copy
+    // fails, naming the cause; every file on the server is whole (old or new), none cut.
+    let again = format!("{remote}-again");
+    let on_server_again = on_server.with_file_name(&again);
+    l.ok(&["mkdir", &l.unc(&again)], b"");
+    l.ok(
+        &["put", "-", &l.unc(&format!("{again}/sub"))],
+        b"a file, not a directory",
+    );
+    let out = l.run(&["put", "-r", src.to_str().unwrap(), &l.unc(&again)], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sub"), "{err}");
+    for entry in std::fs::read_dir(&on_server_again).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if let Some(i) = name.strip_prefix('f').and_then(|n| n.parse::<u32>().ok()) {
+            assert_eq!(std::fs::read(entry.path()).unwrap(), content(i), "{name}");
+        }
+    }
+    std::fs::remove_dir_all(&on_server).unwrap();
+    std::fs::remove_dir_all(&on_server_again).unwrap();
+}
+
 #[test]
 #[ignore = "needs the lab: scripts/test starts it"]
 fn progress_bars_on_a_terminal_only() {

@@ -59,7 +59,8 @@ pub(crate) async fn ls(g: &Global, unc: &str, json: bool) -> Result<(), Failure>
         };
         writeln!(out, "{line}").map_err(|e| local_io("standard output", e))?;
     }
-    Ok(share.close().await?)
+    share.disconnect().await;
+    Ok(())
 }
 
 pub(crate) async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failure> {
@@ -100,5 +101,6 @@ pub(crate) async fn stat(g: &Global, unc: &str, json: bool) -> Result<(), Failur
         println!("  Modified: {}", filetime(i.written));
         println!("  Changed:  {}", filetime(i.changed));
     }
-    Ok(share.close().await?)
+    share.disconnect().await;
+    Ok(())
 }

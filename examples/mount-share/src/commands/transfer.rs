@@ -17,8 +17,9 @@ pub(crate) async fn get(
     if resume && local == "-" {
         return Err(usage("--resume needs a local file, not standard output"));
     }
-    download_one(&share, &p, &local, None, resume).await?;
-    Ok(share.close().await?)
+    download_one(&share, &p, &local, None, resume, true).await?;
+    share.disconnect().await;
+    Ok(())
 }
 
 /// How much of a transfer to check again when resuming: the last bytes both sides hold
@@ -51,24 +52,38 @@ pub(crate) async fn same_prefix(
     Ok(theirs? == mine)
 }
 
+/// A file up to this size is read in one round trip (CREATE + READ + CLOSE), as are the
+/// first bytes of a larger one; a file known to be larger is streamed at once.
+const FIRST_READ: u32 = 1 << 20;
+/// A file up to this size is written in one round trip (CREATE + WRITE + CLOSE).
+const WHOLE_WRITE: u64 = 1 << 20;
+/// How many files `get -r` and `put -r` keep in flight on the one session.
+const FILES_IN_FLIGHT: usize = 32;
+
 /// Downloads one file to `local` (`-`: standard output) through `local.part`, with a
-/// progress bar on a terminal; with `resume`, continues an existing `local.part` (and skips
-/// a complete `local`) after checking it against the remote file.
-/// `size` is the listing's when known (no extra round trip), else asked for.
+/// progress bar on a terminal when `bar`; with `resume`, continues an existing
+/// `local.part` (and skips a complete `local`) after checking it against the remote file.
+/// `size` is the listing's when known. A small file takes one round trip, a larger one
+/// starts with one (its first MiB) and streams the rest.
 pub(crate) async fn download_one(
     share: &azkrb::Share,
     p: &str,
     local: &str,
     size: Option<u64>,
     resume: bool,
+    show_bar: bool,
 ) -> Result<(), Failure> {
-    let size = match size {
-        Some(s) => s,
-        None => share.run(|t| async move { t.stat(p).await }).await?.size,
-    };
+    use tokio::io::AsyncWriteExt;
     let part = format!("{local}.part");
+    let continuing = resume
+        && local != "-"
+        && (std::path::Path::new(&part).exists() || std::path::Path::new(local).exists());
     let mut offset = 0;
-    if resume {
+    let (size, start) = if continuing {
+        let size = match size {
+            Some(s) => s,
+            None => share.run(|t| async move { t.stat(p).await }).await?.size,
+        };
         if !std::path::Path::new(&part).exists()
             && let Ok(m) = std::fs::metadata(local)
             && m.is_file()
@@ -100,12 +115,53 @@ pub(crate) async fn download_one(
             offset = have;
             eprintln!("{local}: resuming at byte {have} of {size}");
         }
-    }
-    let bar = progress::bar(size, p.rsplit('/').next().unwrap_or(p));
+        (size, None)
+    } else {
+        match size {
+            Some(s) if s > u64::from(FIRST_READ) => (s, None),
+            // Asked for one byte more than listed: a file grown since is not mistaken
+            // for whole.
+            _ => {
+                let want = size.map_or(FIRST_READ, |s| (s as u32).saturating_add(1));
+                let start = share
+                    .run(|t| async move { t.read_start(p, want).await })
+                    .await?;
+                (start.info.size, Some(start))
+            }
+        }
+    };
+    let bar = if show_bar {
+        progress::bar(size, p.rsplit('/').next().unwrap_or(p))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_position(offset);
+    // The first bytes, read already; the rest (if any) is streamed after them.
+    async fn finish<W: tokio::io::AsyncWrite + Unpin>(
+        share: &azkrb::Share,
+        p: &str,
+        offset: u64,
+        size: u64,
+        check: Option<&str>,
+        start: Option<azkrb::smb3::FileStart>,
+        out: &mut progress::Counted<W>,
+    ) -> Result<(), Failure> {
+        if let Some(start) = start {
+            out.write_all(&start.data)
+                .await
+                .map_err(|e| local_io(check.unwrap_or("standard output"), e))?;
+            if start.is_whole() {
+                return out
+                    .flush()
+                    .await
+                    .map_err(|e| local_io(check.unwrap_or("standard output"), e));
+            }
+        }
+        download_resuming(share, p, offset, size, check, out).await
+    }
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
-        download_resuming(share, p, offset, size, None, &mut out).await
+        finish(share, p, offset, size, None, start, &mut out).await
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name (and --resume can continue it).
@@ -116,7 +172,7 @@ pub(crate) async fn download_one(
         }
         .map_err(|e| local_io(&part, e))?;
         let mut out = progress::Counted::new(file, bar.clone());
-        let r = download_resuming(share, p, offset, size, Some(&part), &mut out).await;
+        let r = finish(share, p, offset, size, Some(&part), start, &mut out).await;
         drop(out);
         match r {
             Ok(()) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
@@ -131,6 +187,60 @@ pub(crate) async fn download_one(
     };
     bar.finish_and_clear();
     result
+}
+
+/// The transfers of a recursive get or put, [`FILES_IN_FLIGHT`] at a time on the one
+/// session. The first failure stops new ones; those running finish, and it is returned.
+struct InFlight {
+    set: tokio::task::JoinSet<Result<(), Failure>>,
+    failed: Option<Failure>,
+}
+
+impl InFlight {
+    fn new() -> Self {
+        Self {
+            set: tokio::task::JoinSet::new(),
+            failed: None,
+        }
+    }
+
+    /// Starts `transfer` once there is room (nothing more starts after a failure).
+    async fn start(
+        &mut self,
+        transfer: impl std::future::Future<Output = Result<(), Failure>> + Send + 'static,
+    ) {
+        while self.set.len() >= FILES_IN_FLIGHT && self.failed.is_none() {
+            self.reap().await;
+        }
+        if self.failed.is_none() {
+            self.set.spawn(transfer);
+        }
+    }
+
+    async fn reap(&mut self) {
+        let failure = match self.set.join_next().await {
+            Some(Ok(Ok(()))) | None => return,
+            Some(Ok(Err(f))) => f,
+            Some(Err(e)) => Failure {
+                code: 1,
+                message: format!("a transfer stopped: {e}"),
+            },
+        };
+        self.failed.get_or_insert(failure);
+    }
+
+    /// Whether a transfer has failed (stop walking the tree).
+    fn stopped(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Waits for every transfer; the first failure, if any.
+    async fn finish(mut self) -> Result<(), Failure> {
+        while !self.set.is_empty() {
+            self.reap().await;
+        }
+        self.failed.map_or(Ok(()), Err)
+    }
 }
 
 /// How many times one file's transfer reconnects and resumes before it gives up.
@@ -198,7 +308,11 @@ pub(crate) async fn get_tree(
             .to_string()
     });
     let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
+    let mut running = InFlight::new();
     while let Some((dir, into)) = stack.pop() {
+        if running.stopped() {
+            break;
+        }
         std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
         let listing = share
             .run(|t| {
@@ -225,18 +339,28 @@ pub(crate) async fn get_tree(
             if e.is_dir() {
                 stack.push((remote_path, local_path));
             } else {
-                download_one(
-                    &share,
-                    &remote_path,
-                    &local_path.display().to_string(),
-                    Some(e.size),
-                    resume,
-                )
-                .await?;
+                let share = share.clone();
+                let local_path = local_path.display().to_string();
+                running
+                    .start(async move {
+                        download_one(
+                            &share,
+                            &remote_path,
+                            &local_path,
+                            Some(e.size),
+                            resume,
+                            false,
+                        )
+                        .await
+                        .map_err(|f| f.about(&remote_path))
+                    })
+                    .await;
             }
         }
     }
-    Ok(share.close().await?)
+    running.finish().await?;
+    share.disconnect().await;
+    Ok(())
 }
 
 /// `put -r`: the local directory's tree, recreated under the remote path.
@@ -252,7 +376,11 @@ pub(crate) async fn put_tree(
     }
     let (share, root) = open(g, remote, true).await?;
     let mut stack = vec![(std::path::PathBuf::from(local), root)];
+    let mut running = InFlight::new();
     while let Some((dir, into)) = stack.pop() {
+        if running.stopped() {
+            break;
+        }
         // Made already (by an earlier run, or by this one before a reconnect): fine.
         let made = share
             .run(|t| {
@@ -282,13 +410,23 @@ pub(crate) async fn put_tree(
             if kind.is_dir() {
                 stack.push((path, target));
             } else if kind.is_file() {
-                upload_one(&share, &path.display().to_string(), &target, resume).await?;
+                let share = share.clone();
+                let path = path.display().to_string();
+                running
+                    .start(async move {
+                        upload_one(&share, &path, &target, resume, false)
+                            .await
+                            .map_err(|f| f.about(&target))
+                    })
+                    .await;
             } else {
                 tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
             }
         }
     }
-    Ok(share.close().await?)
+    running.finish().await?;
+    share.disconnect().await;
+    Ok(())
 }
 
 pub(crate) async fn put(
@@ -307,28 +445,49 @@ pub(crate) async fn put(
         let r = share.tree().upload(&p, &mut input, 8).await;
         bar.finish_and_clear();
         r?;
-        return Ok(share.close().await?);
+        share.disconnect().await;
+        return Ok(());
     }
     // Open the local side first: a missing file fails before any network traffic.
     std::fs::File::open(local).map_err(|e| local_io(local, e))?;
     let (share, p) = open(g, remote, true).await?;
-    upload_one(&share, local, &p, resume).await?;
-    Ok(share.close().await?)
+    upload_one(&share, local, &p, resume, true).await?;
+    share.disconnect().await;
+    Ok(())
 }
 
-/// Uploads one local file to `p`, with a progress bar on a terminal; with `resume`, keeps
-/// what the remote file already holds (checked against the local file) and sends the rest.
+/// Uploads one local file to `p`, with a progress bar on a terminal when `show_bar`; with
+/// `resume`, keeps what the remote file already holds (checked against the local file) and
+/// sends the rest. A small file takes one round trip.
 pub(crate) async fn upload_one(
     share: &azkrb::Share,
     local: &str,
     p: &str,
     resume: bool,
+    show_bar: bool,
 ) -> Result<(), Failure> {
-    use tokio::io::AsyncSeekExt;
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut file = tokio::fs::File::open(local)
         .await
         .map_err(|e| local_io(local, e))?;
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    if !resume && size <= WHOLE_WRITE {
+        let mut data = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut data)
+            .await
+            .map_err(|e| local_io(local, e))?;
+        // A file that grew past one WRITE since its size was read streams as a large one.
+        if data.len() as u64 <= WHOLE_WRITE {
+            let data = &data;
+            share
+                .run(|t| async move { t.write_whole(p, data).await })
+                .await?;
+            return Ok(());
+        }
+        file.seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| local_io(local, e))?;
+    }
     let mut offset = None;
     if resume {
         match share.run(|t| async move { t.stat(p).await }).await {
@@ -361,7 +520,11 @@ pub(crate) async fn upload_one(
             Err(e) => return Err(e.into()),
         }
     }
-    let bar = progress::bar(size, local);
+    let bar = if show_bar {
+        progress::bar(size, local)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_position(offset.unwrap_or(0));
     let mut input = progress::Counted::new(file, bar.clone());
     let acked = std::sync::atomic::AtomicU64::new(offset.unwrap_or(0));
