@@ -370,3 +370,82 @@ fn fuse_mount_outlives_its_ticket() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("re-authenticating"), "{stderr}");
 }
+
+/// Names, attributes and small files' bytes are kept by the mount for a second (the
+/// documented cache time, as the kernel keeps them): what another client changes meanwhile
+/// shows up in the mount within it. The server here grants no directory leases, so time is
+/// all the cache rests on.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_sees_another_clients_changes_within_the_cache_time() {
+    use std::time::{Duration, Instant};
+    let l = Lab::new("fuse-coherence");
+    l.login();
+    let mp = l.dir.join("mnt");
+    let _mounted = start_mount(&l, &mp);
+    let dir = format!("coherence-{}", std::process::id());
+    let m = mp.join(&dir);
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(m.join("f.txt"), b"first").unwrap();
+    // Listed, looked up and read through the mount: all of it is kept now.
+    let names = |m: &std::path::Path| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(m)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&m), ["f.txt"]);
+    assert_eq!(std::fs::read(m.join("f.txt")).unwrap(), b"first");
+    assert!(!m.join("new.txt").exists());
+
+    // Another client rewrites the file, longer, and adds one.
+    l.ok(&["ticket", &l.unc("")], b"");
+    let local = l.dir.join("second.txt");
+    std::fs::write(&local, b"second, longer").unwrap();
+    let smb = l.smbclient(&format!(
+        "cd {dir}; put {0} f.txt; put {0} new.txt",
+        local.display()
+    ));
+    assert!(
+        smb.status.success(),
+        "{}",
+        String::from_utf8_lossy(&smb.stderr)
+    );
+    let changed = Instant::now();
+    let within = Duration::from_millis(1500);
+    loop {
+        let seen = std::fs::read(m.join("f.txt")).unwrap() == b"second, longer"
+            && std::fs::metadata(m.join("f.txt")).unwrap().len() == 14
+            && m.join("new.txt").exists()
+            && names(&m) == ["f.txt", "new.txt"];
+        if seen {
+            break;
+        }
+        assert!(
+            changed.elapsed() < within,
+            "the mount did not see another client's changes within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("seen after {} ms", changed.elapsed().as_millis());
+
+    // Removed by the other client: gone from the mount as soon.
+    let smb = l.smbclient(&format!("cd {dir}; rm new.txt"));
+    assert!(
+        smb.status.success(),
+        "{}",
+        String::from_utf8_lossy(&smb.stderr)
+    );
+    let removed = Instant::now();
+    while m.join("new.txt").exists() || names(&m) != ["f.txt"] {
+        assert!(
+            removed.elapsed() < within,
+            "a removed file stayed in the mount"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::remove_file(m.join("f.txt")).unwrap();
+    std::fs::remove_dir(&m).unwrap();
+}

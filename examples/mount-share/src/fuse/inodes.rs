@@ -4,14 +4,11 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 
-use fuser::{Errno, FileType, INodeNo};
+use fuser::{Errno, INodeNo};
 
 /// Directory entries the kernel has not looked up get d_ino values from here up (a hash of
 /// the path): real inode numbers count up from 2 and never get near.
 const UNLISTED_INO: u64 = 1 << 63;
-
-/// A directory entry as readdir hands it out: inode, kind, name.
-pub(super) type Listed = (u64, FileType, String);
 
 struct Node {
     path: String,

@@ -2,16 +2,24 @@
 //!
 //! Paths are the identity: inode numbers are handed out per path as the kernel looks names
 //! up, and dropped when the kernel forgets them (an unlinked or replaced inode is orphaned:
-//! only its open handles still reach it). Every open file is an SMB handle. Writes are
-//! gathered per handle into runs of up to 1 MiB (one WRITE each) and sent, for every handle
-//! of the file, before anything that needs them on the server (lookup, getattr, read,
-//! truncate, fsync, flush/close); a failed send is reported by the writer's next write,
-//! flush or fsync. Sequential reads fetch 1 MiB at a time. Errors from the server become
-//! errno values (ENOENT, EACCES, EEXIST, ENOTEMPTY, …); anything else is EIO, logged with its
-//! cause.
+//! only its open handles still reach it).
+//!
+//! Every open file is an SMB handle, except a small file opened to read: that one is read
+//! whole at the open, in one round trip (see `WHOLE_AT_OPEN`), and its reads and fstat are
+//! answered from what the open brought. A CLOSE is sent at release without the kernel
+//! waiting for it. Directory listings bring every entry's attributes, handed to the kernel
+//! with the names (READDIRPLUS) and kept briefly for lookups (see `listing`).
+//!
+//! Writes are gathered per handle into runs of up to 1 MiB (one WRITE each) and sent, for
+//! every handle of the file, before anything that needs them on the server (lookup,
+//! getattr, read, truncate, fsync, flush/close); a failed send is reported by the writer's
+//! next write, flush or fsync. Sequential reads fetch 1 MiB at a time. Errors from the
+//! server become errno values (ENOENT, EACCES, EEXIST, ENOTEMPTY, …); anything else is EIO,
+//! logged with its cause.
 
 mod convert;
 mod inodes;
+mod listing;
 mod open_file;
 
 use std::collections::{HashMap, VecDeque};
@@ -25,14 +33,15 @@ use azkrb::smb3::msg::FileInfo;
 use azkrb::smb3::{Access, Disposition, Error as SmbError, Handle, Kind, NtStatus, OpenOptions};
 use azkrb::{Error, Share};
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
-    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request,
-    TimeOrNow, WriteFlags,
+    Errno, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
+    LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
+    Request, TimeOrNow, WriteFlags,
 };
 
-use convert::{desired_access, errno, filetime, lock, time};
-use inodes::{Inodes, Listed};
+use convert::{desired_access, errno, filetime, lock};
+use inodes::Inodes;
+use listing::{AttrCache, Slot};
 use open_file::{Open, OpenFile, WRITES_IN_FLIGHT};
 
 /// How long the kernel may cache names and attributes.
@@ -40,6 +49,9 @@ const TTL: Duration = Duration::from_secs(1);
 /// Writes are gathered up to this size; sequential reads fetch this much (and the next
 /// block ahead).
 pub(super) const BLOCK: usize = 1 << 20;
+/// A file opened to read is read up to this far at the open (one round trip): one no
+/// larger is then read whole, and holds no handle on the server while open.
+const WHOLE_AT_OPEN: u32 = 128 * 1024;
 /// FILE_ATTRIBUTE_READONLY.
 const READONLY: u32 = 0x1;
 
@@ -51,7 +63,10 @@ pub struct SmbFs {
     gid: u32,
     inodes: Mutex<Inodes>,
     files: Mutex<HashMap<u64, Arc<Open>>>,
-    dirs: Mutex<HashMap<u64, Vec<Listed>>>,
+    dirs: Mutex<HashMap<u64, Vec<Slot>>>,
+    attrs: Mutex<AttrCache>,
+    /// CLOSEs on their way, by inode (see `close_later`).
+    closing: Mutex<HashMap<u64, Vec<tokio::task::JoinHandle<()>>>>,
     next_fh: AtomicU64,
 }
 
@@ -67,6 +82,8 @@ impl SmbFs {
             inodes: Mutex::new(Inodes::new()),
             files: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
+            attrs: Mutex::new(AttrCache::default()),
+            closing: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
         }
     }
@@ -89,42 +106,6 @@ impl SmbFs {
             tracing::debug!("{op} {path}: {e}");
         }
         n
-    }
-
-    fn attr(&self, ino: u64, info: &FileInfo) -> FileAttr {
-        let dir = info.is_dir();
-        FileAttr {
-            ino: INodeNo(ino),
-            size: info.size,
-            blocks: info.allocation.div_ceil(512),
-            atime: time(info.accessed),
-            mtime: time(info.written),
-            ctime: time(info.changed),
-            crtime: time(info.created),
-            kind: if dir {
-                FileType::Directory
-            } else {
-                FileType::RegularFile
-            },
-            perm: match (dir, info.attributes & READONLY != 0) {
-                (true, _) => 0o755,
-                (false, true) => 0o444,
-                (false, false) => 0o644,
-            },
-            nlink: if dir { 2 } else { 1 },
-            uid: self.uid,
-            gid: self.gid,
-            rdev: 0,
-            blksize: BLOCK as u32,
-            flags: 0,
-        }
-    }
-
-    /// Answers a lookup of `path` (whose attributes are `info`) with a new reference to its
-    /// inode.
-    fn reply_entry(&self, path: &str, info: &FileInfo, reply: ReplyEntry) {
-        let ino = lock(&self.inodes).remember(path);
-        reply.entry(&TTL, &self.attr(ino, info), Generation(0));
     }
 
     fn file(&self, fh: FileHandle) -> Result<Arc<Open>, Errno> {
@@ -165,31 +146,39 @@ impl SmbFs {
         lock(&self.inodes).by_path.get(path).copied()
     }
 
-    /// Attributes: from an open handle when there is one (it reaches unlinked files too),
-    /// else by path.
-    fn stat(&self, ino: u64, fh: Option<FileHandle>) -> Result<FileInfo, Errno> {
-        self.sync_ino(ino);
-        // The given handle, else any open handle of the inode (fstat of an unlinked file
-        // arrives without one).
-        let open = fh
-            .and_then(|fh| self.file(fh).ok())
-            .or_else(|| lock(&self.files).values().find(|f| f.ino == ino).cloned());
-        if let Some(file) = open {
-            let h = lock(&file.state).handle;
-            return self
-                .run(|t| async move { t.stat_handle(h).await })
-                .map_err(|e| self.fail("stat", "", &e));
-        }
+    /// A read handle for an open file that had none (read whole at the open, then
+    /// changed here).
+    fn open_late(&self, ino: u64) -> Result<Handle, Errno> {
         let path = lock(&self.inodes).path(INodeNo(ino))?;
         self.run(|t| {
             let path = &path;
-            async move { t.stat(path).await }
+            async move {
+                t.open(path, OpenOptions::read().kind(Kind::File).durable(true))
+                    .await
+            }
         })
-        .map_err(|e| self.fail("stat", &path, &e))
+        .map_err(|e| self.fail("open", &path, &e))
+    }
+
+    fn next_fh(&self) -> u64 {
+        self.next_fh.fetch_add(1, Ordering::Relaxed)
     }
 
     fn open_handle(&self, ino: u64, handle: Handle, writable: bool) -> FileHandle {
-        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.open_file(ino, Some(handle), handle.info, writable, None)
+    }
+
+    /// A new open file: its handle (none for a file read whole at the open), attributes
+    /// when opened, and the bytes read already.
+    fn open_file(
+        &self,
+        ino: u64,
+        handle: Option<Handle>,
+        opened: FileInfo,
+        writable: bool,
+        cached: Option<open_file::Block>,
+    ) -> FileHandle {
+        let fh = self.next_fh();
         lock(&self.files).insert(
             fh,
             Arc::new(Open {
@@ -197,9 +186,10 @@ impl SmbFs {
                 writable,
                 state: Mutex::new(OpenFile {
                     handle,
+                    attrs: Some((opened, std::time::Instant::now())),
                     pending: None,
                     inflight: VecDeque::new(),
-                    cached: None,
+                    cached,
                     ahead: None,
                     stale: Vec::new(),
                     failed: None,
@@ -217,11 +207,15 @@ impl SmbFs {
         atime: Option<TimeOrNow>,
         mtime: Option<TimeOrNow>,
     ) -> Result<FileInfo, Errno> {
+        self.settle(Some(ino));
         self.sync_ino(ino);
         let handle = fh
             .and_then(|fh| self.file(fh).ok())
-            .map(|f| lock(&f.state).handle);
+            .and_then(|f| lock(&f.state).handle);
         let path = lock(&self.inodes).path(INodeNo(ino));
+        if let Ok(p) = &path {
+            self.changed(p);
+        }
         let fail = |e: Error| self.fail("setattr", path.as_deref().unwrap_or(""), &e);
         if let Some(size) = size {
             match handle {
@@ -271,12 +265,20 @@ impl SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        // A directory may hold files whose CLOSE is on its way.
+        match (dir, self.known(&path)) {
+            (true, _) => self.settle(None),
+            (false, Some(ino)) => self.settle(Some(ino)),
+            (false, None) => {}
+        }
+        self.changed(&path);
         match self.run(|t| {
             let path = &path;
             async move { t.remove(path, dir).await }
         }) {
             Ok(()) => {
                 lock(&self.inodes).removed(&path);
+                lock(&self.attrs).gone(&path);
                 reply.ok();
             }
             Err(e) => reply.error(self.fail(if dir { "rmdir" } else { "rm" }, &path, &e)),
@@ -329,7 +331,14 @@ impl Filesystem for SmbFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         // Up to 1 MiB per kernel write (the kernel caps this at its own page limit).
         let _ = config.set_max_write(BLOCK as u32);
+        // Listings hand out attributes with the names (see `listing`); a kernel without
+        // READDIRPLUS reads directories with READDIR and looks names up.
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS);
         Ok(())
+    }
+
+    fn destroy(&mut self) {
+        self.settle(None);
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
@@ -338,16 +347,12 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        // Writes still gathered here would make the server's size too small.
-        if let Some(ino) = self.known(&path) {
-            self.sync_ino(ino);
-        }
-        match self.run(|t| {
-            let path = &path;
-            async move { t.stat(path).await }
-        }) {
-            Ok(info) => self.reply_entry(&path, &info, reply),
-            Err(e) => reply.error(self.fail("stat", &path, &e)),
+        tracing::trace!("lookup {path}");
+        match self.look_up(&path) {
+            Ok(Some(info)) => self.reply_entry(&path, &info, reply),
+            // A negative entry: the kernel keeps "no such file" as long as a name.
+            Ok(None) => reply.entry(&TTL, &self.attr(0, &FileInfo::default()), Generation(0)),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -356,6 +361,7 @@ impl Filesystem for SmbFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        tracing::trace!(ino = ino.0, fh = ?fh, "getattr");
         match self.stat(ino.0, fh) {
             Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
@@ -400,6 +406,7 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        self.changed(&path);
         // One CREATE: its response carries the attributes (no second request to fail).
         let made = self.run(|t| {
             let path = &path;
@@ -417,7 +424,13 @@ impl Filesystem for SmbFs {
             }
         });
         match made {
-            Ok(info) => self.reply_entry(&path, &info, reply),
+            Ok(info) => {
+                let mut attrs = lock(&self.attrs);
+                attrs.added(&path);
+                attrs.listed(&path, Default::default());
+                drop(attrs);
+                self.reply_entry(&path, &info, reply)
+            }
             Err(e) => reply.error(self.fail("mkdir", &path, &e)),
         }
     }
@@ -445,6 +458,7 @@ impl Filesystem for SmbFs {
         {
             return reply.error(Errno::EINVAL);
         }
+        self.settle(None);
         let (from, to) = {
             let inodes = lock(&self.inodes);
             match (inodes.child(parent, name), inodes.child(newparent, newname)) {
@@ -465,6 +479,7 @@ impl Filesystem for SmbFs {
         match result {
             Ok(()) => {
                 lock(&self.inodes).renamed(&from, &to);
+                lock(&self.attrs).clear();
                 reply.ok();
             }
             Err(e) => reply.error(e),
@@ -476,11 +491,38 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        self.settle(Some(ino.0));
         let access = desired_access(match flags.acc_mode() {
             OpenAccMode::O_RDONLY => libc::O_RDONLY,
             OpenAccMode::O_WRONLY => libc::O_WRONLY,
             OpenAccMode::O_RDWR => libc::O_RDWR,
         });
+        let writable = access.contains(Access::GENERIC_WRITE);
+        // To read: the file's first bytes come with the open, in one round trip (CREATE +
+        // READ + CLOSE). A small file is then read whole, and no handle stays open.
+        let mut first = None;
+        if !writable {
+            if let Some(ino) = self.known(&path) {
+                self.sync_ino(ino);
+            }
+            match self.run(|t| {
+                let path = &path;
+                async move { t.read_start(path, WHOLE_AT_OPEN).await }
+            }) {
+                Ok(start) if start.is_whole() => {
+                    lock(&self.attrs).put(&path, &start.info);
+                    let block = open_file::Block {
+                        at: 0,
+                        data: open_file::Bytes::Owned(start.data),
+                        eof: true,
+                    };
+                    let fh = self.open_file(ino.0, None, start.info, false, Some(block));
+                    return reply.opened(fh, FopenFlags::empty());
+                }
+                Ok(start) => first = Some(start.data),
+                Err(e) => return reply.error(self.fail("open", &path, &e)),
+            }
+        }
         // Durable: the open survives a dropped connection (reclaimed on the reconnect).
         match self.run(|t| {
             let path = &path;
@@ -492,10 +534,18 @@ impl Filesystem for SmbFs {
                 .await
             }
         }) {
-            Ok(h) => reply.opened(
-                self.open_handle(ino.0, h, access.contains(Access::GENERIC_WRITE)),
-                FopenFlags::empty(),
-            ),
+            Ok(h) => {
+                // The first bytes read already serve the first reads.
+                let cached = first.filter(|d| !d.is_empty()).map(|d| open_file::Block {
+                    at: 0,
+                    data: open_file::Bytes::Owned(d),
+                    eof: false,
+                });
+                reply.opened(
+                    self.open_file(ino.0, Some(h), h.info, writable, cached),
+                    FopenFlags::empty(),
+                )
+            }
             Err(e) => reply.error(self.fail("open", &path, &e)),
         }
     }
@@ -514,6 +564,10 @@ impl Filesystem for SmbFs {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        self.changed(&path);
+        if let Some(ino) = self.known(&path) {
+            self.settle(Some(ino));
+        }
         let disp = if flags & libc::O_EXCL != 0 {
             Disposition::Create
         } else if flags & libc::O_TRUNC != 0 {
@@ -532,6 +586,7 @@ impl Filesystem for SmbFs {
             }
         }) {
             Ok(h) => {
+                lock(&self.attrs).added(&path);
                 let ino = lock(&self.inodes).remember(&path);
                 let fh = self.open_handle(ino, h, access.contains(Access::GENERIC_WRITE));
                 reply.created(
@@ -588,7 +643,15 @@ impl Filesystem for SmbFs {
         } else {
             want
         };
-        match self.read_all(f.handle, offset, len) {
+        // A file read whole at the open and changed since (by a write here) is opened now.
+        let handle = match f.handle {
+            Some(h) => h,
+            None => match self.open_late(ino.0) {
+                Ok(h) => *f.handle.insert(h),
+                Err(e) => return reply.error(e),
+            },
+        };
+        match self.read_all(handle, offset, len) {
             Ok(block) => {
                 reply.data(&block.data[..want.min(block.data.len())]);
                 f.cached = Some(block);
@@ -682,7 +745,14 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         let mut f = lock(&file.state);
-        let _ = self.drain(&mut f);
+        // The attributes after the last write come with it: the kernel asks for them next.
+        if let Some(info) = self.finish_writes(&mut f)
+            && let Ok(path) = lock(&self.inodes).path(INodeNo(file.ino))
+        {
+            let mut attrs = lock(&self.attrs);
+            attrs.changed(&path);
+            attrs.put(&path, &info);
+        }
         match Self::take_failure(&mut f) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -719,7 +789,7 @@ impl Filesystem for SmbFs {
         let writers: Vec<Handle> = lock(&self.files)
             .values()
             .filter(|f| f.ino == ino.0 && f.writable)
-            .map(|f| lock(&f.state).handle)
+            .filter_map(|f| lock(&f.state).handle)
             .collect();
         for h in writers {
             if let Err(e) = self.run(|t| async move { t.flush(h).await }) {
@@ -755,56 +825,28 @@ impl Filesystem for SmbFs {
             // Nobody hears of this one (the kernel ignores release errors): say it here.
             tracing::error!("writes to an open file were lost: {e:?}");
         }
-        let handle = f.handle;
-        let closed = self
-            .run(|t| async move { t.close(handle).await })
-            .map_err(|e| self.fail("close", "", &e));
-        match sent.and(closed) {
+        if let Some(handle) = f.handle {
+            self.close_later(file.ino, handle);
+        }
+        if file.writable
+            && let Ok(path) = lock(&self.inodes).path(INodeNo(file.ino))
+        {
+            self.changed(&path);
+            // What the last write brought back is still the file's (nothing written since).
+            if let Some((info, at)) = f.attrs
+                && at.elapsed() < listing::ATTR_CACHE
+            {
+                lock(&self.attrs).put(&path, &info);
+            }
+        }
+        match sent {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        let path = match lock(&self.inodes).path(ino) {
-            Ok(p) => p,
-            Err(e) => return reply.error(e),
-        };
-        // The whole listing is taken at opendir, so readdir offsets stay stable.
-        match self.run(|t| {
-            let path = &path;
-            async move { t.list(path).await }
-        }) {
-            Ok(list) => {
-                let inodes = lock(&self.inodes);
-                let parent = match path.rfind('/') {
-                    Some(i) => inodes.listed(&path[..i]),
-                    None => INodeNo::ROOT.0,
-                };
-                let mut entries = vec![
-                    (ino.0, FileType::Directory, ".".to_string()),
-                    (parent, FileType::Directory, "..".to_string()),
-                ];
-                for e in list {
-                    let child = if path.is_empty() {
-                        e.name.clone()
-                    } else {
-                        format!("{path}/{}", e.name)
-                    };
-                    let kind = if e.is_dir() {
-                        FileType::Directory
-                    } else {
-                        FileType::RegularFile
-                    };
-                    entries.push((inodes.listed(&child), kind, e.name));
-                }
-                drop(inodes);
-                let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-                lock(&self.dirs).insert(fh, entries);
-                reply.opened(FileHandle(fh), FopenFlags::empty());
-            }
-            Err(e) => reply.error(self.fail("list", &path, &e)),
-        }
+        self.open_listing(ino, reply);
     }
 
     fn readdir(
@@ -813,19 +855,20 @@ impl Filesystem for SmbFs {
         _ino: INodeNo,
         fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectory,
+        reply: ReplyDirectory,
     ) {
-        let dirs = lock(&self.dirs);
-        let Some(entries) = dirs.get(&fh.0) else {
-            return reply.error(Errno::EBADF);
-        };
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        for (i, (ino, kind, name)) in entries.iter().enumerate().skip(start) {
-            if reply.add(INodeNo(*ino), (i + 1) as u64, *kind, name) {
-                break;
-            }
-        }
-        reply.ok();
+        self.fill_dir(fh, offset, reply);
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectoryPlus,
+    ) {
+        self.fill_dir_plus(fh, offset, reply);
     }
 
     fn releasedir(

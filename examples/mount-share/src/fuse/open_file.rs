@@ -3,14 +3,17 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use azkrb::Share;
+use azkrb::smb3::msg::FileInfo;
 use azkrb::smb3::{Error as SmbError, Handle, ReadData};
 use fuser::Errno;
 use tokio::task::JoinHandle;
 
 use azkrb::Error;
 
+use super::convert::lock;
 use super::{BLOCK, SmbFs};
 
 /// Gathered writes sent and not yet answered, per open file.
@@ -28,7 +31,14 @@ pub(super) struct Open {
 /// yet answered, the last block read and the next one being read ahead, and an error from
 /// sending writes not yet reported to the writer.
 pub(super) struct OpenFile {
-    pub(super) handle: Handle,
+    /// The SMB handle; none for a small file opened to read, read whole at the open (its
+    /// bytes are `cached`, the server's handle already closed).
+    pub(super) handle: Option<Handle>,
+    /// The file's attributes as this handle last learnt them (at the open, or with the
+    /// last write) and when, while nothing was written through it since. A file read
+    /// whole at the open answers fstat with these whatever their age (what it reads is as
+    /// old); an open handle, while they are fresh (see `listing::ATTR_CACHE`).
+    pub(super) attrs: Option<(FileInfo, Instant)>,
     pub(super) pending: Option<(u64, Vec<u8>)>,
     pub(super) inflight: VecDeque<InFlight>,
     pub(super) cached: Option<Block>,
@@ -48,9 +58,11 @@ pub(super) struct InFlight {
 }
 
 impl OpenFile {
-    /// Cached and read-ahead bytes are stale (a write, a truncate).
+    /// Cached and read-ahead bytes, and the attributes kept, are stale (a write, a
+    /// truncate). A file read whole at the open reads from the server from now on.
     pub(super) fn forget_reads(&mut self) {
         self.cached = None;
+        self.attrs = None;
         if let Some((_, task)) = self.ahead.take() {
             self.stale.retain(|t| !t.is_finished());
             self.stale.push(task);
@@ -108,13 +120,17 @@ impl SmbFs {
         let Some((offset, data)) = f.pending.take() else {
             return Ok(());
         };
+        // Only a handle opened to write gathers writes.
+        let Some(handle) = f.handle else {
+            return Err(Errno::EBADF);
+        };
         let end = offset + data.len() as u64;
         let overlaps = f.inflight.iter().any(|w| w.start < end && offset < w.end);
         let result = self.wait_writes(f, if overlaps { 0 } else { WRITES_IN_FLIGHT - 1 });
         // Sent even after an earlier write failed: these bytes were accepted already.
         let task = self.rt.spawn(write_range(
             self.share.clone(),
-            f.handle,
+            handle,
             offset,
             data,
             BLOCK.min(self.max_io(true)),
@@ -164,6 +180,78 @@ impl SmbFs {
         }
     }
 
+    /// Sends the writes gathered for `f` and waits for them; when the last one fits in one
+    /// WRITE and nothing else is on its way, it goes with a QUERY_INFO in one round trip,
+    /// and the attributes after it are returned (and kept in `f`). A failure is kept for
+    /// the writer, as [`drain`](Self::drain) does.
+    pub(super) fn finish_writes(&self, f: &mut OpenFile) -> Option<FileInfo> {
+        let one_write = f.inflight.is_empty()
+            && f.failed.is_none()
+            && f.pending
+                .as_ref()
+                .is_some_and(|(_, d)| d.len() <= self.max_io(true));
+        let (Some(h), true) = (f.handle, one_write) else {
+            let _ = self.drain(f);
+            return None;
+        };
+        let (offset, data) = f.pending.take()?;
+        let sent = self.rt.block_on(self.share.run(|t| {
+            let data = &data;
+            async move { t.write_and_stat(h, offset, data).await }
+        }));
+        match sent {
+            Ok((n, info)) if n as usize == data.len() => {
+                f.attrs = Some((info, Instant::now()));
+                Some(info)
+            }
+            Ok((n, _)) => {
+                // A short write: the rest as any gathered write.
+                let n = n as usize;
+                f.pending = Some((offset + n as u64, data[n..].to_vec()));
+                let _ = self.drain(f);
+                None
+            }
+            Err(e) => {
+                let n = self.fail("write", "", &e);
+                f.failed.get_or_insert(n);
+                None
+            }
+        }
+    }
+
+    /// Closes `handle` without making the kernel wait for the answer (its release has
+    /// nobody to report to): the file's writes were sent and answered at its flush. What
+    /// must come after the CLOSE on the server (opening, truncating, removing or renaming
+    /// the file) waits for it first ([`settle`](Self::settle)).
+    pub(super) fn close_later(&self, ino: u64, handle: Handle) {
+        let share = self.share.clone();
+        let task = self.rt.spawn(async move {
+            if let Err(e) = share.run(|t| async move { t.close(handle).await }).await {
+                tracing::warn!("close: {e}");
+            }
+        });
+        let mut closing = lock(&self.closing);
+        closing.retain(|_, tasks| {
+            tasks.retain(|t| !t.is_finished());
+            !tasks.is_empty()
+        });
+        closing.entry(ino).or_default().push(task);
+    }
+
+    /// Waits for the CLOSEs on their way of inode `ino` (of every inode: `None`).
+    pub(super) fn settle(&self, ino: Option<u64>) {
+        let tasks: Vec<_> = {
+            let mut closing = lock(&self.closing);
+            match ino {
+                Some(ino) => closing.remove(&ino).unwrap_or_default(),
+                None => closing.drain().flat_map(|(_, t)| t).collect(),
+            }
+        };
+        for t in tasks {
+            let _ = self.rt.block_on(t);
+        }
+    }
+
     /// Reads `len` bytes at `offset`; fewer only at the end of the file.
     pub(super) fn read_all(&self, h: Handle, offset: u64, len: usize) -> Result<Block, Error> {
         self.rt.block_on(read_range(
@@ -177,6 +265,9 @@ impl SmbFs {
 
     /// After a whole block was read sequentially, starts reading the next one.
     pub(super) fn read_ahead(&self, f: &mut OpenFile) {
+        let Some(handle) = f.handle else {
+            return;
+        };
         let next = match &f.cached {
             Some(b) if b.data.len() == BLOCK && !b.eof => b.at + BLOCK as u64,
             _ => return,
@@ -186,7 +277,7 @@ impl SmbFs {
         }
         let task = self.rt.spawn(read_range(
             self.share.clone(),
-            f.handle,
+            handle,
             next,
             BLOCK,
             self.max_io(false),
