@@ -3,7 +3,7 @@
 use crate::conn::{Connection, Response};
 use crate::error::{Error, Result};
 use crate::msg::{self, Command, DirEntry, FileId};
-use crate::open::{Access, Disposition, Kind, OpenOptions};
+use crate::open::{Access, Kind, OpenOptions};
 use crate::reclaim::Opens;
 use crate::session::Session;
 use crate::status::NtStatus;
@@ -329,55 +329,6 @@ impl Tree {
     /// entries (millions of names); a server that goes on past that is refused.
     pub const LIST_MAX_ROUNDS: usize = 4096;
 
-    /// Creates a directory.
-    pub async fn mkdir(&self, path: &str) -> Result<()> {
-        let h = self
-            .open(path, OpenOptions::list().disposition(Disposition::Create))
-            .await?;
-        self.close(h).await
-    }
-
-    /// Deletes a file (or, with `dir`, an empty directory). Uses FileDispositionInformation
-    /// so that a refusal (a non-empty directory, a file in use) is reported, where
-    /// delete-on-close would fail silently at CLOSE.
-    pub async fn remove(&self, path: &str, dir: bool) -> Result<()> {
-        let kind = if dir { Kind::Directory } else { Kind::File };
-        let h = self
-            .open(
-                path,
-                OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES).kind(kind),
-            )
-            .await?;
-        let resp = match msg::set_info_request(self.file_id(h)?, 13, &[1]) {
-            Ok(body) => self.req(Command::SetInfo, body, 1).await,
-            Err(e) => Err(e),
-        };
-        let closed = self.close(h).await;
-        resp?.ok("SET_INFO (delete)")?;
-        closed
-    }
-
-    /// Renames `from` to `to` (paths within the share).
-    pub async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
-        // The new name is checked before anything is opened.
-        let info = msg::rename_info(&smb_path(to), replace)?;
-        let body = |id| msg::set_info_request(id, 10, &info);
-        let h = self
-            .open(
-                from,
-                OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES),
-            )
-            .await?;
-        let resp = match body(self.file_id(h)?) {
-            Ok(b) => self.req(Command::SetInfo, b, 1).await,
-            Err(e) => Err(e),
-        };
-        let closed = self.close(h).await;
-        resp?.ok("SET_INFO (rename)")?;
-        self.renamed_opens(from, to);
-        closed
-    }
-
     /// Size, times and attributes of `path`, in one round trip: CREATE + QUERY_INFO + CLOSE
     /// as a compound.
     pub async fn stat(&self, path: &str) -> Result<msg::FileInfo> {
@@ -400,42 +351,6 @@ impl Tree {
             )
             .await?;
         msg::FsSize::decode(&info)
-    }
-
-    /// QUERY_INFO (`info_type`, `class`) of `path` without keeping it open: CREATE (of
-    /// `kind`) + QUERY_INFO + CLOSE as one compound, signed or encrypted as one message.
-    async fn query_by_path(
-        &self,
-        path: &str,
-        kind: Kind,
-        info_type: u8,
-        class: u8,
-        output_len: u32,
-    ) -> Result<Vec<u8>> {
-        let requests = vec![
-            (
-                Command::Create,
-                create_body(path, &OpenOptions::new(Access::READ_ATTRIBUTES).kind(kind))?,
-            ),
-            (
-                Command::QueryInfo,
-                msg::query_info_request_of(info_type, msg::RELATED_FILE_ID, class, output_len),
-            ),
-            (Command::Close, msg::close_request(msg::RELATED_FILE_ID)),
-        ];
-        let replies = self
-            .conn()
-            .compound(self.session.id(), self.id, requests)
-            .await?;
-        let [create, query, close] = replies.as_slice() else {
-            return Err(Error::Protocol(
-                "the compound did not return three responses".into(),
-            ));
-        };
-        create.ok("CREATE")?;
-        query.ok("QUERY_INFO")?;
-        close.ok("CLOSE")?;
-        msg::query_info_response(query.bytes(), output_len)
     }
 
     /// Sets the size of `path` (truncates or extends).

@@ -3,11 +3,20 @@
 //! more than the bytes of a small file or of a directory listing: reading a small file or
 //! listing a directory is then one round trip instead of three or more.
 
+use crate::conn::Response;
 use crate::error::{Error, Result};
 use crate::msg::{self, Command, DirEntry};
-use crate::open::{Disposition, OpenOptions};
+use crate::open::{Access, Disposition, Kind, OpenOptions};
 use crate::status::NtStatus;
-use crate::tree::{Tree, create_body};
+use crate::tree::{Tree, create_body, smb_path};
+
+/// What a CREATE + … + CLOSE compound brought back ([`Tree::by_path`]).
+struct ByPath {
+    opened: msg::CreateResponse,
+    /// The answers to the requests between the CREATE and the CLOSE, in order.
+    middle: Vec<Response>,
+    close: Response,
+}
 
 /// The beginning of a file, read by path in one round trip ([`Tree::read_start`]).
 #[derive(Debug, Clone)]
@@ -32,6 +41,111 @@ fn affordable(credits: u32, singles: u32) -> u32 {
 }
 
 impl Tree {
+    /// CREATE (with `options`) + `middle` (requests on the file just opened:
+    /// [`msg::RELATED_FILE_ID`]) + CLOSE, as one compound, with each request's credit
+    /// charge. A refused CREATE is the error (the server fails the rest with it); the
+    /// middle answers, then the CLOSE's, are the caller's to check, in that order.
+    async fn by_path(
+        &self,
+        path: &str,
+        options: &OpenOptions,
+        middle: Vec<(Command, Vec<u8>, u16)>,
+    ) -> Result<ByPath> {
+        let n = middle.len();
+        let mut requests = Vec::with_capacity(n + 2);
+        requests.push((Command::Create, create_body(path, options)?, 1));
+        requests.extend(middle);
+        requests.push((Command::Close, msg::close_request(msg::RELATED_FILE_ID), 1));
+        let mut replies = self
+            .conn()
+            .compound_charged(self.session().id(), self.id(), requests)
+            .await?;
+        if replies.len() != n + 2 {
+            return Err(Error::Protocol(format!(
+                "a compound of {} requests brought {} responses",
+                n + 2,
+                replies.len()
+            )));
+        }
+        let close = replies
+            .pop()
+            .ok_or_else(|| Error::Protocol("no CLOSE response".into()))?;
+        let mut rest = replies.into_iter();
+        let create = rest
+            .next()
+            .ok_or_else(|| Error::Protocol("no CREATE response".into()))?;
+        create.ok("CREATE")?;
+        Ok(ByPath {
+            opened: msg::create_response(create.bytes())?,
+            middle: rest.collect(),
+            close,
+        })
+    }
+
+    /// Creates a directory (CREATE + CLOSE as one compound); returns its attributes.
+    pub async fn mkdir(&self, path: &str) -> Result<msg::FileInfo> {
+        let options = OpenOptions::list().disposition(Disposition::Create);
+        let done = self.by_path(path, &options, Vec::new()).await?;
+        done.close.ok("CLOSE")?;
+        Ok(done.opened.info)
+    }
+
+    /// Deletes a file (or, with `dir`, an empty directory): CREATE + SET_INFO
+    /// (FileDispositionInformation) + CLOSE as one compound. A refusal (a non-empty
+    /// directory, a file in use) is reported, where delete-on-close would fail silently at
+    /// CLOSE.
+    pub async fn remove(&self, path: &str, dir: bool) -> Result<()> {
+        let kind = if dir { Kind::Directory } else { Kind::File };
+        let options = OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES).kind(kind);
+        let set = msg::set_info_request(msg::RELATED_FILE_ID, 13, &[1])?;
+        let done = self
+            .by_path(path, &options, vec![(Command::SetInfo, set, 1)])
+            .await?;
+        for r in &done.middle {
+            r.ok("SET_INFO (delete)")?;
+        }
+        done.close.ok("CLOSE")
+    }
+
+    /// Renames `from` to `to` (paths within the share): CREATE + SET_INFO
+    /// (FileRenameInformation) + CLOSE as one compound.
+    pub async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
+        let info = msg::rename_info(&smb_path(to), replace)?;
+        let set = msg::set_info_request(msg::RELATED_FILE_ID, 10, &info)?;
+        let options = OpenOptions::new(Access::DELETE | Access::READ_ATTRIBUTES);
+        let done = self
+            .by_path(from, &options, vec![(Command::SetInfo, set, 1)])
+            .await?;
+        for r in &done.middle {
+            r.ok("SET_INFO (rename)")?;
+        }
+        self.renamed_opens(from, to);
+        done.close.ok("CLOSE")
+    }
+
+    /// QUERY_INFO (`info_type`, `class`) of `path` without keeping it open: CREATE (of
+    /// `kind`) + QUERY_INFO + CLOSE as one compound.
+    pub(crate) async fn query_by_path(
+        &self,
+        path: &str,
+        kind: Kind,
+        info_type: u8,
+        class: u8,
+        output_len: u32,
+    ) -> Result<Vec<u8>> {
+        let options = OpenOptions::new(Access::READ_ATTRIBUTES).kind(kind);
+        let query = msg::query_info_request_of(info_type, msg::RELATED_FILE_ID, class, output_len);
+        let done = self
+            .by_path(path, &options, vec![(Command::QueryInfo, query, 1)])
+            .await?;
+        let [query] = done.middle.as_slice() else {
+            return Err(Error::Protocol("no QUERY_INFO response".into()));
+        };
+        query.ok("QUERY_INFO")?;
+        done.close.ok("CLOSE")?;
+        msg::query_info_response(query.bytes(), output_len)
+    }
+
     /// The output buffer of a QUERY_DIRECTORY and its credit charge, `n` of them in flight
     /// at once: as large as the credits held allow (beside two one-credit requests), the
     /// negotiated maximum and 1 MiB all in all.
@@ -61,25 +175,17 @@ impl Tree {
         let len = len
             .min(self.chunk(false) as u32)
             .min(affordable(conn.credits(), 2));
-        let requests = vec![
-            (Command::Create, create_body(path, &OpenOptions::read())?, 1),
-            (
-                Command::Read,
-                msg::read_request(msg::RELATED_FILE_ID, 0, len),
-                conn.charge_for(len as usize),
-            ),
-            (Command::Close, msg::close_request(msg::RELATED_FILE_ID), 1),
-        ];
-        let replies = conn
-            .compound_charged(self.session().id(), self.id(), requests)
+        let read = msg::read_request(msg::RELATED_FILE_ID, 0, len);
+        let done = self
+            .by_path(
+                path,
+                &OpenOptions::read(),
+                vec![(Command::Read, read, conn.charge_for(len as usize))],
+            )
             .await?;
-        let [create, read, close] = replies.as_slice() else {
-            return Err(Error::Protocol(
-                "the compound did not return three responses".into(),
-            ));
+        let [read] = done.middle.as_slice() else {
+            return Err(Error::Protocol("no READ response".into()));
         };
-        create.ok("CREATE")?;
-        let opened = msg::create_response(create.bytes())?;
         let data = if read.header.status == NtStatus::END_OF_FILE {
             Vec::new()
         } else {
@@ -90,9 +196,9 @@ impl Tree {
                 .ok_or_else(|| Error::Protocol("READ data outside its message".into()))?
                 .to_vec()
         };
-        close.ok("CLOSE")?;
+        done.close.ok("CLOSE")?;
         Ok(FileStart {
-            info: opened.info,
+            info: done.opened.info,
             data,
         })
     }
@@ -102,32 +208,23 @@ impl Tree {
     /// (the second says there is no more) and CLOSE as a compound. A larger one is then
     /// listed again over as many rounds as it takes ([`Tree::LIST_MAX_ROUNDS`] at most).
     pub async fn list(&self, path: &str) -> Result<Vec<DirEntry>> {
-        let conn = self.conn();
         let (out_len, charge) = self.list_output(2);
         let query = |restart| {
             msg::query_directory_request(msg::RELATED_FILE_ID, "*", restart, out_len)
                 .map(|b| (Command::QueryDirectory, b, charge))
         };
-        let requests = vec![
-            (Command::Create, create_body(path, &OpenOptions::list())?, 1),
-            query(true)?,
-            query(false)?,
-            (Command::Close, msg::close_request(msg::RELATED_FILE_ID), 1),
-        ];
-        let replies = conn
-            .compound_charged(self.session().id(), self.id(), requests)
+        let done = self
+            .by_path(
+                path,
+                &OpenOptions::list(),
+                vec![query(true)?, query(false)?],
+            )
             .await?;
-        let [create, first, second, close] = replies.as_slice() else {
-            return Err(Error::Protocol(
-                "the compound did not return four responses".into(),
-            ));
-        };
-        create.ok("CREATE")?;
         let mut entries = Vec::new();
-        let mut done = false;
-        for r in [first, second] {
+        let mut complete = false;
+        for r in &done.middle {
             if r.header.status == NtStatus::NO_MORE_FILES {
-                done = true;
+                complete = true;
                 break;
             }
             r.ok("QUERY_DIRECTORY")?;
@@ -137,16 +234,14 @@ impl Tree {
                     .filter(|e| e.name != "." && e.name != ".."),
             );
         }
-        close.ok("CLOSE")?;
-        if done {
+        done.close.ok("CLOSE")?;
+        if complete {
             Ok(entries)
         } else {
             self.list_rounds(path).await
         }
     }
-}
 
-impl Tree {
     /// Makes `path` hold exactly `data` (created, or truncated and written) in one round
     /// trip: CREATE + WRITE + CLOSE as a compound. For what fits in one WRITE (the
     /// negotiated maximum, at most 1 MiB); larger data is refused (use [`Tree::upload`]).
@@ -159,48 +254,29 @@ impl Tree {
                 self.chunk(true)
             )));
         }
-        let conn = self.conn();
-        let create = OpenOptions::write().disposition(Disposition::OverwriteIf);
-        let mut requests = vec![(Command::Create, create_body(path, &create)?, 1)];
+        let mut middle = Vec::new();
         if !data.is_empty() {
-            requests.push((
+            middle.push((
                 Command::Write,
                 msg::write_request(msg::RELATED_FILE_ID, 0, data)?,
-                conn.charge_for(data.len()),
+                self.conn().charge_for(data.len()),
             ));
         }
-        requests.push((Command::Close, msg::close_request(msg::RELATED_FILE_ID), 1));
-        let replies = conn
-            .compound_charged(self.session().id(), self.id(), requests)
-            .await?;
-        let (create, rest) = replies
-            .split_first()
-            .ok_or_else(|| Error::Protocol("the compound returned no response".into()))?;
-        create.ok("CREATE")?;
-        let close = match (data.is_empty(), rest) {
-            (true, [close]) => close,
-            (false, [write, close]) => {
-                write.ok("WRITE")?;
-                let n = msg::write_response(write.bytes())?;
-                if n as usize != data.len() {
-                    return Err(Error::Protocol(format!(
-                        "the server wrote {n} of {} bytes",
-                        data.len()
-                    )));
-                }
-                close
+        let options = OpenOptions::write().disposition(Disposition::OverwriteIf);
+        let done = self.by_path(path, &options, middle).await?;
+        for write in &done.middle {
+            write.ok("WRITE")?;
+            let n = msg::write_response(write.bytes())?;
+            if n as usize != data.len() {
+                return Err(Error::Protocol(format!(
+                    "the server wrote {n} of {} bytes",
+                    data.len()
+                )));
             }
-            _ => {
-                return Err(Error::Protocol(
-                    "the compound returned another number of responses".into(),
-                ));
-            }
-        };
-        close.ok("CLOSE")
+        }
+        done.close.ok("CLOSE")
     }
-}
 
-impl Tree {
     /// Writes `data` at `offset` through an open handle and returns the file's attributes
     /// after the write, in one round trip: WRITE + QUERY_INFO (FileNetworkOpenInformation)
     /// as a compound. Returns how many bytes the server wrote (fewer than given: write the
