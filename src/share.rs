@@ -295,6 +295,21 @@ impl Share {
         Ok(())
     }
 
+    /// Reconnects if the connection in use has failed, as [`reconnect`](Self::reconnect)
+    /// does; one that works (another task has mended it meanwhile) is kept. For tasks that
+    /// saw their connection fail outside [`run`](Self::run): however many ask, the share
+    /// reconnects once.
+    pub async fn mend(&self) -> Result<(), Error> {
+        let mut generation = self.inner.gate.write().await;
+        let tree = self.tree();
+        if tree.session().connection().failure().is_none() {
+            return Ok(());
+        }
+        self.reconnect_now(&tree).await?;
+        *generation += 1;
+        Ok(())
+    }
+
     async fn reconnect_now(&self, old: &Tree) -> Result<(), Error> {
         let o = &self.inner.opened;
         let why = old

@@ -243,6 +243,11 @@ impl InFlight {
     }
 }
 
+/// The connection `tree` was used on has failed (it may have been replaced since).
+fn lost(tree: &azkrb::smb3::Tree) -> bool {
+    tree.session().connection().failure().is_some()
+}
+
 /// How many times one file's transfer reconnects and resumes before it gives up.
 const RESUMES: u32 = 8;
 
@@ -260,15 +265,16 @@ async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
     let mut resumes = 0;
     loop {
         let at = offset + out.count();
-        let r = share.tree().download_from(p, at, out, 16).await;
+        let tree = share.tree();
+        let r = tree.download_from(p, at, out, 16).await;
         match r {
             Ok(_) => return Ok(()),
-            Err(e) if share.connection_lost() && resumes < RESUMES => {
+            Err(e) if lost(&tree) && resumes < RESUMES => {
                 resumes += 1;
                 out.flush().await.map_err(|e| local_io(p, e))?;
                 let at = offset + out.count();
                 eprintln!("{p}: the connection dropped ({e}); reconnecting to resume at byte {at}");
-                share.reconnect().await?;
+                share.mend().await?;
                 // The file must not have changed meanwhile: the same size, and the bytes
                 // before `at` the same on both sides (a local file only).
                 let now = share.run(|t| async move { t.stat(p).await }).await?;
@@ -391,7 +397,7 @@ pub(crate) async fn put_tree(
                             status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
                             ..
                         }) => Ok(()),
-                        r => r,
+                        r => r.map(drop),
                     }
                 }
             })
@@ -530,18 +536,18 @@ pub(crate) async fn upload_one(
     let acked = std::sync::atomic::AtomicU64::new(offset.unwrap_or(0));
     let mut resumes = 0;
     let r = loop {
-        let r = share
-            .tree()
-            .upload_tracked(p, offset, &mut input, 8, &acked)
-            .await;
+        let tree = share.tree();
+        let r = tree.upload_tracked(p, offset, &mut input, 8, &acked).await;
         match r {
-            Err(e) if share.connection_lost() && resumes < RESUMES => {
+            // This transfer's connection failed (other transfers may have mended the
+            // share already: it reconnects once).
+            Err(e) if lost(&tree) && resumes < RESUMES => {
                 // What the server acknowledged is in place; the rest is sent again from
                 // there (writes in flight at the drop may or may not have landed).
                 resumes += 1;
                 let at = acked.load(std::sync::atomic::Ordering::Relaxed);
                 eprintln!("{p}: the connection dropped ({e}); reconnecting to resume at byte {at}");
-                share.reconnect().await?;
+                share.mend().await?;
                 input
                     .get_mut()
                     .seek(std::io::SeekFrom::Start(at))
