@@ -74,11 +74,16 @@ fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
     );
     assert!(std::fs::read(&smb_copy).unwrap() == want);
 
-    // What arrives over SMB shows up in the mount.
+    // What arrives over SMB shows up in the mount (within the second it keeps names).
     l.ok(
         &["put", "-", &l.unc(&format!("{dir}/via-smb.txt"))],
         b"over SMB\n",
     );
+    let put = std::time::Instant::now();
+    while !m.join("via-smb.txt").exists() {
+        assert!(put.elapsed() < std::time::Duration::from_millis(1500));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(std::fs::read(m.join("via-smb.txt")).unwrap(), b"over SMB\n");
 
     // Listing, rename, truncate, times, statfs.

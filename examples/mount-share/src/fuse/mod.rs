@@ -216,6 +216,10 @@ impl SmbFs {
         if let Ok(p) = &path {
             self.changed(p);
         }
+        // What the open handles know of the file's attributes is stale from here.
+        for f in lock(&self.files).values().filter(|f| f.ino == ino) {
+            lock(&f.state).attrs = None;
+        }
         let fail = |e: Error| self.fail("setattr", path.as_deref().unwrap_or(""), &e);
         if let Some(size) = size {
             match handle {
@@ -407,21 +411,10 @@ impl Filesystem for SmbFs {
             Err(e) => return reply.error(e),
         };
         self.changed(&path);
-        // One CREATE: its response carries the attributes (no second request to fail).
+        // One round trip (CREATE + CLOSE): the CREATE response carries the attributes.
         let made = self.run(|t| {
             let path = &path;
-            async move {
-                let h = t
-                    .open(
-                        path,
-                        OpenOptions::new(Access::READ_ATTRIBUTES)
-                            .disposition(Disposition::Create)
-                            .kind(Kind::Directory),
-                    )
-                    .await?;
-                let _ = t.close(h).await;
-                Ok::<_, SmbError>(h.info)
-            }
+            async move { t.mkdir(path).await }
         });
         match made {
             Ok(info) => {
