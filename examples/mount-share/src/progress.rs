@@ -23,6 +23,15 @@ pub fn bar(len: u64, name: &str) -> ProgressBar {
     bar
 }
 
+/// [`bar`] when `show` (a transfer among many shows none).
+pub fn bar_if(show: bool, len: u64, name: &str) -> ProgressBar {
+    if show {
+        bar(len, name)
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
 /// Counts the bytes passing through a reader or writer onto a bar.
 pub struct Counted<T> {
     inner: T,

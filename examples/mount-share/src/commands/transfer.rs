@@ -73,7 +73,6 @@ pub(crate) async fn download_one(
     resume: bool,
     show_bar: bool,
 ) -> Result<(), Failure> {
-    use tokio::io::AsyncWriteExt;
     let part = format!("{local}.part");
     let continuing = resume
         && local != "-"
@@ -130,38 +129,11 @@ pub(crate) async fn download_one(
             }
         }
     };
-    let bar = if show_bar {
-        progress::bar(size, p.rsplit('/').next().unwrap_or(p))
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress::bar_if(show_bar, size, p.rsplit('/').next().unwrap_or(p));
     bar.set_position(offset);
-    // The first bytes, read already; the rest (if any) is streamed after them.
-    async fn finish<W: tokio::io::AsyncWrite + Unpin>(
-        share: &azkrb::Share,
-        p: &str,
-        offset: u64,
-        size: u64,
-        check: Option<&str>,
-        start: Option<azkrb::smb3::FileStart>,
-        out: &mut progress::Counted<W>,
-    ) -> Result<(), Failure> {
-        if let Some(start) = start {
-            out.write_all(&start.data)
-                .await
-                .map_err(|e| local_io(check.unwrap_or("standard output"), e))?;
-            if start.is_whole() {
-                return out
-                    .flush()
-                    .await
-                    .map_err(|e| local_io(check.unwrap_or("standard output"), e));
-            }
-        }
-        download_resuming(share, p, offset, size, check, out).await
-    }
     let result = if local == "-" {
         let mut out = progress::Counted::new(tokio::io::stdout(), bar.clone());
-        finish(share, p, offset, size, None, start, &mut out).await
+        download_resuming(share, p, offset, size, None, start, &mut out).await
     } else {
         // Written to a temporary name and renamed into place: a failed transfer never
         // leaves a truncated file under the final name (and --resume can continue it).
@@ -172,7 +144,7 @@ pub(crate) async fn download_one(
         }
         .map_err(|e| local_io(&part, e))?;
         let mut out = progress::Counted::new(file, bar.clone());
-        let r = finish(share, p, offset, size, Some(&part), start, &mut out).await;
+        let r = download_resuming(share, p, offset, size, Some(&part), start, &mut out).await;
         drop(out);
         match r {
             Ok(()) => std::fs::rename(&part, local).map_err(|e| local_io(local, e))?,
@@ -251,17 +223,26 @@ fn lost(tree: &azkrb::smb3::Tree) -> bool {
 /// How many times one file's transfer reconnects and resumes before it gives up.
 const RESUMES: u32 = 8;
 
-/// Streams `p` from `offset` into `out`; when the connection drops, the share reconnects
-/// and the download resumes after the last byte written (the download writes in order).
+/// Streams `p` from `offset` into `out`, after the first bytes when they were read already
+/// (`start`); when the connection drops, the share reconnects and the download resumes
+/// after the last byte written (the download writes in order).
 async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
     share: &azkrb::Share,
     p: &str,
     offset: u64,
     size: u64,
     check: Option<&str>,
+    start: Option<azkrb::smb3::FileStart>,
     out: &mut progress::Counted<W>,
 ) -> Result<(), Failure> {
     use tokio::io::AsyncWriteExt;
+    let written = |e| local_io(check.unwrap_or("standard output"), e);
+    if let Some(start) = start {
+        out.write_all(&start.data).await.map_err(written)?;
+        if start.is_whole() {
+            return out.flush().await.map_err(written);
+        }
+    }
     let mut resumes = 0;
     loop {
         let at = offset + out.count();
@@ -526,11 +507,7 @@ pub(crate) async fn upload_one(
             Err(e) => return Err(e.into()),
         }
     }
-    let bar = if show_bar {
-        progress::bar(size, local)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress::bar_if(show_bar, size, local);
     bar.set_position(offset.unwrap_or(0));
     let mut input = progress::Counted::new(file, bar.clone());
     let acked = std::sync::atomic::AtomicU64::new(offset.unwrap_or(0));
