@@ -34,10 +34,10 @@ impl FileStart {
     }
 }
 
-/// The credits a compound of `singles` one-credit requests leaves for its larger ones,
-/// converted to bytes (64 KiB a credit), never less than 64 KiB.
-fn affordable(credits: u32, singles: u32) -> u32 {
-    credits.saturating_sub(singles).clamp(1, 16) * 65536
+/// The credits each of `n` larger requests of a compound may be charged, beside `singles`
+/// one-credit requests, out of `credits` held: at least 1, at most 16 (1 MiB).
+fn per_request(credits: u32, singles: u32, n: u32) -> u32 {
+    (credits.saturating_sub(singles) / n.max(1)).clamp(1, 16)
 }
 
 impl Tree {
@@ -151,7 +151,7 @@ impl Tree {
     /// negotiated maximum and 1 MiB all in all.
     pub(crate) fn list_output(&self, n: u32) -> (u32, u16) {
         let conn = self.conn();
-        let out_len = (affordable(conn.credits(), 2) / n.max(1))
+        let out_len = (per_request(conn.credits(), 2, n) * 65536)
             .min(conn.negotiated.max_transact)
             .max(4096);
         (out_len, conn.charge_for(out_len as usize))
@@ -174,7 +174,7 @@ impl Tree {
         let conn = self.conn();
         let len = len
             .min(self.chunk(false) as u32)
-            .min(affordable(conn.credits(), 2));
+            .min(per_request(conn.credits(), 2, 1) * 65536);
         let read = msg::read_request(msg::RELATED_FILE_ID, 0, len);
         let done = self
             .by_path(
@@ -335,13 +335,18 @@ impl Tree {
 
 #[cfg(test)]
 mod tests {
-    use super::affordable;
+    use super::per_request;
 
     #[test]
     fn large_requests_take_only_the_credits_left_beside_the_single_ones() {
-        assert_eq!(affordable(0, 2), 65536);
-        assert_eq!(affordable(3, 2), 65536);
-        assert_eq!(affordable(10, 2), 8 * 65536);
-        assert_eq!(affordable(500, 2), 16 * 65536);
+        assert_eq!(per_request(0, 2, 1), 1);
+        assert_eq!(per_request(3, 2, 1), 1);
+        assert_eq!(per_request(10, 2, 1), 8);
+        assert_eq!(per_request(500, 2, 1), 16);
+        // Two of them: never more in all than is held (an odd count rounds down).
+        for credits in 4..40 {
+            let each = per_request(credits, 2, 2);
+            assert!(2 + 2 * each <= credits, "{credits} credits, {each} each");
+        }
     }
 }
