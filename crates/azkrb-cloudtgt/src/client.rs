@@ -191,26 +191,48 @@ impl Client {
     }
 
     /// Adds a service ticket to the credential cache the TGT came from (as MIT's tools do),
-    /// for the next process; only while the cache still holds the same principal's TGT.
-    /// The ticket is in use already: a cache that cannot be written is worth a warning only.
+    /// for the next process, in the background (the ticket is in use already): read again
+    /// just before it is replaced, and only while it still holds the same principal's TGT,
+    /// is this user's own file and no symbolic link (it is replaced by a new file, which
+    /// must not change its owner or turn a link into a file). A cache that cannot be
+    /// written is worth a warning only.
     fn store_in_ccache(&self, cred: &Credential) {
         let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
             return;
         };
-        let stored = (|| {
-            let path = match name {
-                Some(n) => ccache::path_of(n)?,
-                None => ccache::default_path()?,
-            };
-            let mut cache = Ccache::load(&path)?;
-            if !cache.principal.same_as(&cred.client) {
-                return Ok(());
+        let (name, cred) = (name.clone(), cred.clone());
+        let store = move || {
+            let stored = (|| {
+                use std::os::unix::fs::MetadataExt;
+                let path = match &name {
+                    Some(n) => ccache::path_of(n)?,
+                    None => ccache::default_path()?,
+                };
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    return Ok(());
+                };
+                // This process's effective uid owns /proc/self; without /proc, nothing is
+                // written.
+                let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+                if meta.file_type().is_symlink() || Some(meta.uid()) != me {
+                    return Ok(());
+                }
+                let mut cache = Ccache::load(&path)?;
+                if !cache.principal.same_as(&cred.client) {
+                    return Ok(());
+                }
+                cache.store(&cred)?;
+                cache.save(&path)
+            })();
+            if let Err(e) = stored {
+                tracing::warn!("could not add {} to the credential cache: {e}", cred.server);
             }
-            cache.store(cred)?;
-            cache.save(&path)
-        })();
-        if let Err(e) = stored {
-            tracing::warn!("could not add {} to the credential cache: {e}", cred.server);
+        };
+        // A runtime waits for its blocking tasks when it shuts down: a process that ends
+        // right after still writes the cache.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(store)),
+            Err(_) => store(),
         }
     }
 
