@@ -242,6 +242,16 @@ async fn download_resuming<W: tokio::io::AsyncWrite + Unpin>(
         if start.is_whole() {
             return out.flush().await.map_err(written);
         }
+        // The rest comes through another open: of the same version of the file only.
+        let now = share.run(|t| async move { t.stat(p).await }).await?;
+        if (now.size, now.written) != (start.info.size, start.info.written) {
+            return Err(Failure {
+                code: 1,
+                message: format!(
+                    "{p} changed on the server while it was being read; download it again"
+                ),
+            });
+        }
     }
     let mut resumes = 0;
     loop {
@@ -296,56 +306,63 @@ pub(crate) async fn get_tree(
     });
     let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
     let mut running = InFlight::new();
-    while let Some((dir, into)) = stack.pop() {
-        if running.stopped() {
-            break;
+    // An error here lets the transfers under way finish (never cut off half-written).
+    let walked = async {
+        while let Some((dir, into)) = stack.pop() {
+            if running.stopped() {
+                break;
+            }
+            std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
+            let listing = share
+                .run(|t| {
+                    let dir = &dir;
+                    async move { t.list(dir).await }
+                })
+                .await?;
+            for e in listing {
+                if e.name == "." || e.name == ".." {
+                    continue;
+                }
+                if e.name.contains(['/', '\\']) {
+                    return Err(Failure {
+                        code: 4,
+                        message: format!("the server listed an unusable name {:?}", e.name),
+                    });
+                }
+                let remote_path = if dir.is_empty() {
+                    e.name.clone()
+                } else {
+                    format!("{dir}/{}", e.name)
+                };
+                let local_path = into.join(&e.name);
+                if e.is_dir() {
+                    stack.push((remote_path, local_path));
+                } else {
+                    let share = share.clone();
+                    let local_path = local_path.display().to_string();
+                    running
+                        .start(async move {
+                            download_one(
+                                &share,
+                                &remote_path,
+                                &local_path,
+                                Some(e.size),
+                                resume,
+                                false,
+                            )
+                            .await
+                            .map_err(|f| f.about(&remote_path))
+                        })
+                        .await;
+                }
+            }
         }
-        std::fs::create_dir_all(&into).map_err(|e| local_io(&into.display().to_string(), e))?;
-        let listing = share
-            .run(|t| {
-                let dir = &dir;
-                async move { t.list(dir).await }
-            })
-            .await?;
-        for e in listing {
-            if e.name == "." || e.name == ".." {
-                continue;
-            }
-            if e.name.contains(['/', '\\']) {
-                return Err(Failure {
-                    code: 4,
-                    message: format!("the server listed an unusable name {:?}", e.name),
-                });
-            }
-            let remote_path = if dir.is_empty() {
-                e.name.clone()
-            } else {
-                format!("{dir}/{}", e.name)
-            };
-            let local_path = into.join(&e.name);
-            if e.is_dir() {
-                stack.push((remote_path, local_path));
-            } else {
-                let share = share.clone();
-                let local_path = local_path.display().to_string();
-                running
-                    .start(async move {
-                        download_one(
-                            &share,
-                            &remote_path,
-                            &local_path,
-                            Some(e.size),
-                            resume,
-                            false,
-                        )
-                        .await
-                        .map_err(|f| f.about(&remote_path))
-                    })
-                    .await;
-            }
-        }
+        Ok::<(), Failure>(())
     }
-    running.finish().await?;
+    .await;
+    let finished = running.finish().await;
+    walked?;
+    finished?;
     share.disconnect().await;
     Ok(())
 }
@@ -364,6 +381,8 @@ pub(crate) async fn put_tree(
     let (share, root) = open(g, remote, true).await?;
     let mut stack = vec![(std::path::PathBuf::from(local), root)];
     let mut running = InFlight::new();
+    // An error here lets the transfers under way finish (never cut off half-written).
+    let walked = async {
     while let Some((dir, into)) = stack.pop() {
         if running.stopped() {
             break;
@@ -411,7 +430,12 @@ pub(crate) async fn put_tree(
             }
         }
     }
-    running.finish().await?;
+    Ok::<(), Failure>(())
+    }
+    .await;
+    let finished = running.finish().await;
+    walked?;
+    finished?;
     share.disconnect().await;
     Ok(())
 }
@@ -458,13 +482,17 @@ pub(crate) async fn upload_one(
         .await
         .map_err(|e| local_io(local, e))?;
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    if !resume && size <= WHOLE_WRITE {
+    // What one WRITE carries here (the server may take less than 1 MiB in one).
+    let whole = WHOLE_WRITE.min(u64::from(share.negotiated().max_write));
+    if !resume && size <= whole {
         let mut data = Vec::with_capacity(size as usize);
-        file.read_to_end(&mut data)
+        (&mut file)
+            .take(whole + 1)
+            .read_to_end(&mut data)
             .await
             .map_err(|e| local_io(local, e))?;
         // A file that grew past one WRITE since its size was read streams as a large one.
-        if data.len() as u64 <= WHOLE_WRITE {
+        if data.len() as u64 <= whole {
             let data = &data;
             share
                 .run(|t| async move { t.write_whole(p, data).await })
