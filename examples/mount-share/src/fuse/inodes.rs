@@ -24,6 +24,15 @@ pub(super) struct Inodes {
     next: u64,
 }
 
+/// A name the mount hands out and takes: not empty, at most 255 bytes, and none of the
+/// characters that are separators or wildcards on the server (or end a name for the
+/// kernel). A name a server lists otherwise is left out of listings.
+pub(super) fn usable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.contains(['\\', '/', ':', '*', '?', '"', '<', '>', '|', '\0'])
+}
+
 impl Inodes {
     pub(super) fn new() -> Self {
         let mut by_ino = HashMap::new();
@@ -59,8 +68,7 @@ impl Inodes {
         if name.len() > 255 {
             return Err(Errno::ENAMETOOLONG);
         }
-        // These are separators or wildcards on the server, not valid in SMB names.
-        if name.is_empty() || name.contains(['\\', '/', ':', '*', '?', '"', '<', '>', '|']) {
+        if !usable_name(name) {
             return Err(Errno::EINVAL);
         }
         Ok(if dir.is_empty() {

@@ -24,6 +24,7 @@ use fuser::{
 };
 
 use super::convert::{lock, time};
+use super::inodes::usable_name;
 use super::{BLOCK, READONLY, SmbFs, TTL};
 
 /// How long attributes from a listing or a stat answer lookups.
@@ -51,21 +52,35 @@ pub(super) struct AttrCache {
     names: HashMap<String, (HashSet<String>, Instant)>,
 }
 
+/// How much longer something learnt at `at` stays fresh (zero once stale).
+fn left(at: Instant) -> Duration {
+    ATTR_CACHE.saturating_sub(at.elapsed())
+}
+
+/// A name as the server compares names (case-insensitively), for the listed-names sets.
+fn folded(name: &str) -> String {
+    name.to_lowercase()
+}
+
 impl AttrCache {
-    /// The attributes of `path`, if learnt less than [`ATTR_CACHE`] ago.
-    pub(super) fn get(&self, path: &str) -> Option<FileInfo> {
-        self.by_path
-            .get(path)
-            .filter(|(_, at)| at.elapsed() < ATTR_CACHE)
-            .map(|(info, _)| *info)
+    /// The attributes of `path` and how much longer they are fresh, if they still are.
+    pub(super) fn get(&self, path: &str) -> Option<(FileInfo, Duration)> {
+        let (info, at) = self.by_path.get(path)?;
+        let left = left(*at);
+        (!left.is_zero()).then_some((*info, left))
     }
 
+    /// Keeps `info` as `path`'s attributes, learnt now.
     pub(super) fn put(&mut self, path: &str, info: &FileInfo) {
+        self.put_at(path, info, Instant::now());
+    }
+
+    /// Keeps `info` as `path`'s attributes, learnt at `at`.
+    pub(super) fn put_at(&mut self, path: &str, info: &FileInfo, at: Instant) {
         if self.by_path.len() > 100_000 {
             self.by_path.retain(|_, (_, at)| at.elapsed() < ATTR_CACHE);
         }
-        self.by_path
-            .insert(path.to_string(), (*info, Instant::now()));
+        self.by_path.insert(path.to_string(), (*info, at));
     }
 
     /// `path` changed here: what was kept of it and of its directory's attributes is
@@ -76,10 +91,11 @@ impl AttrCache {
     }
 
     /// The names in directory `dir`, as listed now (a directory made here: none).
-    pub(super) fn listed(&mut self, dir: &str, names: HashSet<String>) {
+    pub(super) fn listed<'a>(&mut self, dir: &str, names: impl Iterator<Item = &'a str>) {
         if self.names.len() > 10_000 {
             self.names.retain(|_, (_, at)| at.elapsed() < ATTR_CACHE);
         }
+        let names = names.map(folded).collect();
         self.names.insert(dir.to_string(), (names, Instant::now()));
     }
 
@@ -87,7 +103,7 @@ impl AttrCache {
     pub(super) fn added(&mut self, path: &str) {
         let (dir, name) = parent_of(path);
         if let Some((names, _)) = self.names.get_mut(dir) {
-            names.insert(name.to_string());
+            names.insert(folded(name));
         }
     }
 
@@ -97,16 +113,18 @@ impl AttrCache {
         self.names.remove(path);
         let (dir, name) = parent_of(path);
         if let Some((names, _)) = self.names.get_mut(dir) {
-            names.remove(name);
+            names.remove(&folded(name));
         }
     }
 
-    /// `path` is not in its directory's fresh listing (no need to ask the server).
-    pub(super) fn absent(&self, path: &str) -> bool {
+    /// `path` is not in its directory's fresh listing (no need to ask the server): for
+    /// how much longer that holds. Names compare as the server compares them, without
+    /// regard to case.
+    pub(super) fn absent(&self, path: &str) -> Option<Duration> {
         let (dir, name) = parent_of(path);
-        self.names
-            .get(dir)
-            .is_some_and(|(names, at)| at.elapsed() < ATTR_CACHE && !names.contains(name))
+        let (names, at) = self.names.get(dir)?;
+        let left = left(*at);
+        (!left.is_zero() && !names.contains(&folded(name))).then_some(left)
     }
 
     /// `dir` was listed here once and held few enough names to list again rather than
@@ -122,6 +140,13 @@ impl AttrCache {
         self.by_path.clear();
         self.names.clear();
     }
+}
+
+/// What a lookup found: the attributes, or that there is no such name; and for how long
+/// the kernel may keep the answer.
+pub(super) enum Found {
+    Entry(FileInfo, Duration),
+    Absent(Duration),
 }
 
 /// The directory of `path` and the name in it ("" is the share's root).
@@ -181,9 +206,15 @@ impl SmbFs {
 
     /// Answers a lookup of `path` (whose attributes are `info`) with a new reference to its
     /// inode.
-    pub(super) fn reply_entry(&self, path: &str, info: &FileInfo, reply: ReplyEntry) {
+    pub(super) fn reply_entry(
+        &self,
+        path: &str,
+        info: &FileInfo,
+        ttl: Duration,
+        reply: ReplyEntry,
+    ) {
         let ino = lock(&self.inodes).remember(path);
-        reply.entry(&TTL, &self.attr(ino, info), Generation(0));
+        reply.entry(&ttl, &self.attr(ino, info), Generation(0));
     }
 
     /// Attributes: from an open handle when there is one (it reaches unlinked files too),
@@ -201,23 +232,25 @@ impl SmbFs {
         if let Some(file) = open {
             let (handle, known) = {
                 let f = lock(&file.state);
-                (f.handle, f.attrs)
+                (f.handle, f.attrs.filter(|_| !f.reopen))
             };
+            let path = lock(&self.inodes).path(INodeNo(ino));
             match (handle, known) {
-                // Read whole at the open: as old as what it reads.
-                (None, Some((info, _))) => return Ok(info),
-                (Some(_), Some((info, at))) if at.elapsed() < ATTR_CACHE => return Ok(info),
+                (_, Some((info, at))) if at.elapsed() < ATTR_CACHE => return Ok(info),
                 (Some(h), _) => {
                     return self
                         .run(|t| async move { t.stat_handle(h).await })
                         .map_err(|e| self.fail("stat", "", &e));
                 }
-                // Read whole at the open, written since: by path.
-                (None, None) => {}
+                // Read whole at the open and unlinked since: as it was then (no path
+                // reaches it any more).
+                (None, Some((info, _))) if path.is_err() => return Ok(info),
+                // Read whole at the open a while ago: by path.
+                (None, _) => {}
             }
         }
         let path = lock(&self.inodes).path(INodeNo(ino))?;
-        if let Some(info) = self.cached_attrs(&path) {
+        if let Some((info, _)) = self.cached_attrs(&path) {
             return Ok(info);
         }
         self.stat_path(&path)
@@ -238,63 +271,69 @@ impl SmbFs {
         lock(&self.attrs).changed(path);
     }
 
-    /// Attributes of `path` kept from a listing or a stat, unless a handle of it is open.
-    pub(super) fn cached_attrs(&self, path: &str) -> Option<FileInfo> {
-        if let Some(ino) = self.known(path)
-            && lock(&self.files).values().any(|f| f.ino == ino)
-        {
+    /// The inode of `path`, if a handle of it is open here (its writes may be on their
+    /// way: what was kept of it does not count).
+    fn open_here(&self, path: &str) -> Option<u64> {
+        let ino = self.known(path)?;
+        lock(&self.files)
+            .values()
+            .any(|f| f.ino == ino)
+            .then_some(ino)
+    }
+
+    /// Attributes of `path` kept from a listing or a stat, and how much longer they are
+    /// fresh, unless a handle of it is open here.
+    pub(super) fn cached_attrs(&self, path: &str) -> Option<(FileInfo, Duration)> {
+        if self.open_here(path).is_some() {
             return None;
         }
         lock(&self.attrs).get(path)
     }
 
-    /// `path` is known not to exist: its directory was listed (or made) here lately, and
-    /// the name was not in it.
-    pub(super) fn known_absent(&self, path: &str) -> bool {
-        lock(&self.attrs).absent(path)
-    }
-
     /// Keeps what a listing of `dir` says: its names, and each entry's attributes.
     fn learn(&self, dir: &str, list: &[DirEntry]) {
         let mut attrs = lock(&self.attrs);
-        attrs.listed(dir, list.iter().map(|e| e.name.clone()).collect());
+        attrs.listed(dir, list.iter().map(|e| e.name.as_str()));
         for e in list {
             attrs.put(&child_of(dir, &e.name), &e.info);
         }
     }
 
-    /// LOOKUP: the attributes of `path`, or `None` if it does not exist. From what the
-    /// mount keeps while fresh; else from a new listing of its directory (one listed
-    /// before and small); else from the server.
-    pub(super) fn look_up(&self, path: &str) -> Result<Option<FileInfo>, Errno> {
-        let known = |fs: &Self| {
-            if let Some(info) = fs.cached_attrs(path) {
-                Some(Some(info))
-            } else if fs.known_absent(path) {
-                Some(None)
-            } else {
-                None
-            }
-        };
-        if let Some(answer) = known(self) {
-            return Ok(answer);
+    /// What the mount knows of `path` while it is fresh.
+    fn known_now(&self, path: &str) -> Option<Found> {
+        if let Some((info, left)) = self.cached_attrs(path) {
+            return Some(Found::Entry(info, left));
         }
+        let absent = lock(&self.attrs).absent(path);
+        absent.map(Found::Absent)
+    }
+
+    /// LOOKUP: the attributes of `path`, or that it does not exist, and for how long the
+    /// kernel may keep the answer. From what the mount keeps while fresh; else from a new
+    /// listing of its directory (one listed before and small, for a file not open here);
+    /// else from the server.
+    pub(super) fn look_up(&self, path: &str) -> Result<Found, Errno> {
+        if let Some(found) = self.known_now(path) {
+            return Ok(found);
+        }
+        let open = self.open_here(path);
         let dir = parent_of(path).0;
-        if lock(&self.attrs).relist_worthy(dir)
+        if open.is_none()
+            && lock(&self.attrs).relist_worthy(dir)
             && let Ok(list) = self.run(|t| async move { t.list(dir).await })
         {
             self.learn(dir, &list);
-            if let Some(answer) = known(self) {
-                return Ok(answer);
+            if let Some(found) = self.known_now(path) {
+                return Ok(found);
             }
         }
         // Writes still gathered here would make the server's size too small.
-        if let Some(ino) = self.known(path) {
+        if let Some(ino) = open {
             self.sync_ino(ino);
         }
         match self.stat_path(path) {
-            Ok(info) => Ok(Some(info)),
-            Err(Errno::ENOENT) => Ok(None),
+            Ok(info) => Ok(Found::Entry(info, TTL)),
+            Err(Errno::ENOENT) => Ok(Found::Absent(TTL)),
             Err(e) => Err(e),
         }
     }
@@ -331,6 +370,16 @@ impl SmbFs {
                 entry: None,
             },
         ];
+        let list: Vec<DirEntry> = list
+            .into_iter()
+            .filter(|e| {
+                let usable = usable_name(&e.name);
+                if !usable {
+                    tracing::warn!("{path}: left out a name the server listed: {:?}", e.name);
+                }
+                usable
+            })
+            .collect();
         self.learn(&path, &list);
         for e in list {
             let child = child_of(&path, &e.name);
@@ -342,7 +391,7 @@ impl SmbFs {
             });
         }
         let fh = self.next_fh();
-        lock(&self.dirs).insert(fh, slots);
+        lock(&self.dirs).insert(fh, (Instant::now(), slots));
         reply.opened(FileHandle(fh), FopenFlags::empty());
     }
 
@@ -350,7 +399,7 @@ impl SmbFs {
     /// stable number from the path).
     pub(super) fn fill_dir(&self, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
         let dirs = lock(&self.dirs);
-        let Some(slots) = dirs.get(&fh.0) else {
+        let Some((_, slots)) = dirs.get(&fh.0) else {
             return reply.error(Errno::EBADF);
         };
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -368,25 +417,63 @@ impl SmbFs {
     }
 
     /// READDIRPLUS: each entry with its attributes, as a lookup would answer (the kernel
-    /// then holds a reference to each entry's inode, as after a lookup).
+    /// then holds a reference to each entry's inode, as after a lookup), for what is left
+    /// of the listing's freshness. A file open here is asked of the server afresh (the
+    /// kernel takes the size given: one short of writes still gathered would cut the
+    /// file); a name removed here since the listing is left out.
     pub(super) fn fill_dir_plus(&self, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        type Entries = Vec<(usize, Option<(String, FileInfo)>)>;
+        let (listed_at, entries): (Instant, Entries) = {
+            let dirs = lock(&self.dirs);
+            let Some((at, slots)) = dirs.get(&fh.0) else {
+                return reply.error(Errno::EBADF);
+            };
+            let entries = slots
+                .iter()
+                .enumerate()
+                .skip(start)
+                .map(|(i, s)| (i, s.entry.clone()))
+                .collect();
+            (*at, entries)
+        };
+        let ttl = left(listed_at);
+        let mut answers = Vec::with_capacity(entries.len());
+        for (i, entry) in entries {
+            let entry = match entry {
+                Some((path, info)) => {
+                    if self.open_here(&path).is_some() {
+                        match self.look_up(&path) {
+                            Ok(Found::Entry(info, ttl)) => Some((path, info, ttl)),
+                            _ => continue,
+                        }
+                    } else if lock(&self.attrs).absent(&path).is_some() {
+                        continue;
+                    } else {
+                        Some((path, info, ttl))
+                    }
+                }
+                None => None,
+            };
+            answers.push((i, entry));
+        }
         let dirs = lock(&self.dirs);
-        let Some(slots) = dirs.get(&fh.0) else {
+        let Some((_, slots)) = dirs.get(&fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let mut inodes = lock(&self.inodes);
-        for (i, s) in slots.iter().enumerate().skip(start) {
+        for (i, entry) in answers {
+            let Some(s) = slots.get(i) else { break };
             let next = (i + 1) as u64;
-            let full = match &s.entry {
-                Some((path, info)) => {
-                    let ino = inodes.remember(path);
+            let full = match entry {
+                Some((path, info, ttl)) => {
+                    let ino = inodes.remember(&path);
                     let full = reply.add(
                         INodeNo(ino),
                         next,
                         &s.name,
-                        &TTL,
-                        &self.attr(ino, info),
+                        &ttl,
+                        &self.attr(ino, &info),
                         Generation(0),
                     );
                     if full {

@@ -41,7 +41,7 @@ use fuser::{
 
 use convert::{desired_access, errno, filetime, lock};
 use inodes::Inodes;
-use listing::{AttrCache, Slot};
+use listing::{AttrCache, Found, Slot};
 use open_file::{Open, OpenFile, WRITES_IN_FLIGHT};
 
 /// How long the kernel may cache names and attributes.
@@ -63,7 +63,8 @@ pub struct SmbFs {
     gid: u32,
     inodes: Mutex<Inodes>,
     files: Mutex<HashMap<u64, Arc<Open>>>,
-    dirs: Mutex<HashMap<u64, Vec<Slot>>>,
+    /// Open directories: when listed, and the listing.
+    dirs: Mutex<HashMap<u64, (std::time::Instant, Vec<Slot>)>>,
     attrs: Mutex<AttrCache>,
     /// CLOSEs on their way, by inode (see `close_later`).
     closing: Mutex<HashMap<u64, Vec<tokio::task::JoinHandle<()>>>>,
@@ -187,6 +188,7 @@ impl SmbFs {
                 state: Mutex::new(OpenFile {
                     handle,
                     attrs: Some((opened, std::time::Instant::now())),
+                    reopen: false,
                     pending: None,
                     inflight: VecDeque::new(),
                     cached,
@@ -353,9 +355,11 @@ impl Filesystem for SmbFs {
         };
         tracing::trace!("lookup {path}");
         match self.look_up(&path) {
-            Ok(Some(info)) => self.reply_entry(&path, &info, reply),
+            Ok(Found::Entry(info, ttl)) => self.reply_entry(&path, &info, ttl, reply),
             // A negative entry: the kernel keeps "no such file" as long as a name.
-            Ok(None) => reply.entry(&TTL, &self.attr(0, &FileInfo::default()), Generation(0)),
+            Ok(Found::Absent(ttl)) => {
+                reply.entry(&ttl, &self.attr(0, &FileInfo::default()), Generation(0))
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -420,9 +424,9 @@ impl Filesystem for SmbFs {
             Ok(info) => {
                 let mut attrs = lock(&self.attrs);
                 attrs.added(&path);
-                attrs.listed(&path, Default::default());
+                attrs.listed(&path, std::iter::empty());
                 drop(attrs);
-                self.reply_entry(&path, &info, reply)
+                self.reply_entry(&path, &info, TTL, reply)
             }
             Err(e) => reply.error(self.fail("mkdir", &path, &e)),
         }
@@ -513,6 +517,11 @@ impl Filesystem for SmbFs {
                     return reply.opened(fh, FopenFlags::empty());
                 }
                 Ok(start) => first = Some(start.data),
+                // The file opens but its first bytes cannot be read now (a byte-range
+                // lock, say): an ordinary open, as before reads were folded in.
+                Err(Error::Smb(SmbError::Status {
+                    command: "READ", ..
+                })) => {}
                 Err(e) => return reply.error(self.fail("open", &path, &e)),
             }
         }
@@ -612,6 +621,16 @@ impl Filesystem for SmbFs {
         // Writes gathered on any handle of this file come first.
         self.sync_ino(ino.0);
         let mut f = lock(&file.state);
+        // Read whole at the open and written here since: opened again now (a file unlinked
+        // meanwhile is read as it was).
+        if f.handle.is_none() && f.reopen {
+            f.reopen = false;
+            if let Ok(h) = self.open_late(ino.0) {
+                f.handle = Some(h);
+                f.cached = None;
+                f.attrs = None;
+            }
+        }
         let want = size as usize;
         if let Some(bytes) = f.cached.as_ref().and_then(|b| b.serve(offset, want)) {
             return reply.data(bytes);
@@ -636,13 +655,9 @@ impl Filesystem for SmbFs {
         } else {
             want
         };
-        // A file read whole at the open and changed since (by a write here) is opened now.
-        let handle = match f.handle {
-            Some(h) => h,
-            None => match self.open_late(ino.0) {
-                Ok(h) => *f.handle.insert(h),
-                Err(e) => return reply.error(e),
-            },
+        // Read whole at the open: nothing past its end.
+        let Some(handle) = f.handle else {
+            return reply.data(&[]);
         };
         match self.read_all(handle, offset, len) {
             Ok(block) => {
@@ -826,10 +841,8 @@ impl Filesystem for SmbFs {
         {
             self.changed(&path);
             // What the last write brought back is still the file's (nothing written since).
-            if let Some((info, at)) = f.attrs
-                && at.elapsed() < listing::ATTR_CACHE
-            {
-                lock(&self.attrs).put(&path, &info);
+            if let Some((info, at)) = f.attrs {
+                lock(&self.attrs).put_at(&path, &info, at);
             }
         }
         match sent {

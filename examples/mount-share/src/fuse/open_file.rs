@@ -39,6 +39,8 @@ pub(super) struct OpenFile {
     /// whole at the open answers fstat with these whatever their age (what it reads is as
     /// old); an open handle, while they are fresh (see `listing::ATTR_CACHE`).
     pub(super) attrs: Option<(FileInfo, Instant)>,
+    /// Read whole at the open, and written here since: read from the server again.
+    pub(super) reopen: bool,
     pub(super) pending: Option<(u64, Vec<u8>)>,
     pub(super) inflight: VecDeque<InFlight>,
     pub(super) cached: Option<Block>,
@@ -61,6 +63,12 @@ impl OpenFile {
     /// Cached and read-ahead bytes, and the attributes kept, are stale (a write, a
     /// truncate). A file read whole at the open reads from the server from now on.
     pub(super) fn forget_reads(&mut self) {
+        if self.handle.is_none() {
+            // Read whole at the open: the next read opens the file again (and keeps these
+            // bytes if it is gone meanwhile).
+            self.reopen = true;
+            return;
+        }
         self.cached = None;
         self.attrs = None;
         if let Some((_, task)) = self.ahead.take() {
