@@ -516,7 +516,7 @@ impl Filesystem for SmbFs {
                     let fh = self.open_file(ino.0, None, start.info, false, Some(block));
                     return reply.opened(fh, FopenFlags::empty());
                 }
-                Ok(start) => first = Some(start.data),
+                Ok(start) => first = Some(start),
                 // The file opens but its first bytes cannot be read now (a byte-range
                 // lock, say): an ordinary open, as before reads were folded in.
                 Err(Error::Smb(SmbError::Status {
@@ -537,12 +537,16 @@ impl Filesystem for SmbFs {
             }
         }) {
             Ok(h) => {
-                // The first bytes read already serve the first reads.
-                let cached = first.filter(|d| !d.is_empty()).map(|d| open_file::Block {
-                    at: 0,
-                    data: open_file::Bytes::Owned(d),
-                    eof: false,
-                });
+                // The first bytes read already serve the first reads, if they are of the
+                // version of the file this open found (the same size and time).
+                let same = |i: &FileInfo| (i.size, i.written) == (h.info.size, h.info.written);
+                let cached = first
+                    .filter(|start| same(&start.info) && !start.data.is_empty())
+                    .map(|start| open_file::Block {
+                        at: 0,
+                        data: open_file::Bytes::Owned(start.data),
+                        eof: false,
+                    });
                 reply.opened(
                     self.open_file(ino.0, Some(h), h.info, writable, cached),
                     FopenFlags::empty(),
