@@ -23,6 +23,20 @@ pub fn bar(len: u64, name: &str) -> ProgressBar {
     bar
 }
 
+/// A bar counting files (its length grows as files are started), labelled `name`
+/// (hidden when standard error is not a terminal).
+pub fn files_bar(name: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} files") {
+        bar.set_style(style);
+    }
+    bar.set_message(name.to_string());
+    bar
+}
+
 /// [`bar`] when `show` (a transfer among many shows none).
 pub fn bar_if(show: bool, len: u64, name: &str) -> ProgressBar {
     if show {

@@ -169,6 +169,37 @@ fn progress_bars_on_a_terminal_only() {
         20 << 20
     );
     l.ok(&["rm", &remote], b"");
+    // A tree: one bar counting its files.
+    let tree = l.dir.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    for i in 0..200 {
+        std::fs::write(tree.join(format!("f{i}")), [b'x'; 100]).unwrap();
+    }
+    let remote = format!("progress-tree-{}", std::process::id());
+    l.ok(&["put", "-r", tree.to_str().unwrap(), &l.unc(&remote)], b"");
+    let cmd = format!(
+        "{} --ccache {} --address 127.0.0.1:{} get -r {} {}",
+        env!("CARGO_BIN_EXE_mount-share"),
+        l.ccache(),
+        l.env["AZKRB_LAB_SMB_PORT"],
+        l.unc(&remote),
+        l.dir.join("back-tree").display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{text}");
+    assert!(text.contains(" files"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(l.dir.join("back-tree")).unwrap().count(),
+        200
+    );
+    std::fs::remove_dir_all(std::path::Path::new(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&remote))
+        .unwrap();
 }
 
 #[test]

@@ -163,16 +163,19 @@ pub(crate) async fn download_one(
 
 /// The transfers of a recursive get or put, [`FILES_IN_FLIGHT`] at a time on the one
 /// session. The first failure stops new ones; those running finish, and it is returned.
+/// A terminal shows one bar for the files of the tree, done of started (each file has none).
 struct InFlight {
     set: tokio::task::JoinSet<Result<(), Failure>>,
     failed: Option<Failure>,
+    files: indicatif::ProgressBar,
 }
 
 impl InFlight {
-    fn new() -> Self {
+    fn new(name: &str) -> Self {
         Self {
             set: tokio::task::JoinSet::new(),
             failed: None,
+            files: progress::files_bar(name),
         }
     }
 
@@ -185,13 +188,18 @@ impl InFlight {
             self.reap().await;
         }
         if self.failed.is_none() {
+            self.files.inc_length(1);
             self.set.spawn(transfer);
         }
     }
 
     async fn reap(&mut self) {
         let failure = match self.set.join_next().await {
-            Some(Ok(Ok(()))) | None => return,
+            None => return,
+            Some(Ok(Ok(()))) => {
+                self.files.inc(1);
+                return;
+            }
             Some(Ok(Err(f))) => f,
             Some(Err(e)) => Failure {
                 code: 1,
@@ -211,6 +219,7 @@ impl InFlight {
         while !self.set.is_empty() {
             self.reap().await;
         }
+        self.files.finish_and_clear();
         self.failed.map_or(Ok(()), Err)
     }
 }
@@ -305,7 +314,7 @@ pub(crate) async fn get_tree(
             .to_string()
     });
     let mut stack = vec![(root.clone(), std::path::PathBuf::from(&local))];
-    let mut running = InFlight::new();
+    let mut running = InFlight::new(&local);
     // An error here lets the transfers under way finish (never cut off half-written).
     let walked = async {
         while let Some((dir, into)) = stack.pop() {
@@ -380,7 +389,7 @@ pub(crate) async fn put_tree(
     }
     let (share, root) = open(g, remote, true).await?;
     let mut stack = vec![(std::path::PathBuf::from(local), root)];
-    let mut running = InFlight::new();
+    let mut running = InFlight::new(local);
     // An error here lets the transfers under way finish (never cut off half-written).
     let walked = async {
     while let Some((dir, into)) = stack.pop() {
