@@ -25,12 +25,13 @@ pub struct Builder {
     pub(crate) ca_file: Option<String>,
     pub(crate) kdc_timeout: Duration,
     pub(crate) tgt: Tgt,
+    pub(crate) connections: Option<crate::Connections>,
     pub(crate) smb: SmbSettings,
 }
 
 /// What [`AzureFiles`] keeps of the settings: how it reaches and secures SMB sessions (the
 /// Kerberos settings live in its Kerberos client).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SmbSettings {
     pub(crate) port: u16,
     pub(crate) connect_to: Option<String>,
@@ -55,6 +56,7 @@ impl Default for Builder {
             ca_file: None,
             kdc_timeout: TransportOptions::default().timeout,
             tgt: Tgt::Ccache(None),
+            connections: None,
             smb: SmbSettings {
                 port: 445,
                 connect_to: None,
@@ -183,6 +185,14 @@ impl Builder {
         self
     }
 
+    /// Shares SMB connections and sessions with other clients built with the same
+    /// [`crate::Connections`] (one connection per server, a session per principal on it);
+    /// by default a client has its own. [`AzureFiles::for_user`] shares them too.
+    pub fn connections(mut self, connections: crate::Connections) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
     /// Checks the settings and builds the client (no network traffic yet).
     pub fn build(self) -> Result<AzureFiles, Error> {
         let usage = |e: azkrb_cloudtgt::Error| Error::Usage(e.to_string());
@@ -213,7 +223,11 @@ impl Builder {
             },
         )?
         .with_tgt_source(self.tgt);
-        Ok(AzureFiles::new(kerberos, self.smb))
+        Ok(AzureFiles::new(
+            kerberos,
+            self.smb,
+            self.connections.unwrap_or_default(),
+        ))
     }
 }
 

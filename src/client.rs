@@ -14,8 +14,9 @@ use azkrb_smb3::msg::NegotiateOptions;
 use azkrb_smb3::{Connection, Security, Session, Tree};
 
 use crate::builder::SmbSettings;
+use crate::pool::{Connections, Slot};
 use crate::share::Opened;
-use crate::{Builder, Error, KerberosAuth, Share, UncPath};
+use crate::{Builder, Error, KerberosAuth, Share, Tgt, UncPath};
 
 /// A configured client: Kerberos settings, the TGT's source, SMB settings. Open shares with
 /// [`AzureFiles::open`]; service tickets are cached across opens. Cloning is cheap and
@@ -44,13 +45,50 @@ pub struct AzureFiles {
 struct Inner {
     kerberos: Client,
     smb: SmbSettings,
+    /// The connections and sessions the shares use (shared with other users' clients).
+    pool: Connections,
 }
 
 impl AzureFiles {
-    pub(crate) fn new(kerberos: Client, smb: SmbSettings) -> Self {
+    pub(crate) fn new(kerberos: Client, smb: SmbSettings, pool: Connections) -> Self {
         Self {
-            inner: Arc::new(Inner { kerberos, smb }),
+            inner: Arc::new(Inner {
+                kerberos,
+                smb,
+                pool,
+            }),
         }
+    }
+
+    /// A client for another user: the same settings, realms and KDC proxy connections, the
+    /// same SMB connections ([`Connections`]: one per server, a session per principal on
+    /// it), the TGT from `tgt`.
+    pub fn for_user(&self, tgt: Tgt) -> AzureFiles {
+        AzureFiles::new(
+            self.inner.kerberos.for_source(tgt),
+            self.inner.smb.clone(),
+            self.inner.pool.clone(),
+        )
+    }
+
+    /// The connections and sessions this client's shares use.
+    pub fn connections(&self) -> &Connections {
+        &self.inner.pool
+    }
+
+    /// The pool slot of the server `unc` is reached at through `addr` (with these
+    /// settings: a client with others gets a connection of its own).
+    pub(crate) fn slot(&self, unc: &UncPath, addr: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        let s = &self.inner.smb;
+        let key = format!(
+            "{addr}|{}|{:?}|{}|{}|{:?}",
+            unc.host.to_ascii_lowercase(),
+            s.ciphers,
+            s.smb30,
+            s.require_encryption,
+            s.keepalive
+        );
+        self.inner.pool.slot(&key)
     }
 
     /// Starts the settings.
@@ -103,7 +141,7 @@ impl AzureFiles {
     /// own name resolution).
     pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
         let unc = UncPath::parse(unc)?;
-        let (live, client) = self.connect(&unc, addr, None).await?;
+        let (live, client) = self.connect(&unc, addr, None, true).await?;
         Ok(Share::new(Opened {
             files: self.clone(),
             live,
@@ -113,15 +151,78 @@ impl AzureFiles {
         }))
     }
 
-    /// Service ticket, NEGOTIATE (with `client_guid` when reconnecting: the server keys
-    /// durable opens by it), Kerberos SESSION_SETUP, TREE_CONNECT. Returns the tree and
-    /// whom the session authenticated.
+    /// The tree of `unc` on a session of this client's principal on a connection to
+    /// `addr`: the connection and the session from the pool while they work, else made
+    /// (service ticket, NEGOTIATE with `client_guid` when reconnecting (the server keys
+    /// durable opens by it), Kerberos SESSION_SETUP), then TREE_CONNECT. `acquire`: a
+    /// share is opened (not reconnected), and counts as a user of the session. Returns the
+    /// tree and whom the session authenticated.
     pub(crate) async fn connect(
         &self,
         unc: &UncPath,
         addr: &str,
         client_guid: Option<[u8; 16]>,
+        acquire: bool,
     ) -> Result<(Tree, String), Error> {
+        let slot = self.slot(unc, addr);
+        let mut held = slot.lock().await;
+        let (session, client) = match held.live().cloned() {
+            Some(conn) => {
+                let client = self.tgt().await?.client.to_string();
+                let known = held.sessions.get(&client).cloned();
+                let session = match known {
+                    Some(session) => session,
+                    None => {
+                        let ticket = self.cifs_ticket(&unc.host).await?;
+                        self.session_on(&conn, ticket).await?
+                    }
+                };
+                (session, client)
+            }
+            None => {
+                let guid = client_guid.or(held.conn.as_ref().map(Connection::client_guid));
+                let (conn, session, client) = self.connect_new(unc, addr, guid).await?;
+                held.conn = Some(conn);
+                held.sessions.clear();
+                (session, client)
+            }
+        };
+        held.sessions.insert(client.clone(), session.clone());
+        if acquire {
+            held.acquire(&client);
+        }
+        let tree = match session.tree_connect(&unc.host, &unc.share).await {
+            // A session kept in the pool whose ticket has ended: renewed, then again.
+            Err(azkrb_smb3::Error::Status {
+                status: azkrb_smb3::NtStatus::NETWORK_SESSION_EXPIRED,
+                ..
+            }) => {
+                let mut auth = KerberosAuth::new(self.cifs_ticket(&unc.host).await?)?;
+                session.reauthenticate(&mut auth).await?;
+                session.tree_connect(&unc.host, &unc.share).await
+            }
+            t => t,
+        };
+        let tree = match tree {
+            Ok(t) => t,
+            Err(e) => {
+                if acquire {
+                    held.release(&client);
+                }
+                return Err(e.into());
+            }
+        };
+        Ok((tree, client))
+    }
+
+    /// A new connection and this client's session on it: the service ticket while TCP
+    /// connects and NEGOTIATE runs.
+    async fn connect_new(
+        &self,
+        unc: &UncPath,
+        addr: &str,
+        client_guid: Option<[u8; 16]>,
+    ) -> Result<(Connection, Session, String), Error> {
         let s = &self.inner.smb;
         let mut opts = NegotiateOptions {
             ciphers: s.ciphers.clone(),
@@ -138,19 +239,28 @@ impl AzureFiles {
         let (ticket, conn) = tokio::try_join!(self.cifs_ticket(&unc.host), async {
             Ok::<_, Error>(Connection::connect(addr, &opts, s.timeout).await?)
         })?;
-        let client = ticket.client.to_string();
         conn.set_keepalive(s.keepalive.0, s.keepalive.1)?;
+        let client = ticket.client.to_string();
+        let session = self.session_on(&conn, ticket).await?;
+        Ok((conn, session, client))
+    }
+
+    /// Kerberos SESSION_SETUP on `conn` with `ticket`.
+    async fn session_on(
+        &self,
+        conn: &Connection,
+        ticket: azkrb_cloudtgt::Credential,
+    ) -> Result<Session, Error> {
+        let s = &self.inner.smb;
         let mut auth = KerberosAuth::new(ticket)?;
-        let session = Session::setup(
-            &conn,
+        Ok(Session::setup(
+            conn,
             &mut auth,
             Security {
                 require_encryption: s.require_encryption,
                 always_encrypt: false,
             },
         )
-        .await?;
-        let tree = session.tree_connect(&unc.host, &unc.share).await?;
-        Ok((tree, client))
+        .await?)
     }
 }

@@ -41,6 +41,7 @@ pub mod builder;
 pub mod client;
 pub mod error;
 pub mod gss_spnego;
+pub mod pool;
 pub mod share;
 pub mod unc;
 
@@ -52,6 +53,7 @@ pub use builder::{Builder, Tgt};
 pub use client::AzureFiles;
 pub use error::Error;
 pub use gss_spnego::KerberosAuth;
+pub use pool::Connections;
 pub use share::{Recovery, Share};
 pub use unc::UncPath;
 

@@ -62,6 +62,8 @@ struct Inner {
     replayed: AtomicU64,
     /// When the last reconnect failed, and why (cleared by a successful one).
     failed: std::sync::Mutex<Option<(Instant, String)>>,
+    /// Closed or disconnected: no longer a user of its session and connection.
+    released: std::sync::atomic::AtomicBool,
 }
 
 /// What the share has lived through: reconnects, opens reclaimed and lost, operations
@@ -137,6 +139,7 @@ impl Share {
                 reconnects: AtomicU64::new(0),
                 replayed: AtomicU64::new(0),
                 failed: std::sync::Mutex::new(None),
+                released: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -335,7 +338,7 @@ impl Share {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let tried = o.files.connect(&o.unc, &o.addr, guid).await;
+            let tried = o.files.connect(&o.unc, &o.addr, guid, false).await;
             match tried {
                 Ok((mut tree, client)) if client == o.client => {
                     // ChannelSequence goes up with each reconnect (modulo 2^16).
@@ -452,6 +455,9 @@ impl Share {
 
     async fn reauthenticate_now(&self) -> Result<(), Error> {
         let o = &self.inner.opened;
+        // The session may serve other shares: one re-authentication of it at a time.
+        let slot = o.files.slot(&o.unc, &o.addr);
+        let _one = slot.lock().await;
         let tgt = o.files.tgt().await?;
         if tgt.client.to_string() != o.client {
             // Not kept: the next try reads the source again (the right principal may log in).
@@ -473,22 +479,51 @@ impl Share {
     /// would be kept by the server for a reconnect that never comes, until it times out).
     /// Other clones of the share fail from then on. [`close`](Self::close) says goodbye.
     pub async fn disconnect(&self) {
-        self.connection()
-            .close_socket("the share was disconnected")
-            .await;
+        let (last_of_principal, last) = self.release().await;
+        if last {
+            self.connection()
+                .close_socket("the share was disconnected")
+                .await;
+            return;
+        }
+        // Other shares use the connection: this tree (and the session, if no other share
+        // of this principal uses it) ends on it.
+        let live = self.tree();
+        let _ = live.disconnect().await;
+        if last_of_principal {
+            let _ = live.session().logoff().await;
+        }
     }
 
-    /// Disconnects the tree and logs the session off (two round trips). Other clones of the
-    /// share fail from then on.
+    /// Disconnects the tree and logs the session off (two round trips) unless another share
+    /// of the same principal uses the session. Other clones of the share fail from then on.
     pub async fn close(&self) -> Result<(), Error> {
+        let (last_of_principal, _) = self.release().await;
         let live = self.tree();
         let tree = live.disconnect().await;
-        let session = live.session().logoff().await;
+        let session = if last_of_principal {
+            live.session().logoff().await
+        } else {
+            Ok(())
+        };
         // A session whose ticket ended is over anyway (LOGOFF is allowed; the rest is not).
         if !expired(&tree) {
             tree?;
         }
         session?;
         Ok(())
+    }
+
+    /// This share no longer uses its session and connection: whether it was the last of its
+    /// principal on them, and whether the last of all.
+    async fn release(&self) -> (bool, bool) {
+        if self.inner.released.swap(true, Ordering::SeqCst) {
+            return (false, false);
+        }
+        let o = &self.inner.opened;
+        let slot = o.files.slot(&o.unc, &o.addr);
+        let mut held = slot.lock().await;
+        // A share whose connection was replaced by another's reconnect counts on the new one.
+        held.release(&o.client)
     }
 }

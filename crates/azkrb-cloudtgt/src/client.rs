@@ -130,6 +130,18 @@ impl Client {
         })
     }
 
+    /// A client for another user: the same realms and transport (its pooled KDC proxy
+    /// connections), its own TGT from `source` and its own ticket cache.
+    pub fn for_source(&self, source: TgtSource) -> Self {
+        Self {
+            config: self.config.clone(),
+            transport: self.transport.clone(),
+            cache: CredentialCache::default(),
+            tgt_source: Some(Arc::new(source)),
+            fetching: Arc::default(),
+        }
+    }
+
     /// Where [`tgt`](Self::tgt) gets the TGT from.
     pub fn with_tgt_source(mut self, source: TgtSource) -> Self {
         self.tgt_source = Some(Arc::new(source));

@@ -1,0 +1,90 @@
+//! [`Connections`]: the SMB connections and sessions that the shares of a process use, held
+//! once: one connection per server (address and settings), one session per principal on it,
+//! a tree per opened share. A service acting for many users holds a connection per server,
+//! not one per user and share; a second share on a server costs one TREE_CONNECT.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use azkrb_smb3::{Connection, Session};
+
+/// The connections and sessions shared by every [`crate::AzureFiles`] built with the same
+/// `Connections` (see [`crate::Builder::connections`] and [`crate::AzureFiles::for_user`]);
+/// each `AzureFiles` has its own otherwise. Cloning is cheap (the same pool).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), azkrb::Error> {
+/// use azkrb::{AzureFiles, Tgt};
+/// let files = AzureFiles::builder().build()?;
+/// // Another user's shares on the same servers go over the same connections.
+/// let bob = files.for_user(Tgt::Ccache(Some("FILE:/run/user/1001/krb5cc".into())));
+/// let a = files.open("//acct.file.core.windows.net/data").await?;
+/// let b = bob.open("//acct.file.core.windows.net/data").await?;
+/// assert_eq!(a.connection().client_guid(), b.connection().client_guid());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct Connections {
+    slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.slots.lock().map_or(0, |s| s.len());
+        f.debug_struct("Connections").field("servers", &n).finish()
+    }
+}
+
+/// One server's connection, its sessions by principal, and how many open shares use each.
+#[derive(Default)]
+pub(crate) struct Slot {
+    pub(crate) conn: Option<Connection>,
+    pub(crate) sessions: HashMap<String, Session>,
+    users: HashMap<String, usize>,
+}
+
+impl Slot {
+    /// The connection, while it works.
+    pub(crate) fn live(&self) -> Option<&Connection> {
+        self.conn.as_ref().filter(|c| c.failure().is_none())
+    }
+
+    /// A share of `principal` opened on this connection.
+    pub(crate) fn acquire(&mut self, principal: &str) {
+        *self.users.entry(principal.to_string()).or_default() += 1;
+    }
+
+    /// A share of `principal` closed: whether it was the last of that principal here (its
+    /// session may end), and whether it was the last of all (the connection may end).
+    pub(crate) fn release(&mut self, principal: &str) -> (bool, bool) {
+        let last_of_principal = match self.users.get_mut(principal) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                self.users.remove(principal);
+                self.sessions.remove(principal);
+                true
+            }
+        };
+        let last = self.users.is_empty();
+        if last {
+            self.conn = None;
+        }
+        (last_of_principal, last)
+    }
+}
+
+impl Connections {
+    /// A new, empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The slot of server `key` (made when first asked for).
+    pub(crate) fn slot(&self, key: &str) -> Arc<tokio::sync::Mutex<Slot>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(slots.entry(key.to_string()).or_default())
+    }
+}
