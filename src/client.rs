@@ -47,7 +47,12 @@ struct Inner {
     smb: SmbSettings,
     /// The connections and sessions the shares use (shared with other users' clients).
     pool: Connections,
+    /// This client's number, unique in the process (its sessions' name in the pool).
+    id: u64,
 }
+
+/// Numbers of clients, unique in the process.
+static NEXT_CLIENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl AzureFiles {
     pub(crate) fn new(kerberos: Client, smb: SmbSettings, pool: Connections) -> Self {
@@ -56,6 +61,7 @@ impl AzureFiles {
                 kerberos,
                 smb,
                 pool,
+                id: NEXT_CLIENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }),
         }
     }
@@ -81,12 +87,16 @@ impl AzureFiles {
     pub(crate) fn slot(&self, unc: &UncPath, addr: &str) -> Arc<tokio::sync::Mutex<Slot>> {
         let s = &self.inner.smb;
         let key = format!(
-            "{addr}|{}|{:?}|{}|{}|{:?}",
-            unc.host.to_ascii_lowercase(),
-            s.ciphers,
-            s.smb30,
-            s.require_encryption,
-            s.keepalive
+            "{:?}",
+            (
+                addr,
+                unc.host.to_ascii_lowercase(),
+                &s.ciphers,
+                s.smb30,
+                s.require_encryption,
+                s.keepalive,
+                s.timeout,
+            )
         );
         self.inner.pool.slot(&key)
     }
@@ -141,7 +151,12 @@ impl AzureFiles {
     /// own name resolution).
     pub async fn open_at(&self, unc: &str, addr: &str) -> Result<Share, Error> {
         let unc = UncPath::parse(unc)?;
-        let (live, client) = self.connect(&unc, addr, None, true).await?;
+        let (live, client) = self.connect(&unc, addr, None, None).await?;
+        // A user of its session from now on (until closed, disconnected or dropped).
+        self.slot(&unc, addr)
+            .lock()
+            .await
+            .acquire(&self.session_key(&client));
         Ok(Share::new(Opened {
             files: self.clone(),
             live,
@@ -162,35 +177,49 @@ impl AzureFiles {
         unc: &UncPath,
         addr: &str,
         client_guid: Option<[u8; 16]>,
-        acquire: bool,
+        expect: Option<&str>,
     ) -> Result<(Tree, String), Error> {
+        // Whose TGT this is, before anything reaches the network: a share reconnecting must
+        // stay its principal's.
+        let client = self.tgt().await?.client.to_string();
+        if let Some(want) = expect
+            && want != client
+        {
+            self.forget_tgt();
+            return Err(Error::Usage(format!(
+                "reconnecting //{}/{}: the credential cache now holds {client}'s TGT, but the \
+                 share was opened as {want}: log in as {want} to keep it",
+                unc.host, unc.share
+            )));
+        }
+        let key = self.session_key(&client);
         let slot = self.slot(unc, addr);
         let mut held = slot.lock().await;
-        let (session, client) = match held.live().cloned() {
-            Some(conn) => {
-                let client = self.tgt().await?.client.to_string();
-                let known = held.sessions.get(&client).cloned();
-                let session = match known {
-                    Some(session) => session,
-                    None => {
-                        let ticket = self.cifs_ticket(&unc.host).await?;
-                        self.session_on(&conn, ticket).await?
-                    }
-                };
-                (session, client)
-            }
+        let session = match held.live().cloned() {
+            Some(conn) => match held.sessions.get(&key).cloned() {
+                Some(session) => session,
+                None => {
+                    let ticket = self.cifs_ticket(&unc.host).await?;
+                    self.session_on(&conn, ticket).await?
+                }
+            },
             None => {
-                let guid = client_guid.or(held.conn.as_ref().map(Connection::client_guid));
-                let (conn, session, client) = self.connect_new(unc, addr, guid).await?;
+                let replaced = held.conn.as_ref().map(Connection::client_guid);
+                let (conn, session, _) = self
+                    .connect_new(unc, addr, client_guid.or(replaced))
+                    .await?;
+                if replaced.is_some() {
+                    // Requests on the new connection carry a ChannelSequence one up from
+                    // the old one's (modulo 2^16): the server's opens tell replays so.
+                    held.channel_sequence = held.channel_sequence.wrapping_add(1);
+                }
+                conn.set_channel_sequence(held.channel_sequence);
                 held.conn = Some(conn);
                 held.sessions.clear();
-                (session, client)
+                session
             }
         };
-        held.sessions.insert(client.clone(), session.clone());
-        if acquire {
-            held.acquire(&client);
-        }
+        held.sessions.insert(key.clone(), session.clone());
         let tree = match session.tree_connect(&unc.host, &unc.share).await {
             // A session kept in the pool whose ticket has ended: renewed, then again.
             Err(azkrb_smb3::Error::Status {
@@ -203,16 +232,14 @@ impl AzureFiles {
             }
             t => t,
         };
-        let tree = match tree {
-            Ok(t) => t,
-            Err(e) => {
-                if acquire {
-                    held.release(&client);
-                }
-                return Err(e.into());
-            }
-        };
-        Ok((tree, client))
+        Ok((tree?, client))
+    }
+
+    /// The pool's name for this client's session of `principal`: sessions are shared by the
+    /// clones of one client, never with another client (another user's credentials must
+    /// make their own session, whatever principal their cache names).
+    pub(crate) fn session_key(&self, principal: &str) -> String {
+        format!("{principal}#{}", self.inner.id)
     }
 
     /// A new connection and this client's session on it: the service ticket while TCP

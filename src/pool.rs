@@ -39,8 +39,11 @@ impl std::fmt::Debug for Connections {
 #[derive(Default)]
 pub(crate) struct Slot {
     pub(crate) conn: Option<Connection>,
+    /// Sessions by client and principal (see `AzureFiles::session_key`).
     pub(crate) sessions: HashMap<String, Session>,
     users: HashMap<String, usize>,
+    /// The ChannelSequence of the connection: one up each time it is replaced.
+    pub(crate) channel_sequence: u16,
 }
 
 impl Slot {
@@ -49,22 +52,22 @@ impl Slot {
         self.conn.as_ref().filter(|c| c.failure().is_none())
     }
 
-    /// A share of `principal` opened on this connection.
-    pub(crate) fn acquire(&mut self, principal: &str) {
-        *self.users.entry(principal.to_string()).or_default() += 1;
+    /// A share opened on session `key` of this connection.
+    pub(crate) fn acquire(&mut self, key: &str) {
+        *self.users.entry(key.to_string()).or_default() += 1;
     }
 
-    /// A share of `principal` closed: whether it was the last of that principal here (its
-    /// session may end), and whether it was the last of all (the connection may end).
-    pub(crate) fn release(&mut self, principal: &str) -> (bool, bool) {
-        let last_of_principal = match self.users.get_mut(principal) {
+    /// A share of session `key` closed: whether it was the last of that session here (it
+    /// may end), and whether it was the last of all (the connection may end).
+    pub(crate) fn release(&mut self, key: &str) -> (bool, bool) {
+        let last_of_principal = match self.users.get_mut(key) {
             Some(n) if *n > 1 => {
                 *n -= 1;
                 false
             }
             _ => {
-                self.users.remove(principal);
-                self.sessions.remove(principal);
+                self.users.remove(key);
+                self.sessions.remove(key);
                 true
             }
         };

@@ -21,6 +21,37 @@ use azkrb_smb3::{Connection, NtStatus, Session, Tree};
 
 use crate::{AzureFiles, Error, KerberosAuth, UncPath};
 
+impl Opened {
+    /// The share no longer uses its session and connection (counted in the pool, which
+    /// holds them for every share of the server).
+    async fn release(&self) -> (bool, bool) {
+        let slot = self.files.slot(&self.unc, &self.addr);
+        let mut held = slot.lock().await;
+        held.release(&self.files.session_key(&self.client))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A share dropped without close: its use of the session and connection ends too.
+        if self.released.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let o = Opened {
+                files: self.opened.files.clone(),
+                live: self.opened.live.clone(),
+                unc: self.opened.unc.clone(),
+                addr: self.opened.addr.clone(),
+                client: self.opened.client.clone(),
+            };
+            rt.spawn(async move {
+                o.release().await;
+            });
+        }
+    }
+}
+
 /// What [`AzureFiles::open_at`] put together.
 pub(crate) struct Opened {
     pub(crate) files: AzureFiles,
@@ -315,6 +346,7 @@ impl Share {
 
     async fn reconnect_now(&self, old: &Tree) -> Result<(), Error> {
         let o = &self.inner.opened;
+        self.still_open()?;
         let why = old
             .session()
             .connection()
@@ -329,22 +361,16 @@ impl Share {
             .await;
         let started = Instant::now();
         let guid = Some(old.session().connection().client_guid());
-        let sequence = self
-            .inner
-            .reconnects
-            .load(Ordering::Relaxed)
-            .wrapping_add(1);
         let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let tried = o.files.connect(&o.unc, &o.addr, guid, false).await;
+            let tried = o
+                .files
+                .connect(&o.unc, &o.addr, guid, Some(&o.client))
+                .await;
             match tried {
-                Ok((mut tree, client)) if client == o.client => {
-                    // ChannelSequence goes up with each reconnect (modulo 2^16).
-                    tree.session()
-                        .connection()
-                        .set_channel_sequence((sequence & 0xFFFF) as u16);
+                Ok((mut tree, _)) => {
                     let done = match tree.reclaim(old).await {
                         Ok(done) => done,
                         // The new connection failed too: another attempt.
@@ -368,14 +394,6 @@ impl Share {
                         done.lost.len()
                     );
                     return Ok(());
-                }
-                Ok((_, client)) => {
-                    o.files.forget_tgt();
-                    return Err(Error::Usage(format!(
-                        "reconnecting //{}/{}: the credential cache now holds {client}'s \
-                         TGT, but the share was opened as {}: log in as {} to keep it",
-                        o.unc.host, o.unc.share, o.client, o.client
-                    )));
                 }
                 // A KDC out of reach in the same outage may come back; a refused ticket
                 // or a setting does not mend by waiting.
@@ -455,6 +473,7 @@ impl Share {
 
     async fn reauthenticate_now(&self) -> Result<(), Error> {
         let o = &self.inner.opened;
+        self.still_open()?;
         // The session may serve other shares: one re-authentication of it at a time.
         let slot = o.files.slot(&o.unc, &o.addr);
         let _one = slot.lock().await;
@@ -479,6 +498,8 @@ impl Share {
     /// would be kept by the server for a reconnect that never comes, until it times out).
     /// Other clones of the share fail from then on. [`close`](Self::close) says goodbye.
     pub async fn disconnect(&self) {
+        // No reconnect or re-authentication is under way, and none starts after.
+        let _gate = self.inner.gate.write().await;
         let (last_of_principal, last) = self.release().await;
         if last {
             self.connection()
@@ -498,6 +519,7 @@ impl Share {
     /// Disconnects the tree and logs the session off (two round trips) unless another share
     /// of the same principal uses the session. Other clones of the share fail from then on.
     pub async fn close(&self) -> Result<(), Error> {
+        let _gate = self.inner.gate.write().await;
         let (last_of_principal, _) = self.release().await;
         let live = self.tree();
         let tree = live.disconnect().await;
@@ -520,10 +542,18 @@ impl Share {
         if self.inner.released.swap(true, Ordering::SeqCst) {
             return (false, false);
         }
-        let o = &self.inner.opened;
-        let slot = o.files.slot(&o.unc, &o.addr);
-        let mut held = slot.lock().await;
-        // A share whose connection was replaced by another's reconnect counts on the new one.
-        held.release(&o.client)
+        self.inner.opened.release().await
+    }
+
+    /// An error once the share is closed (it neither reconnects nor re-authenticates).
+    fn still_open(&self) -> Result<(), Error> {
+        if self.inner.released.load(Ordering::SeqCst) {
+            let o = &self.inner.opened;
+            return Err(Error::Usage(format!(
+                "//{}/{} was closed",
+                o.unc.host, o.unc.share
+            )));
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! connection per server, with one session per principal on it, and keep working when
 //! other shares close and when the connection drops (one reconnect serves them all).
 
+use azkrb::smb3::{Disposition, OpenOptions};
 use azkrb::{AzureFiles, Tgt};
 use azkrb_test_support::lab;
 use azkrb_test_support::proxy::Proxy;
@@ -58,11 +59,22 @@ async fn users_and_shares_share_one_connection_with_a_session_per_principal() {
         "one session per principal"
     );
     assert_ne!(a.session().id(), c.session().id());
-    assert!(
-        c.principal()
-            .starts_with(&format!("{}@", env["AZKRB_LAB_UPN"]))
-            || c.principal() != a.principal()
-    );
+    assert_ne!(a.principal(), c.principal());
+    // Another client naming the same principal has credentials of its own to prove: a
+    // session of its own on the same connection, never alice's.
+    let again = upn.for_user(Tgt::Password {
+        principal: env["AZKRB_LAB_USER"].clone(),
+        realm: Some(env["AZKRB_LAB_REALM"].clone()),
+        password: Zeroizing::new(env["AZKRB_LAB_PASSWORD"].clone()),
+    });
+    let e = again
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    assert_eq!(e.principal(), a.principal());
+    assert_ne!(e.session().id(), a.session().id());
+    assert_eq!(proxy.accepted(), 1);
+    e.close().await.unwrap();
     for s in [&a, &b, &c] {
         s.tree().list("").await.unwrap();
     }
@@ -95,13 +107,29 @@ async fn a_dropped_shared_connection_is_replaced_once_for_every_user() {
         .unwrap();
     let c = upn.open(&unc(&env, &env["AZKRB_LAB_SHARE"])).await.unwrap();
     assert_eq!(proxy.accepted(), 1);
+    // A file open for writing on each: after the drop both go on writing (the replaced
+    // connection's ChannelSequence is one, whoever reconnected first).
+    let write = OpenOptions::write().disposition(Disposition::OverwriteIf);
+    let name = |who: &str| format!("pool-{who}-{}.bin", std::process::id());
+    let ha = a.tree().open(&name("a"), write).await.unwrap();
+    let hc = c.tree().open(&name("c"), write).await.unwrap();
+    a.tree().write_at(ha, 0, b"before").await.unwrap();
+    c.tree().write_at(hc, 0, b"before").await.unwrap();
     proxy.cut();
     let (x, y) = tokio::join!(
-        a.run(|t| async move { t.list("").await }),
-        c.run(|t| async move { t.list("").await })
+        a.run(|t| async move { t.write_at(ha, 6, b" after").await }),
+        c.run(|t| async move { t.write_at(hc, 6, b" after").await })
     );
     x.unwrap();
     y.unwrap();
+    for (s, h, who) in [(&a, ha, "a"), (&c, hc, "c")] {
+        s.run(|t| async move { t.close(h).await }).await.unwrap();
+        assert_eq!(
+            s.tree().read_file(&name(who), 1).await.unwrap(),
+            b"before after"
+        );
+        s.tree().remove(&name(who), false).await.unwrap();
+    }
     assert_eq!(proxy.accepted(), 2, "one new connection for both users");
     assert_eq!(a.connection().client_guid(), c.connection().client_guid());
     assert_ne!(a.session().id(), c.session().id());
