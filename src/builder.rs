@@ -186,7 +186,7 @@ impl Builder {
     }
 
     /// Shares SMB connections and sessions with other clients built with the same
-    /// [`crate::Connections`] (one connection per server, a session per principal on it);
+    /// [`crate::Connections`] (one connection per server, a session per client on it);
     /// by default a client has its own. [`AzureFiles::for_user`] shares them too.
     pub fn connections(mut self, connections: crate::Connections) -> Self {
         self.connections = Some(connections);

@@ -67,7 +67,7 @@ impl AzureFiles {
     }
 
     /// A client for another user: the same settings, realms and KDC proxy connections, the
-    /// same SMB connections ([`Connections`]: one per server, a session per principal on
+    /// same SMB connections ([`Connections`]: one per server, a session per client on
     /// it), the TGT from `tgt`.
     pub fn for_user(&self, tgt: Tgt) -> AzureFiles {
         AzureFiles::new(

@@ -1,6 +1,6 @@
 //! [`Connections`]: the SMB connections and sessions that the shares of a process use, held
-//! once: one connection per server (address and settings), one session per principal on it,
-//! a tree per opened share. A service acting for many users holds a connection per server,
+//! once: one connection per server (address and settings), one session per client (and its
+//! principal) on it, a tree per opened share. A service acting for many users holds a connection per server,
 //! not one per user and share; a second share on a server costs one TREE_CONNECT.
 
 use std::collections::HashMap;
@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use azkrb_smb3::{Connection, Session};
 
-/// The connections and sessions shared by every [`crate::AzureFiles`] built with the same
-/// `Connections` (see [`crate::Builder::connections`] and [`crate::AzureFiles::for_user`]);
-/// each `AzureFiles` has its own otherwise. Cloning is cheap (the same pool).
+/// The connections shared by every [`crate::AzureFiles`] built with the same `Connections`
+/// (see [`crate::Builder::connections`] and [`crate::AzureFiles::for_user`]), and each
+/// client's sessions on them (a session is never shared between clients: each proves its
+/// own credentials); each `AzureFiles` has its own otherwise. Cloning is cheap (the same
+/// pool).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), azkrb::Error> {

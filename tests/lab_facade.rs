@@ -258,11 +258,14 @@ async fn an_expired_session_is_revived_by_reauthentication() {
     let life = ticket.endtime.0 - ticket.starttime.unwrap_or(ticket.authtime).0;
     assert!(life <= 45, "the lab's short ticket lives {life} s");
     share.tree().list("").await.unwrap();
-    // A second session on the same host, left to expire and then closed.
+    // A second session on the same host (another client's: one client's shares of a
+    // server share their session), left to expire and then closed.
     let idle = files
+        .for_user(password(&env, &env["AZKRB_LAB_PASSWORD"]))
         .open(&format!("//{host}/{}", env["AZKRB_LAB_SHARE"]))
         .await
         .unwrap();
+    assert_ne!(idle.session().id(), share.session().id());
     tokio::time::sleep(std::time::Duration::from_secs(life as u64 + 3)).await;
     let e = share.tree().list("").await.unwrap_err();
     assert!(
