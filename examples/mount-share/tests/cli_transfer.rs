@@ -132,6 +132,19 @@ fn recursive_transfers_of_many_files_at_once_and_their_first_failure() {
     std::fs::remove_dir_all(&on_server_again).unwrap();
 }
 
+/// What `cmd` writes on a terminal (script(1) gives it a pty), once it has succeeded.
+fn on_a_terminal(l: &Lab, cmd: &str) -> String {
+    let tty = Command::new("script")
+        .args(["-qec", cmd, "/dev/null"])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout).into_owned();
+    assert!(tty.status.success(), "{text}");
+    text
+}
+
 #[test]
 #[ignore = "needs the lab: scripts/test starts it"]
 fn progress_bars_on_a_terminal_only() {
@@ -147,7 +160,7 @@ fn progress_bars_on_a_terminal_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // On a terminal (script(1) gives it a pty): the bar with rate and ETA.
+    // On a terminal: the bar with rate and ETA.
     let cmd = format!(
         "{} --ccache {} --address 127.0.0.1:{} get {remote} {}",
         env!("CARGO_BIN_EXE_mount-share"),
@@ -155,14 +168,7 @@ fn progress_bars_on_a_terminal_only() {
         l.env["AZKRB_LAB_SMB_PORT"],
         l.dir.join("back.bin").display()
     );
-    let tty = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&tty.stdout);
-    assert!(tty.status.success(), "{text}");
+    let text = on_a_terminal(&l, &cmd);
     assert!(text.contains("ETA") && text.contains("/s"), "{text}");
     assert_eq!(
         std::fs::read(l.dir.join("back.bin")).unwrap().len(),
@@ -185,14 +191,7 @@ fn progress_bars_on_a_terminal_only() {
         l.unc(&remote),
         l.dir.join("back-tree").display()
     );
-    let tty = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&tty.stdout);
-    assert!(tty.status.success(), "{text}");
+    let text = on_a_terminal(&l, &cmd);
     assert!(text.contains(" files"), "{text}");
     assert_eq!(
         std::fs::read_dir(l.dir.join("back-tree")).unwrap().count(),

@@ -214,6 +214,20 @@ impl InFlight {
         self.failed.is_some()
     }
 
+    /// After the walk of a tree: waits for the transfers under way (never cut off
+    /// half-written), then reports the walk's failure, else theirs; the share ends.
+    async fn conclude(
+        self,
+        walked: Result<(), Failure>,
+        share: &azkrb::Share,
+    ) -> Result<(), Failure> {
+        let finished = self.finish().await;
+        walked?;
+        finished?;
+        share.disconnect().await;
+        Ok(())
+    }
+
     /// Waits for every transfer; the first failure, if any.
     async fn finish(mut self) -> Result<(), Failure> {
         while !self.set.is_empty() {
@@ -369,11 +383,7 @@ pub(crate) async fn get_tree(
         Ok::<(), Failure>(())
     }
     .await;
-    let finished = running.finish().await;
-    walked?;
-    finished?;
-    share.disconnect().await;
-    Ok(())
+    running.conclude(walked, &share).await
 }
 
 /// `put -r`: the local directory's tree, recreated under the remote path.
@@ -442,11 +452,7 @@ pub(crate) async fn put_tree(
     Ok::<(), Failure>(())
     }
     .await;
-    let finished = running.finish().await;
-    walked?;
-    finished?;
-    share.disconnect().await;
-    Ok(())
+    running.conclude(walked, &share).await
 }
 
 pub(crate) async fn put(
