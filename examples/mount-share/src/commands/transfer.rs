@@ -402,54 +402,55 @@ pub(crate) async fn put_tree(
     let mut running = InFlight::new(local);
     // An error here lets the transfers under way finish (never cut off half-written).
     let walked = async {
-    while let Some((dir, into)) = stack.pop() {
-        if running.stopped() {
-            break;
-        }
-        // Made already (by an earlier run, or by this one before a reconnect): fine.
-        let made = share
-            .run(|t| {
-                let into = &into;
-                async move {
-                    match t.mkdir(into).await {
-                        Err(azkrb::smb3::Error::Status {
-                            status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
-                            ..
-                        }) => Ok(()),
-                        r => r.map(drop),
+        while let Some((dir, into)) = stack.pop() {
+            if running.stopped() {
+                break;
+            }
+            // Made already (by an earlier run, or by this one before a reconnect): fine.
+            let made = share
+                .run(|t| {
+                    let into = &into;
+                    async move {
+                        match t.mkdir(into).await {
+                            Err(azkrb::smb3::Error::Status {
+                                status: azkrb::smb3::NtStatus::OBJECT_NAME_COLLISION,
+                                ..
+                            }) => Ok(()),
+                            r => r.map(drop),
+                        }
                     }
+                })
+                .await;
+            made?;
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| local_io(&dir.display().to_string(), e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| local_io(&dir.display().to_string(), e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = entry.path();
+                let target = format!("{into}/{name}");
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| local_io(&path.display().to_string(), e))?;
+                if kind.is_dir() {
+                    stack.push((path, target));
+                } else if kind.is_file() {
+                    let share = share.clone();
+                    let path = path.display().to_string();
+                    running
+                        .start(async move {
+                            upload_one(&share, &path, &target, resume, false)
+                                .await
+                                .map_err(|f| f.about(&target))
+                        })
+                        .await;
+                } else {
+                    let path = path.display();
+                    tracing::warn!(%path, "skipped: not a regular file or directory");
                 }
-            })
-            .await;
-        made?;
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| local_io(&dir.display().to_string(), e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| local_io(&dir.display().to_string(), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let target = format!("{into}/{name}");
-            let kind = entry
-                .file_type()
-                .map_err(|e| local_io(&path.display().to_string(), e))?;
-            if kind.is_dir() {
-                stack.push((path, target));
-            } else if kind.is_file() {
-                let share = share.clone();
-                let path = path.display().to_string();
-                running
-                    .start(async move {
-                        upload_one(&share, &path, &target, resume, false)
-                            .await
-                            .map_err(|f| f.about(&target))
-                    })
-                    .await;
-            } else {
-                tracing::warn!(path = %path.display(), "skipped: not a regular file or directory");
             }
         }
-    }
-    Ok::<(), Failure>(())
+        Ok::<(), Failure>(())
     }
     .await;
     running.conclude(walked, &share).await
