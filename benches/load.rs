@@ -11,6 +11,12 @@ use azkrb::{AzureFiles, Tgt};
 use zeroize::Zeroizing;
 
 fn main() {
+    // `cargo test --all-targets` runs this too, without `--bench`: the load is for
+    // `cargo bench` (and needs the lab).
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/load: run by cargo bench (benches/load-compare), not by cargo test");
+        return;
+    }
     let env = azkrb_test_support::lab();
     let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let tasks: usize = var("TASKS", "1000").parse().expect("TASKS");
