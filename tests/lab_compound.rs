@@ -155,3 +155,44 @@ async fn directories_are_listed_in_one_compound_and_large_ones_in_rounds() {
     assert_eq!(names[11_999], "name-11999.txt");
     std::fs::remove_dir_all(&disk).unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_file_opened_with_its_first_bytes_keeps_a_lease_until_another_client_writes() {
+    let env = lab();
+    let (t, other) = (tree(&env).await, tree(&env).await);
+    // Made over SMB: the share's user writes in it.
+    let disk = fresh_dir(&env, "azkrb-compound-lease");
+    std::fs::remove_dir(&disk).unwrap();
+    t.mkdir("azkrb-compound-lease").await.unwrap();
+    let path = "azkrb-compound-lease/leased.txt";
+    t.write_whole(path, b"first version").await.unwrap();
+
+    // One round trip: the open, its lease and the bytes.
+    let mut breaks = t.lease_breaks();
+    let (h, start) = t.open_and_read(path, 1 << 20).await.unwrap();
+    assert_eq!(start.data, b"first version");
+    assert!(start.is_whole());
+    let read = azkrb_smb3::msg::lease::READ;
+    let lease = t.lease(h).expect("Samba grants a lease on a file read");
+    assert_ne!(lease.state & read, 0, "{lease:?}");
+
+    // Another client's open to read leaves it; its write breaks the read caching, and
+    // the holder hears of it.
+    let (o, _) = other.open_and_read(path, 16).await.unwrap();
+    other.close(o).await.unwrap();
+    assert!(t.lease(h).is_some_and(|l| l.state & read != 0));
+    other.write_whole(path, b"second").await.unwrap();
+    let broken = tokio::time::timeout(std::time::Duration::from_secs(5), breaks.recv())
+        .await
+        .expect("a break within 5 s")
+        .unwrap();
+    assert_eq!(broken.key, lease.key);
+    assert_eq!(broken.state & read, 0, "{broken:?}");
+    assert_eq!(t.lease(h).map(|l| l.state & read), Some(0));
+
+    // What the handle reads now is the new file; closed, it holds no lease.
+    assert_eq!(t.read_at(h, 0, 100).await.unwrap(), b"second");
+    t.close(h).await.unwrap();
+    assert!(t.lease(h).is_none());
+}

@@ -77,6 +77,7 @@ pub use conn::Connection;
 pub use dialect::{Cipher, Dialect, SigningAlgorithm};
 pub use error::{Error, Result};
 pub use open::{Access, Disposition, Kind, OpenOptions};
+pub use reclaim::{LeaseBroken, OpenCounts, Reclaimed};
 pub use session::{Authenticator, Security, Session};
 pub use status::NtStatus;
 pub use tree::{Handle, ReadData, Tree, smb_path};

@@ -53,13 +53,41 @@ struct Open {
 }
 
 /// The opens of a share, across its connections (shared by the trees of one share).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Opens {
     /// By [`Handle`]'s key (never a FileId: a server may reuse one on a new connection).
     table: Mutex<HashMap<u64, Open>>,
     reclaimed: AtomicU64,
     reopened: AtomicU64,
     lost: AtomicU64,
+    /// The leases of these opens that the server broke (see [`Tree::lease_breaks`]).
+    breaks: tokio::sync::broadcast::Sender<LeaseBroken>,
+}
+
+impl Default for Opens {
+    fn default() -> Self {
+        Self {
+            table: Mutex::default(),
+            reclaimed: AtomicU64::default(),
+            reopened: AtomicU64::default(),
+            lost: AtomicU64::default(),
+            breaks: tokio::sync::broadcast::channel(BREAKS_KEPT).0,
+        }
+    }
+}
+
+/// Lease breaks kept for a listener that is behind; one further behind is told it missed
+/// some ([`tokio::sync::broadcast::error::RecvError::Lagged`]).
+const BREAKS_KEPT: usize = 1024;
+
+/// A lease of an open of this share was broken: what the client may still cache of the
+/// file ([`lease`] bits; what is gone must be read from the server again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseBroken {
+    /// The lease's key (see [`Tree::lease`]).
+    pub key: [u8; 16],
+    /// The state left.
+    pub state: u32,
 }
 
 /// A reclaimed or reopened open: its FileId, lease, and (reopened) new CreateGuid and
@@ -95,6 +123,23 @@ impl Opens {
         // A panic elsewhere while holding it leaves the map consistent (single inserts and
         // removes): keep using it.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The server broke lease `key` to `state`: the opens under it keep only what both the
+    /// lease held and the break leaves (a break never grants more, whatever it says), and
+    /// the share's listeners are told.
+    pub(crate) fn broken(&self, key: [u8; 16], state: u32) {
+        let mut left = None;
+        for o in self.table().values_mut() {
+            if let Some(l) = o.lease.as_mut().filter(|l| l.key == key) {
+                l.state &= state;
+                left = Some(l.state);
+            }
+        }
+        if let Some(state) = left {
+            // Nobody listening is no error.
+            let _ = self.breaks.send(LeaseBroken { key, state });
+        }
     }
 }
 
@@ -252,6 +297,25 @@ impl Tree {
         }
     }
 
+    /// The lease `h`'s open holds now (its key and state, after any breaks), if it holds
+    /// one: while it holds [`lease::READ`], no other client can change the file, so what
+    /// was read of it and its attributes stay true; with [`lease::HANDLE`], no other
+    /// client can delete or rename it without the server asking first.
+    pub fn lease(&self, h: Handle) -> Option<Lease> {
+        let table = self.opens().table();
+        table
+            .get(&h.key)
+            .filter(|o| o.first == h.id && o.lost.is_none() && !o.closing)
+            .and_then(|o| o.lease)
+    }
+
+    /// The lease breaks of this share's opens from now on, across reconnects. A listener
+    /// that falls more than a thousand behind is told it missed some (then every lease may
+    /// have been broken).
+    pub fn lease_breaks(&self) -> tokio::sync::broadcast::Receiver<LeaseBroken> {
+        self.opens().breaks.subscribe()
+    }
+
     /// The handle was opened durable (it can be reclaimed after a reconnect).
     pub fn is_durable(&self, h: Handle) -> bool {
         self.opens().table().get(&h.key).is_some_and(|o| o.durable)
@@ -341,7 +405,7 @@ impl Tree {
             .filter(|l| ctx.lease.is_some_and(|asked| asked.key == l.key));
         if let Some(l) = lease {
             self.conn()
-                .hold_lease(l.key, self.session().id(), self.id());
+                .hold_lease(l.key, self.session().id(), self.id(), self.opens_weak());
         }
         lease
     }

@@ -104,6 +104,11 @@ impl Tree {
         &self.opens
     }
 
+    /// The opens of this share, for the connection to tell of lease breaks.
+    pub(crate) fn opens_weak(&self) -> std::sync::Weak<Opens> {
+        Arc::downgrade(&self.opens)
+    }
+
     /// Takes the open table of `old` (the same share on a lost connection).
     pub(crate) fn share_opens(&mut self, old: &Tree) {
         self.opens = Arc::clone(&old.opens);
@@ -155,20 +160,31 @@ impl Tree {
         let resp = self.req(Command::Create, body, 1).await?;
         resp.ok("CREATE")?;
         let c = msg::create_response(resp.bytes())?;
-        // Durable opens are recorded, to be reclaimed after a reconnect; the others are
-        // valid on this connection only.
+        Ok(self.opened(path, options, &ctx, &c))
+    }
+
+    /// The handle of an open of `path` with `options` and `ctx`, answered with `c`;
+    /// durable opens are recorded, to be reclaimed after a reconnect (the others are valid
+    /// on this connection only).
+    pub(crate) fn opened(
+        &self,
+        path: &str,
+        options: OpenOptions,
+        ctx: &msg::CreateContexts,
+        c: &msg::CreateResponse,
+    ) -> Handle {
         let key = match ctx.durable {
-            Some(_) => self.record_open(path, options, &ctx, &c),
+            Some(_) => self.record_open(path, options, ctx, c),
             None => 0,
         };
-        Ok(Handle {
+        Handle {
             id: c.file_id,
             key,
             conn: self.conn().id(),
             size: c.size,
             attributes: c.attributes,
             info: c.info,
-        })
+        }
     }
 
     /// Closes a handle. A handle closed already (a CLOSE sent again after a reconnect) is

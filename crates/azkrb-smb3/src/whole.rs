@@ -34,6 +34,20 @@ impl FileStart {
     }
 }
 
+/// The bytes a READ answer of at most `len` bytes carries (none at end of file).
+fn read_bytes(read: &Response, len: u32) -> Result<Vec<u8>> {
+    if read.header.status == NtStatus::END_OF_FILE {
+        return Ok(Vec::new());
+    }
+    read.ok("READ")?;
+    let range = msg::read_response(read.bytes(), len)?;
+    Ok(read
+        .bytes()
+        .get(range)
+        .ok_or_else(|| Error::Protocol("READ data outside its message".into()))?
+        .to_vec())
+}
+
 /// The credits each of `n` larger requests of a compound may be charged, beside `singles`
 /// one-credit requests, out of `credits` held: at least 1, at most 16 (1 MiB).
 fn per_request(credits: u32, singles: u32, n: u32) -> u32 {
@@ -171,36 +185,86 @@ impl Tree {
     /// # Ok(()) }
     /// ```
     pub async fn read_start(&self, path: &str, len: u32) -> Result<FileStart> {
-        let conn = self.conn();
-        let len = len
-            .min(self.chunk(false) as u32)
-            .min(per_request(conn.credits(), 2, 1) * 65536);
+        let len = self.start_len(len);
         let read = msg::read_request(msg::RELATED_FILE_ID, 0, len);
         let done = self
             .by_path(
                 path,
                 &OpenOptions::read(),
-                vec![(Command::Read, read, conn.charge_for(len as usize))],
+                vec![(Command::Read, read, self.conn().charge_for(len as usize))],
             )
             .await?;
         let [read] = done.middle.as_slice() else {
             return Err(Error::Protocol("no READ response".into()));
         };
-        let data = if read.header.status == NtStatus::END_OF_FILE {
-            Vec::new()
-        } else {
-            read.ok("READ")?;
-            let range = msg::read_response(read.bytes(), len)?;
-            read.bytes()
-                .get(range)
-                .ok_or_else(|| Error::Protocol("READ data outside its message".into()))?
-                .to_vec()
-        };
+        let data = read_bytes(read, len)?;
         done.close.ok("CLOSE")?;
         Ok(FileStart {
             info: done.opened.info,
             data,
         })
+    }
+
+    /// Opens `path` to read as [`Tree::open`] does (durable, under a read and handle lease
+    /// where the server grants one) and reads its first `len` bytes in the same round trip:
+    /// CREATE + READ as a compound. The handle stays open, and with it the lease: while
+    /// [`Tree::lease`] says it holds [`msg::lease::READ`], what was read stays true (no
+    /// other client can change the file), so it can be used again without asking the
+    /// server. Close the handle when done.
+    ///
+    /// ```no_run
+    /// # async fn demo(tree: azkrb_smb3::Tree) -> azkrb_smb3::Result<()> {
+    /// let (h, start) = tree.open_and_read("notes/todo.txt", 64 * 1024).await?;
+    /// let cached = tree
+    ///     .lease(h)
+    ///     .is_some_and(|l| l.state & azkrb_smb3::msg::lease::READ != 0);
+    /// println!("{} bytes, cacheable: {cached}", start.data.len());
+    /// tree.close(h).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_and_read(&self, path: &str, len: u32) -> Result<(crate::Handle, FileStart)> {
+        let options = OpenOptions::read();
+        let len = self.start_len(len);
+        let ctx = self.open_contexts(&options)?;
+        let create = msg::create_request_with(
+            &smb_path(path),
+            options.access.bits(),
+            options.disposition.value(),
+            options.create_options(),
+            &ctx,
+        )?;
+        let read = msg::read_request(msg::RELATED_FILE_ID, 0, len);
+        let conn = self.conn();
+        let requests = vec![
+            (Command::Create, create, 1),
+            (Command::Read, read, conn.charge_for(len as usize)),
+        ];
+        let replies = conn
+            .compound_charged(self.session().id(), self.id(), requests)
+            .await?;
+        let [create, read] = replies.as_slice() else {
+            return Err(Error::Protocol(
+                "a CREATE + READ compound did not bring two responses".into(),
+            ));
+        };
+        create.ok("CREATE")?;
+        let c = msg::create_response(create.bytes())?;
+        let h = self.opened(path, options, &ctx, &c);
+        match read_bytes(read, len) {
+            Ok(data) => Ok((h, FileStart { info: c.info, data })),
+            Err(e) => {
+                // Not left open behind an error.
+                let _ = self.close(h).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// How much of a file's start to read with its open: as asked, but no more than one
+    /// READ carries nor than the credits held beside the open's and close's allow.
+    fn start_len(&self, len: u32) -> u32 {
+        len.min(self.chunk(false) as u32)
+            .min(per_request(self.conn().credits(), 2, 1) * 65536)
     }
 
     /// Lists a directory ("." and ".." left out). A directory whose entries fit in one

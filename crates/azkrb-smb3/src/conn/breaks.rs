@@ -1,8 +1,8 @@
 //! The driver's side of lease breaks: each acknowledgment in a task of its own, a bounded
 //! number at a time.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use super::{Inner, exchange_one};
 use crate::msg;
@@ -30,6 +30,12 @@ pub(super) fn acknowledge(
 ) {
     tracing::debug!(target = %inner.target, ?notice, "break notification");
     inner.breaks.fetch_add(1, Ordering::Relaxed);
+    if let msg::BreakNotice::Lease(b) = notice {
+        let owner = inner.owners().get(&b.key).and_then(Weak::upgrade);
+        if let Some(opens) = owner {
+            opens.broken(b.key, b.new);
+        }
+    }
     let Some(ack) = ack else { return };
     // A flood of (forged) breaks gets a bounded number of answers at a time.
     if inner.acks.fetch_add(1, Ordering::Relaxed) >= MAX_ACKS_IN_FLIGHT {

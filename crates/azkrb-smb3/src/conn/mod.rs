@@ -66,6 +66,7 @@ impl Response {
 
 mod breaks;
 
+use crate::reclaim::Opens;
 use crate::replay::replay;
 pub use crate::replay::{operation, replaying};
 use breaks::acknowledge;
@@ -97,6 +98,8 @@ struct Inner {
     breaks: AtomicU64,
     /// Lease break acknowledgments on their way.
     acks: AtomicU64,
+    /// Whose opens hold each lease (told of its breaks).
+    lease_owners: Mutex<HashMap<[u8; 16], Weak<Opens>>>,
     /// The local end of the socket.
     local: Option<std::net::SocketAddr>,
     /// A number of this connection, unique in the process.
@@ -111,6 +114,11 @@ impl Inner {
         self.core
             .lock()
             .map_err(|_| Error::Protocol("the connection state is poisoned".into()))
+    }
+
+    fn owners(&self) -> MutexGuard<'_, HashMap<[u8; 16], Weak<Opens>>> {
+        // Single inserts and removes: consistent even after a panic elsewhere.
+        self.lease_owners.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn closed(&self) -> bool {
@@ -234,6 +242,7 @@ impl Connection {
             keepalive_changed: Arc::default(),
             breaks: AtomicU64::new(0),
             acks: AtomicU64::new(0),
+            lease_owners: Mutex::default(),
             local,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         });
@@ -332,10 +341,17 @@ impl Connection {
 
     /// An open in `session_id`/`tree_id` holds lease `key`: its breaks are acknowledged
     /// there.
-    pub(crate) fn hold_lease(&self, key: [u8; 16], session_id: u64, tree_id: u32) {
+    pub(crate) fn hold_lease(
+        &self,
+        key: [u8; 16],
+        session_id: u64,
+        tree_id: u32,
+        owner: Weak<Opens>,
+    ) {
         if let Ok(mut c) = self.inner.core() {
             c.hold_lease(key, session_id, tree_id);
         }
+        self.inner.owners().insert(key, owner);
     }
 
     /// The open holding lease `key` is closed.
@@ -343,6 +359,7 @@ impl Connection {
         if let Ok(mut c) = self.inner.core() {
             c.release_lease(key);
         }
+        self.inner.owners().remove(key);
     }
 
     /// The ChannelSequence requests carry from now on (see
