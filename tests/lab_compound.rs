@@ -170,7 +170,10 @@ async fn a_file_opened_with_its_first_bytes_keeps_a_lease_until_another_client_w
 
     // One round trip: the open, its lease and the bytes.
     let mut breaks = t.lease_breaks();
-    let (h, start) = t.open_and_read(path, 1 << 20).await.unwrap();
+    let (h, start) = t
+        .open_and_read(path, OpenOptions::read(), 1 << 20)
+        .await
+        .unwrap();
     assert_eq!(start.data, b"first version");
     assert!(start.is_whole());
     let read = azkrb_smb3::msg::lease::READ;
@@ -179,7 +182,10 @@ async fn a_file_opened_with_its_first_bytes_keeps_a_lease_until_another_client_w
 
     // Another client's open to read leaves it; its write breaks the read caching, and
     // the holder hears of it.
-    let (o, _) = other.open_and_read(path, 16).await.unwrap();
+    let (o, _) = other
+        .open_and_read(path, OpenOptions::read(), 16)
+        .await
+        .unwrap();
     other.close(o).await.unwrap();
     assert!(t.lease(h).is_some_and(|l| l.state & read != 0));
     other.write_whole(path, b"second").await.unwrap();
@@ -195,4 +201,35 @@ async fn a_file_opened_with_its_first_bytes_keeps_a_lease_until_another_client_w
     assert_eq!(t.read_at(h, 0, 100).await.unwrap(), b"second");
     t.close(h).await.unwrap();
     assert!(t.lease(h).is_none());
+
+    // Kept without sharing delete: another client's delete waits while the server breaks
+    // the handle caching; the holder closes, and the delete goes through.
+    let keep = OpenOptions::read().share(1 | 2);
+    let (h, _) = t.open_and_read(path, keep, 1 << 20).await.unwrap();
+    let handle = azkrb_smb3::msg::lease::HANDLE;
+    assert!(t.lease(h).is_some_and(|l| l.state & handle != 0));
+    let remove = tokio::spawn(async move { other.remove(path, false).await });
+    let broken = loop {
+        let b = tokio::time::timeout(std::time::Duration::from_secs(5), breaks.recv())
+            .await
+            .expect("a break within 5 s")
+            .unwrap();
+        if b.key == t.lease(h).unwrap().key {
+            break b;
+        }
+    };
+    assert_eq!(broken.state & handle, 0, "{broken:?}");
+    assert!(
+        !remove.is_finished(),
+        "the delete did not wait for the holder"
+    );
+    t.close(h).await.unwrap();
+    remove.await.unwrap().unwrap();
+    assert!(matches!(
+        t.stat(path).await,
+        Err(Error::Status {
+            status: NtStatus::OBJECT_NAME_NOT_FOUND,
+            ..
+        })
+    ));
 }

@@ -119,6 +119,11 @@ pub struct OpenOptions {
     /// (see [`crate::Tree::reclaim`]). Set for the files [`read`](Self::read) and
     /// [`write`](Self::write) open; short-lived opens (a rename, a delete) do without.
     pub durable: bool,
+    /// What other opens may do meanwhile: FILE_SHARE_READ (1), _WRITE (2), _DELETE (4);
+    /// all of them unless set otherwise. An open that does not share delete makes another
+    /// client's delete or rename of the file wait for it: a server breaks its handle lease
+    /// first, and the holder closes it.
+    pub share: u32,
 }
 
 impl OpenOptions {
@@ -129,6 +134,7 @@ impl OpenOptions {
             disposition: Disposition::Open,
             kind: Kind::Any,
             durable: false,
+            share: crate::msg::SHARE_ALL,
         }
     }
 
@@ -163,6 +169,12 @@ impl OpenOptions {
     /// Durable or not (see [`OpenOptions::durable`]).
     pub const fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
+        self
+    }
+
+    /// Shared for this (see [`OpenOptions::share`]).
+    pub const fn share(mut self, share: u32) -> Self {
+        self.share = share;
         self
     }
 

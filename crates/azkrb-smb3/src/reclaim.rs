@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use crate::msg::{self, Command, CreateContexts, Durable, FileId, Lease, lease};
 use crate::open::{Disposition, Kind, OpenOptions};
-use crate::tree::{Handle, Tree, smb_path};
+use crate::tree::{Handle, Tree, create_body_with, smb_path};
 
 /// The durable timeout asked for: long enough for the keepalive to find a dead peer and
 /// the reconnect to succeed (servers cap it; Samba at 300 s).
@@ -418,13 +418,7 @@ impl Tree {
         what: &'static str,
     ) -> Result<(msg::CreateResponse, Option<Lease>)> {
         let options = o.options.disposition(Disposition::Open);
-        let body = msg::create_request_with(
-            &smb_path(&o.path),
-            options.access.bits(),
-            options.disposition.value(),
-            options.create_options(),
-            ctx,
-        )?;
+        let body = create_body_with(&o.path, &options, ctx)?;
         let resp = self
             .conn()
             .request(Command::Create, self.session().id(), self.id(), body, 1)

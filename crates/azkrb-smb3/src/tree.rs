@@ -150,13 +150,7 @@ impl Tree {
     /// otherwise): they survive a reconnect (see [`Tree::reclaim`]).
     pub async fn open(&self, path: &str, options: OpenOptions) -> Result<Handle> {
         let ctx = self.open_contexts(&options)?;
-        let body = msg::create_request_with(
-            &smb_path(path),
-            options.access.bits(),
-            options.disposition.value(),
-            options.create_options(),
-            &ctx,
-        )?;
+        let body = create_body_with(path, &options, &ctx)?;
         let resp = self.req(Command::Create, body, 1).await?;
         resp.ok("CREATE")?;
         let c = msg::create_response(resp.bytes())?;
@@ -509,10 +503,21 @@ impl Tree {
 
 /// The CREATE request body for `path` opened as `o` says.
 pub(crate) fn create_body(path: &str, o: &OpenOptions) -> Result<Vec<u8>> {
-    msg::create_request(
+    create_body_with(path, o, &msg::CreateContexts::default())
+}
+
+/// The CREATE request body for `path` opened as `o` says, with create contexts `ctx`.
+pub(crate) fn create_body_with(
+    path: &str,
+    o: &OpenOptions,
+    ctx: &msg::CreateContexts,
+) -> Result<Vec<u8>> {
+    msg::create_request_shared(
         &smb_path(path),
         o.access.bits(),
+        o.share,
         o.disposition.value(),
         o.create_options(),
+        ctx,
     )
 }

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::msg::{self, Command, DirEntry};
 use crate::open::{Access, Disposition, Kind, OpenOptions};
 use crate::status::NtStatus;
-use crate::tree::{Tree, create_body, smb_path};
+use crate::tree::{Tree, create_body, create_body_with, smb_path};
 
 /// What a CREATE + … + CLOSE compound brought back ([`Tree::by_path`]).
 struct ByPath {
@@ -205,16 +205,21 @@ impl Tree {
         })
     }
 
-    /// Opens `path` to read as [`Tree::open`] does (durable, under a read and handle lease
-    /// where the server grants one) and reads its first `len` bytes in the same round trip:
-    /// CREATE + READ as a compound. The handle stays open, and with it the lease: while
-    /// [`Tree::lease`] says it holds [`msg::lease::READ`], what was read stays true (no
-    /// other client can change the file), so it can be used again without asking the
-    /// server. Close the handle when done.
+    /// Opens `path` as `options` say, as [`Tree::open`] does (a durable open of a file is
+    /// asked for a read and handle lease), and reads its first `len` bytes in the same
+    /// round trip: CREATE + READ as a compound. The handle stays open, and with it the
+    /// lease: while [`Tree::lease`] says it holds [`msg::lease::READ`], what was read stays
+    /// true (no other client can change the file), so it can be used again without asking
+    /// the server. An open that keeps a file this way should not share delete
+    /// ([`OpenOptions::share`]): another client's delete then makes the server break the
+    /// handle lease, and the holder closes it, where a shared delete would leave the file
+    /// pending deletion until the holder happens to close it. Close the handle when done.
     ///
     /// ```no_run
     /// # async fn demo(tree: azkrb_smb3::Tree) -> azkrb_smb3::Result<()> {
-    /// let (h, start) = tree.open_and_read("notes/todo.txt", 64 * 1024).await?;
+    /// use azkrb_smb3::OpenOptions;
+    /// let keep = OpenOptions::read().share(1 | 2); // read and write, not delete
+    /// let (h, start) = tree.open_and_read("notes/todo.txt", keep, 64 * 1024).await?;
     /// let cached = tree
     ///     .lease(h)
     ///     .is_some_and(|l| l.state & azkrb_smb3::msg::lease::READ != 0);
@@ -222,17 +227,15 @@ impl Tree {
     /// tree.close(h).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn open_and_read(&self, path: &str, len: u32) -> Result<(crate::Handle, FileStart)> {
-        let options = OpenOptions::read();
+    pub async fn open_and_read(
+        &self,
+        path: &str,
+        options: OpenOptions,
+        len: u32,
+    ) -> Result<(crate::Handle, FileStart)> {
         let len = self.start_len(len);
         let ctx = self.open_contexts(&options)?;
-        let create = msg::create_request_with(
-            &smb_path(path),
-            options.access.bits(),
-            options.disposition.value(),
-            options.create_options(),
-            &ctx,
-        )?;
+        let create = create_body_with(path, &options, &ctx)?;
         let read = msg::read_request(msg::RELATED_FILE_ID, 0, len);
         let conn = self.conn();
         let requests = vec![

@@ -26,10 +26,33 @@ pub fn create_request(
 }
 
 /// The CREATE request body with create contexts (a lease, a durable handle request or
-/// reconnect).
+/// reconnect), sharing the file for read, write and delete.
 pub fn create_request_with(
     path: &str,
     desired_access: u32,
+    disposition: u32,
+    options: u32,
+    contexts: &CreateContexts,
+) -> Result<Vec<u8>> {
+    create_request_shared(
+        path,
+        desired_access,
+        SHARE_ALL,
+        disposition,
+        options,
+        contexts,
+    )
+}
+
+/// FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE.
+pub const SHARE_ALL: u32 = 7;
+
+/// The CREATE request body with `share_access` (FILE_SHARE_READ 1, _WRITE 2, _DELETE 4)
+/// and create contexts.
+pub fn create_request_shared(
+    path: &str,
+    desired_access: u32,
+    share_access: u32,
     disposition: u32,
     options: u32,
     contexts: &CreateContexts,
@@ -51,7 +74,7 @@ pub fn create_request_with(
     b.extend_from_slice(&0u64.to_le_bytes());
     b.extend_from_slice(&desired_access.to_le_bytes());
     b.extend_from_slice(&0x80u32.to_le_bytes()); // FILE_ATTRIBUTE_NORMAL
-    b.extend_from_slice(&7u32.to_le_bytes()); // share read|write|delete
+    b.extend_from_slice(&share_access.to_le_bytes());
     b.extend_from_slice(&disposition.to_le_bytes());
     b.extend_from_slice(&options.to_le_bytes());
     b.extend_from_slice(&((HEADER_LEN + 56) as u16).to_le_bytes());
