@@ -1,5 +1,6 @@
 //! `mount`: the share as a FUSE file system until a signal unmounts it.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use azkrb::UncPath;
@@ -39,11 +40,14 @@ pub(crate) async fn mount(
     // Sessions end with their ticket (Entra: about 10 hours): the share re-authenticates
     // itself with a fresh one (after `mount-share login`, when the TGT itself has run out).
     let share = files.open(target).await?;
+    // The kernel is told of lease breaks through the session made with the file system.
+    let notifier = Arc::new(OnceLock::new());
     let fs = fuse::SmbFs::new(
         tokio::runtime::Handle::current(),
         share.clone(),
         me.uid(),
         me.gid(),
+        Arc::clone(&notifier),
     );
     let mut config = fuser::Config::default();
     config.mount_options = vec![
@@ -86,6 +90,7 @@ pub(crate) async fn mount(
             ),
         })?;
     let mut session = session;
+    let _ = notifier.set(session.notifier());
     let mut unmounter = session.unmount_callable();
     // From mountinfo: a stat of the mount point would wait for the file system we serve.
     let connection = fuse_connection(&canonical);

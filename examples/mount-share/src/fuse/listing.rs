@@ -10,7 +10,8 @@
 //!
 //! Freshness is a time, [`ATTR_CACHE`] (the kernel keeps names and attributes as long):
 //! a file another client makes, changes or removes is seen by the mount at most that
-//! late. Anything this mount changes updates or drops what it kept of the paths involved
+//! late. A small file read here is fresh longer, while the lease it was read under holds
+//! (see `leased`): no other client can change it meanwhile. Anything this mount changes updates or drops what it kept of the paths involved
 //! at once, and a file with an open handle here is always asked of the server (its writes
 //! may still be on their way).
 
@@ -268,6 +269,7 @@ impl SmbFs {
     /// `path` changes here (created, written, removed, truncated): attributes kept of it
     /// and of its directory are stale.
     pub(super) fn changed(&self, path: &str) {
+        self.kept.let_go(path);
         lock(&self.attrs).changed(path);
     }
 
@@ -281,9 +283,13 @@ impl SmbFs {
             .then_some(ino)
     }
 
-    /// Attributes of `path` kept from a listing or a stat, and how much longer they are
-    /// fresh, unless a handle of it is open here.
+    /// Attributes of `path` while a kept open of it holds a read lease (see `leased`); else
+    /// those kept from a listing or a stat, unless a handle of it is open here; and how
+    /// much longer they are fresh.
     pub(super) fn cached_attrs(&self, path: &str) -> Option<(FileInfo, Duration)> {
+        if let Some(info) = self.kept.info(path) {
+            return Some((info, self.kept.ttl()));
+        }
         if self.open_here(path).is_some() {
             return None;
         }

@@ -19,6 +19,7 @@
 
 mod convert;
 mod inodes;
+mod leased;
 mod listing;
 mod open_file;
 
@@ -26,7 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use azkrb::smb3::msg::FileInfo;
@@ -41,6 +42,7 @@ use fuser::{
 
 use convert::{desired_access, errno, filetime, lock};
 use inodes::Inodes;
+use leased::{Closing, Kept};
 use listing::{AttrCache, Found, Slot};
 use open_file::{Open, OpenFile, WRITES_IN_FLIGHT};
 
@@ -61,30 +63,56 @@ pub struct SmbFs {
     pub(super) share: Share,
     uid: u32,
     gid: u32,
-    inodes: Mutex<Inodes>,
+    inodes: Arc<Mutex<Inodes>>,
     files: Mutex<HashMap<u64, Arc<Open>>>,
     /// Open directories: when listed, and the listing.
     dirs: Mutex<HashMap<u64, (std::time::Instant, Vec<Slot>)>>,
-    attrs: Mutex<AttrCache>,
+    attrs: Arc<Mutex<AttrCache>>,
     /// CLOSEs on their way, by inode (see `close_later`).
-    closing: Mutex<HashMap<u64, Vec<tokio::task::JoinHandle<()>>>>,
+    closing: Arc<Closing>,
+    /// Small files kept open under a lease (see `leased`), and the task that follows the
+    /// share's lease breaks for them.
+    kept: Arc<Kept>,
+    watcher: tokio::task::JoinHandle<()>,
     next_fh: AtomicU64,
 }
 
 impl SmbFs {
     /// A file system over `share`, run on `rt`; files appear owned by `uid`:`gid`. An
-    /// expired session is re-authenticated (by the share) and the operation retried.
-    pub fn new(rt: tokio::runtime::Handle, share: Share, uid: u32, gid: u32) -> Self {
+    /// expired session is re-authenticated (by the share) and the operation retried. The
+    /// kernel is told of lease breaks through `notifier`, once set (by the session made
+    /// with this file system); until then it keeps nothing longer than the short timeout.
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        share: Share,
+        uid: u32,
+        gid: u32,
+        notifier: Arc<OnceLock<fuser::Notifier>>,
+    ) -> Self {
+        let inodes = Arc::new(Mutex::new(Inodes::new()));
+        let closing = Arc::new(Closing::default());
+        let attrs = Arc::new(Mutex::new(AttrCache::default()));
+        let kept = Kept::new(
+            rt.clone(),
+            share.clone(),
+            Arc::clone(&inodes),
+            Arc::clone(&attrs),
+            Arc::clone(&closing),
+            notifier,
+        );
+        let watcher = kept.watch();
         Self {
             rt,
             share,
             uid,
             gid,
-            inodes: Mutex::new(Inodes::new()),
+            inodes,
             files: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
-            attrs: Mutex::new(AttrCache::default()),
-            closing: Mutex::new(HashMap::new()),
+            attrs,
+            closing,
+            kept,
+            watcher,
             next_fh: AtomicU64::new(1),
         }
     }
@@ -139,6 +167,16 @@ impl SmbFs {
             for f in &open {
                 lock(&f.state).forget_reads();
             }
+        }
+    }
+
+    /// How long the kernel may keep the attributes of `ino`: longer while a kept open of it
+    /// holds a read lease (see `leased`).
+    fn ttl_of(&self, ino: u64) -> Duration {
+        let path = lock(&self.inodes).path(INodeNo(ino));
+        match path {
+            Ok(p) if self.kept.info(&p).is_some() => self.kept.ttl(),
+            _ => TTL,
         }
     }
 
@@ -344,6 +382,8 @@ impl Filesystem for SmbFs {
     }
 
     fn destroy(&mut self) {
+        self.watcher.abort();
+        self.kept.let_go_all();
         self.settle(None);
     }
 
@@ -371,7 +411,7 @@ impl Filesystem for SmbFs {
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
         tracing::trace!(ino = ino.0, fh = ?fh, "getattr");
         match self.stat(ino.0, fh) {
-            Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
+            Ok(info) => reply.attr(&self.ttl_of(ino.0), &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
         }
     }
@@ -455,6 +495,8 @@ impl Filesystem for SmbFs {
         {
             return reply.error(Errno::EINVAL);
         }
+        // Paths move: no kept open may stand in the way or outlive its name.
+        self.kept.let_go_all();
         self.settle(None);
         let (from, to) = {
             let inodes = lock(&self.inodes);
@@ -495,34 +537,17 @@ impl Filesystem for SmbFs {
             OpenAccMode::O_RDWR => libc::O_RDWR,
         });
         let writable = access.contains(Access::GENERIC_WRITE);
-        // To read: the file's first bytes come with the open, in one round trip (CREATE +
-        // READ + CLOSE). A small file is then read whole, and no handle stays open.
-        let mut first = None;
-        if !writable {
+        if writable {
+            // A kept open of it would be stale after these writes.
+            self.kept.let_go(&path);
+        } else {
             if let Some(ino) = self.known(&path) {
                 self.sync_ino(ino);
             }
-            match self.run(|t| {
-                let path = &path;
-                async move { t.read_start(path, WHOLE_AT_OPEN).await }
-            }) {
-                Ok(start) if start.is_whole() => {
-                    lock(&self.attrs).put(&path, &start.info);
-                    let block = open_file::Block {
-                        at: 0,
-                        data: open_file::Bytes::Owned(start.data),
-                        eof: true,
-                    };
-                    let fh = self.open_file(ino.0, None, start.info, false, Some(block));
-                    return reply.opened(fh, FopenFlags::empty());
-                }
-                Ok(start) => first = Some(start),
-                // The file opens but its first bytes cannot be read now (a byte-range
-                // lock, say): an ordinary open, as before reads were folded in.
-                Err(Error::Smb(SmbError::Status {
-                    command: "READ", ..
-                })) => {}
-                Err(e) => return reply.error(self.fail("open", &path, &e)),
+            match self.open_to_read(ino.0, &path) {
+                Some(Ok((fh, flags))) => return reply.opened(fh, flags),
+                Some(Err(e)) => return reply.error(e),
+                None => {}
             }
         }
         // Durable: the open survives a dropped connection (reclaimed on the reconnect).
@@ -536,22 +561,10 @@ impl Filesystem for SmbFs {
                 .await
             }
         }) {
-            Ok(h) => {
-                // The first bytes read already serve the first reads, if they are of the
-                // version of the file this open found (the same size and time).
-                let same = |i: &FileInfo| (i.size, i.written) == (h.info.size, h.info.written);
-                let cached = first
-                    .filter(|start| same(&start.info) && !start.data.is_empty())
-                    .map(|start| open_file::Block {
-                        at: 0,
-                        data: open_file::Bytes::Owned(start.data),
-                        eof: false,
-                    });
-                reply.opened(
-                    self.open_file(ino.0, Some(h), h.info, writable, cached),
-                    FopenFlags::empty(),
-                )
-            }
+            Ok(h) => reply.opened(
+                self.open_file(ino.0, Some(h), h.info, writable, None),
+                FopenFlags::empty(),
+            ),
             Err(e) => reply.error(self.fail("open", &path, &e)),
         }
     }

@@ -90,6 +90,8 @@ pub(super) struct Block {
 pub(super) enum Bytes {
     Read(ReadData),
     Owned(Vec<u8>),
+    /// A kept file's (see `leased`).
+    Shared(std::sync::Arc<Vec<u8>>),
 }
 
 impl std::ops::Deref for Bytes {
@@ -98,6 +100,7 @@ impl std::ops::Deref for Bytes {
         match self {
             Bytes::Read(r) => r,
             Bytes::Owned(v) => v,
+            Bytes::Shared(v) => v,
         }
     }
 }

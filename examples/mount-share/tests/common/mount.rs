@@ -144,3 +144,47 @@ pub fn wait_exit(child: std::process::Child) -> (std::process::ExitStatus, Strin
     let _ = child.kill();
     panic!("mount-share mount did not exit within 10 s");
 }
+
+/// What a mount logged so far, line by line (its stderr, read as it comes: a chatty mount
+/// never blocks on a full pipe).
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    /// Lines logged so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// The lines logged since line `from`.
+    pub fn since(&self, from: usize) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(from..)
+            .unwrap_or_default()
+            .to_vec()
+    }
+}
+
+/// [`start_mount_of`] of the lab share with `global` options, its stderr read into a
+/// [`Log`] as it comes.
+pub fn start_mount_logged(
+    l: &Lab,
+    mountpoint: &std::path::Path,
+    global: &[&str],
+) -> (Mounted, Log) {
+    let target = l.unc("");
+    let mut m = start_mount_of(l, target.trim_end_matches('/'), mountpoint, global, &[]);
+    let log = Log::default();
+    let stderr = m.child.as_mut().unwrap().stderr.take().unwrap();
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            lines.0.lock().unwrap().push(line);
+        }
+    });
+    (m, log)
+}
