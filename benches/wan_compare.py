@@ -155,14 +155,18 @@ def main():
             rows.append((rtt, "`put -r` of 1,000 small files", a, "smbclient `mput`", r, None, 200))
         if "fuse" in ONLY:
             shutil.copy(cached, cc)
-            for what, cmd, floor, target in (
-                ("FUSE `ls -l` of the 1,000-entry directory", "ls -l {m}/wan-ls", 2, 8),
-                ("FUSE `cat` of 111 small files", "cat {m}/wan-cat/* ", 111, 140),
-                ("FUSE `cp` of 100 small files into the mount", "mkdir {m}/wan-cp-$$ && cp {src}/* {m}/wan-cp-$$/", 200, 250),
+            # (what, untimed set-up on the mount, timed command, floor, target)
+            for what, before, cmd, floor, target in (
+                ("FUSE `ls -l` of the 1,000-entry directory", "", "ls -l {m}/wan-ls", 2, 8),
+                ("FUSE `cat` of 111 small files", "", "cat {m}/wan-cat/* ", 111, 140),
+                # Past the 1 s cache time: what the leases kept is all that answers.
+                ("FUSE `cat` of the 111 files again, 2 s later", "cat {m}/wan-cat/* >/dev/null; sleep 2",
+                 "cat {m}/wan-cat/* ", 2, None),
+                ("FUSE `cp` of 100 small files into the mount", "", "mkdir {m}/wan-cp-$$ && cp {src}/* {m}/wan-cp-$$/", 200, 250),
             ):
                 times = []
                 for _ in range(RUNS):
-                    times.append(fuse_time(w, env_run, cmd.format(m="{m}", src=cp_src)))
+                    times.append(fuse_time(w, env_run, cmd.format(m="{m}", src=cp_src), before))
                     if times[-1] > 5:
                         break
                 rows.append((rtt, what, min(times), "", None, floor, target))
@@ -189,8 +193,9 @@ def main():
         print(f"  {what}: azkrb {a0 * 1000:.0f} ms" + (f", reference {r0 * 1000:.0f} ms" if r0 else ""))
 
 
-def fuse_time(w, env, cmd):
-    """Seconds `cmd` takes on a mount made for it (the mount's own setup not counted)."""
+def fuse_time(w, env, cmd, before=""):
+    """Seconds `cmd` takes on a mount made for it (the mount's own setup, and `before` run
+    on it first, not counted)."""
     mnt = os.path.join(WORK, "mnt")
     os.makedirs(mnt, exist_ok=True)
     m = subprocess.Popen(ms(w, "mount", SHARE, mnt), env=env, stdout=subprocess.DEVNULL,
@@ -203,6 +208,11 @@ def fuse_time(w, env, cmd):
             time.sleep(0.05)
         else:
             sys.exit("the FUSE mount did not come up")
+        if before:
+            p = subprocess.run(["bash", "-c", before.format(m=mnt)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+            if p.returncode:
+                sys.exit(f"{before}: {p.stderr.decode()}")
         t = time.monotonic()
         p = subprocess.run(["bash", "-c", cmd.format(m=mnt)], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)

@@ -6,8 +6,9 @@
 //!
 //! Every open file is an SMB handle, except a small file opened to read: that one is read
 //! whole at the open, in one round trip (see `WHOLE_AT_OPEN`), and its reads and fstat are
-//! answered from what the open brought. A CLOSE is sent at release without the kernel
-//! waiting for it. Directory listings bring every entry's attributes, handed to the kernel
+//! answered from what the open brought; its SMB open is kept under its lease after release
+//! and answers later opens without a round trip (see `leased`). A CLOSE is sent at release
+//! without the kernel waiting for it. Directory listings bring every entry's attributes, handed to the kernel
 //! with the names (READDIRPLUS) and kept briefly for lookups (see `listing`).
 //!
 //! Writes are gathered per handle into runs of up to 1 MiB (one WRITE each) and sent, for
