@@ -50,6 +50,8 @@ struct Open {
     lost: Option<String>,
     /// Its CLOSE was cut off by a drop: reclaimed only to be closed.
     closing: bool,
+    /// Its holder closes it when its lease loses HANDLE (see [`Tree::close_on_break`]).
+    close_on_break: bool,
 }
 
 /// The opens of a share, across its connections (shared by the trees of one share).
@@ -62,6 +64,11 @@ pub(crate) struct Opens {
     lost: AtomicU64,
     /// The leases of these opens that the server broke (see [`Tree::lease_breaks`]).
     breaks: tokio::sync::broadcast::Sender<LeaseBroken>,
+    /// Breaks of leases asked for whose open is not recorded yet (the break can come right
+    /// behind the CREATE response): applied when it is.
+    early: Mutex<HashMap<[u8; 16], u32>>,
+    /// Woken when an open is forgotten (closed).
+    closed: tokio::sync::Notify,
 }
 
 impl Default for Opens {
@@ -72,6 +79,8 @@ impl Default for Opens {
             reopened: AtomicU64::default(),
             lost: AtomicU64::default(),
             breaks: tokio::sync::broadcast::channel(BREAKS_KEPT).0,
+            early: Mutex::default(),
+            closed: tokio::sync::Notify::new(),
         }
     }
 }
@@ -136,9 +145,52 @@ impl Opens {
                 left = Some(l.state);
             }
         }
-        if let Some(state) = left {
-            // Nobody listening is no error.
-            let _ = self.breaks.send(LeaseBroken { key, state });
+        if left.is_none() {
+            // Asked for (the connection knew the key) and not recorded yet.
+            let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+            if early.len() >= BREAKS_KEPT {
+                early.clear();
+            }
+            *early.entry(key).or_insert(u32::MAX) &= state;
+        }
+        // Nobody listening is no error.
+        let _ = self.breaks.send(LeaseBroken {
+            key,
+            state: left.unwrap_or(state),
+        });
+    }
+
+    /// What a break that came before the open under `key` was recorded left of its lease.
+    fn early_break(&self, key: &[u8; 16]) -> Option<u32> {
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        early.remove(key)
+    }
+
+    /// The acknowledgment of a break of `key` to `state` is to wait for the opens under it
+    /// to be closed: one of them is closed by its holder when HANDLE goes.
+    pub(crate) fn closes_on_break(&self, key: [u8; 16], state: u32) -> bool {
+        state & lease::HANDLE == 0
+            && self
+                .table()
+                .values()
+                .any(|o| o.close_on_break && o.lease.is_some_and(|l| l.key == key))
+    }
+
+    /// Waits up to `limit` for every open under lease `key` to be closed; whether they are.
+    pub(crate) async fn all_closed(&self, key: [u8; 16], limit: std::time::Duration) -> bool {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            let closed = self.closed.notified();
+            let open = self
+                .table()
+                .values()
+                .any(|o| o.lease.is_some_and(|l| l.key == key));
+            if !open {
+                return true;
+            }
+            if tokio::time::timeout_at(until, closed).await.is_err() {
+                return false;
+            }
         }
     }
 }
@@ -254,6 +306,7 @@ impl Tree {
                 now: c.file_id,
                 lost: None,
                 closing: false,
+                close_on_break: false,
             },
         );
         key
@@ -261,10 +314,37 @@ impl Tree {
 
     /// Forgets a closed open.
     pub(crate) fn forget_open(&self, h: Handle) {
-        if let Some(o) = self.opens().table().remove(&h.key)
-            && let Some(l) = o.lease
-        {
+        let gone = self.opens().table().remove(&h.key);
+        if let Some(l) = gone.and_then(|o| o.lease) {
             self.conn().release_lease(&l.key);
+        }
+        self.opens().closed.notify_waiters();
+    }
+
+    /// `h`'s holder closes it when its lease loses HANDLE (a file kept open only to cache
+    /// it): the acknowledgment of such a break then waits for the close (a second at most),
+    /// so that a server that checks sharing again after the acknowledgment finds the open
+    /// gone and lets another client's delete or rename through.
+    pub fn close_on_break(&self, h: Handle) {
+        if let Some(o) = self.opens().table().get_mut(&h.key) {
+            o.close_on_break = true;
+        }
+    }
+
+    /// Before a CREATE with `ctx` is sent: its lease's breaks are expected (one can come
+    /// right behind the response).
+    pub(crate) fn expect_lease(&self, ctx: &CreateContexts) {
+        if let Some(l) = ctx.lease {
+            self.conn()
+                .hold_lease(l.key, self.session().id(), self.id(), self.opens_weak());
+        }
+    }
+
+    /// A CREATE with `ctx` failed: its lease is not held.
+    pub(crate) fn unexpect_lease(&self, ctx: &CreateContexts) {
+        if let Some(l) = ctx.lease {
+            self.conn().release_lease(&l.key);
+            self.opens().early_break(&l.key);
         }
     }
 
@@ -372,6 +452,7 @@ impl Tree {
             match outcome {
                 Ok((now, lease, again)) => {
                     entry.now = now;
+                    self.lease_replaced(entry.lease, lease);
                     entry.lease = lease;
                     if let Some((guid, durable)) = again {
                         // A reopened file is a new open: its own CreateGuid.
@@ -385,6 +466,7 @@ impl Tree {
                     }
                 }
                 Err(e) => {
+                    self.lease_replaced(entry.lease, None);
                     let why = format!("not reclaimed after a reconnect: {e}");
                     tracing::warn!(path = %o.path, "{why}");
                     entry.lost = Some(why.clone());
@@ -396,16 +478,36 @@ impl Tree {
         Ok(done)
     }
 
+    /// A reconnect gave an open lease `now` where it held `was`: its listeners hear of
+    /// what was lost of `was` (all of it under another key, or with none).
+    fn lease_replaced(&self, was: Option<Lease>, now: Option<Lease>) {
+        let Some(was) = was else { return };
+        let state = now.filter(|n| n.key == was.key).map_or(0, |n| n.state) & was.state;
+        if state != was.state {
+            let _ = self.opens().breaks.send(LeaseBroken {
+                key: was.key,
+                state,
+            });
+        }
+    }
+
     /// The lease a CREATE with `ctx` was granted, held for its breaks: only under the key
     /// asked for (a lease under another is not ours to keep).
     fn hold_granted_lease(&self, ctx: &CreateContexts, c: &msg::CreateResponse) -> Option<Lease> {
-        let lease = c
+        let mut lease = c
             .granted
             .lease
             .filter(|l| ctx.lease.is_some_and(|asked| asked.key == l.key));
-        if let Some(l) = lease {
-            self.conn()
-                .hold_lease(l.key, self.session().id(), self.id(), self.opens_weak());
+        match lease.as_mut() {
+            Some(l) => {
+                self.conn()
+                    .hold_lease(l.key, self.session().id(), self.id(), self.opens_weak());
+                // A break that came first (see `expect_lease`).
+                if let Some(left) = self.opens().early_break(&l.key) {
+                    l.state &= left;
+                }
+            }
+            None => self.unexpect_lease(ctx),
         }
         lease
     }
@@ -419,12 +521,17 @@ impl Tree {
     ) -> Result<(msg::CreateResponse, Option<Lease>)> {
         let options = o.options.disposition(Disposition::Open);
         let body = create_body_with(&o.path, &options, ctx)?;
-        let resp = self
-            .conn()
-            .request(Command::Create, self.session().id(), self.id(), body, 1)
-            .await?;
-        resp.ok(what)?;
-        let c = msg::create_response(resp.bytes())?;
+        self.expect_lease(ctx);
+        let c = async {
+            let resp = self
+                .conn()
+                .request(Command::Create, self.session().id(), self.id(), body, 1)
+                .await?;
+            resp.ok(what)?;
+            msg::create_response(resp.bytes())
+        }
+        .await
+        .inspect_err(|_| self.unexpect_lease(ctx))?;
         let lease = self.hold_granted_lease(ctx, &c);
         Ok((c, lease))
     }

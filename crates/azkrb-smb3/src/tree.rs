@@ -151,9 +151,14 @@ impl Tree {
     pub async fn open(&self, path: &str, options: OpenOptions) -> Result<Handle> {
         let ctx = self.open_contexts(&options)?;
         let body = create_body_with(path, &options, &ctx)?;
-        let resp = self.req(Command::Create, body, 1).await?;
-        resp.ok("CREATE")?;
-        let c = msg::create_response(resp.bytes())?;
+        self.expect_lease(&ctx);
+        let c = async {
+            let resp = self.req(Command::Create, body, 1).await?;
+            resp.ok("CREATE")?;
+            msg::create_response(resp.bytes())
+        }
+        .await
+        .inspect_err(|_| self.unexpect_lease(&ctx))?;
         Ok(self.opened(path, options, &ctx, &c))
     }
 

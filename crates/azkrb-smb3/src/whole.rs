@@ -242,16 +242,20 @@ impl Tree {
             (Command::Create, create, 1),
             (Command::Read, read, conn.charge_for(len as usize)),
         ];
-        let replies = conn
-            .compound_charged(self.session().id(), self.id(), requests)
-            .await?;
-        let [create, read] = replies.as_slice() else {
-            return Err(Error::Protocol(
-                "a CREATE + READ compound did not bring two responses".into(),
-            ));
-        };
-        create.ok("CREATE")?;
-        let c = msg::create_response(create.bytes())?;
+        self.expect_lease(&ctx);
+        let answered = async {
+            let replies = conn
+                .compound_charged(self.session().id(), self.id(), requests)
+                .await?;
+            let [create, read] = <[Response; 2]>::try_from(replies).map_err(|_| {
+                Error::Protocol("a CREATE + READ compound did not bring two responses".into())
+            })?;
+            create.ok("CREATE")?;
+            Ok((msg::create_response(create.bytes())?, read))
+        }
+        .await;
+        let (c, read) = answered.inspect_err(|_| self.unexpect_lease(&ctx))?;
+        let read = &read;
         let h = self.opened(path, options, &ctx, &c);
         match read_bytes(read, len) {
             Ok(data) => Ok((h, FileStart { info: c.info, data })),

@@ -9,6 +9,9 @@ use crate::msg;
 use crate::proto::{self, Outgoing};
 use crate::status::NtStatus;
 
+/// How long an acknowledgment waits for the holder to close an open it closes on breaks.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Lease break acknowledgments on their way at most.
 const MAX_ACKS_IN_FLIGHT: u64 = 64;
 
@@ -30,10 +33,16 @@ pub(super) fn acknowledge(
 ) {
     tracing::debug!(target = %inner.target, ?notice, "break notification");
     inner.breaks.fetch_add(1, Ordering::Relaxed);
+    // The opens holding the lease hear of the break; if one of them is closed by its
+    // holder on such a break, the acknowledgment waits for that (see `Tree::close_on_break`).
+    let mut wait_for_close = None;
     if let msg::BreakNotice::Lease(b) = notice {
         let owner = inner.owners().get(&b.key).and_then(Weak::upgrade);
         if let Some(opens) = owner {
             opens.broken(b.key, b.new);
+            if opens.closes_on_break(b.key, b.new) {
+                wait_for_close = Some((opens, b.key));
+            }
         }
     }
     let Some(ack) = ack else { return };
@@ -46,6 +55,12 @@ pub(super) fn acknowledge(
     let inner = Arc::clone(inner);
     tokio::spawn(async move {
         let _done = AckDone(Arc::clone(&inner));
+        if let Some((opens, key)) = wait_for_close
+            && opens.all_closed(key, CLOSE_WAIT).await
+        {
+            // Closed: that ends the break; there is nothing left to acknowledge.
+            return;
+        }
         let out = Outgoing::message(&ack.body);
         match exchange_one(&inner, ack.request(), out, None).await {
             Ok(r) if r.header.status == NtStatus::SUCCESS => {}

@@ -2,18 +2,19 @@
 //!
 //! A small file opened to read is opened and read whole in one round trip (CREATE + READ)
 //! under a read and handle lease. While the lease holds READ no other client can change the
-//! file, so its bytes and attributes stay true: the handle is kept after the kernel releases
-//! the file, and later opens, reads, lookups and stats of it are answered from what it
-//! brought, without asking the server, however long that is. The kernel may keep the file's
-//! attributes, name and pages as long too ([`LEASED_TTL`]).
+//! file's bytes, so the open is kept after the kernel releases the file, and a later open
+//! of it is answered from the bytes it brought, without a round trip, as long as the
+//! attributes the mount knows of the name now (fresh: from a listing or a stat, see
+//! `listing`) are still those the bytes came with. Names and attributes themselves rest
+//! on the short timeout: a name can be bound to another file by a rename of a directory
+//! above it, which only a directory lease would tell (Samba grants none).
 //!
 //! When another client writes the file (or wants to delete or rename it), the server breaks
-//! the lease. The break is acknowledged by the connection; here it drops what was kept,
-//! closes the handle (which lets a delete or rename go ahead) and tells the kernel to forget
-//! the file's attributes, name and pages at once. A file changed here lets go of its kept
-//! open first. At most [`KEPT_MAX`] files are kept, each for [`KEEP_IDLE`] after its last
-//! use. Where the server grants no lease, nothing is kept and the short timeout of
-//! `listing` applies.
+//! the lease. Here the kept open is let go of and closed (the acknowledgment waits for that,
+//! so a delete or rename goes through), and the kernel is told to forget the file's
+//! attributes, name and pages at once. A file changed here lets go of its kept open first.
+//! At most [`KEPT_MAX`] files are kept, each for [`KEEP_IDLE`] after its last use. Where
+//! the server grants no read and handle lease, nothing is kept.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,9 +36,9 @@ use super::{SmbFs, WHOLE_AT_OPEN};
 pub(super) const KEPT_MAX: usize = 256;
 /// A kept file unused this long is closed.
 pub(super) const KEEP_IDLE: Duration = Duration::from_secs(30);
-/// How long the kernel may keep what it was told of a file this mount holds a read lease
-/// on (it is told to forget it at once when the lease breaks).
-pub(super) const LEASED_TTL: Duration = Duration::from_secs(60);
+/// The lease a file is kept under: READ (its bytes stay true) and HANDLE (the server asks
+/// before another client deletes or renames it).
+const KEEPING: u32 = lease::READ | lease::HANDLE;
 /// FILE_SHARE_READ | FILE_SHARE_WRITE: how a kept file is opened.
 const SHARE_READ_WRITE: u32 = 1 | 2;
 /// How often kept files are checked for idleness.
@@ -50,6 +51,12 @@ struct KeptFile {
     info: FileInfo,
     data: Arc<Vec<u8>>,
     used: Instant,
+}
+
+/// `a` and `b` are the attributes of one version of a file: the same size and the same
+/// times of creation, last write and last change.
+fn same_version(a: &FileInfo, b: &FileInfo) -> bool {
+    (a.size, a.created, a.written, a.changed) == (b.size, b.created, b.written, b.changed)
 }
 
 /// What a kept file answers an open with.
@@ -93,19 +100,17 @@ impl Kept {
         })
     }
 
-    /// How long the kernel may keep what it is told of a kept file: long while it can be
-    /// told to forget it, else as long as anything else.
-    pub(super) fn ttl(&self) -> Duration {
-        if self.notifier.get().is_some() {
-            LEASED_TTL
-        } else {
-            super::TTL
+    /// The lease bits `h` still holds under `key` (none once the connection is lost: the
+    /// server may have broken it without being heard).
+    fn held(&self, h: Handle, key: [u8; 16]) -> u32 {
+        if self.share.connection_lost() {
+            return 0;
         }
-    }
-
-    /// The lease bits `h` still holds.
-    fn held(&self, h: Handle) -> u32 {
-        self.share.tree().lease(h).map_or(0, |l| l.state)
+        self.share
+            .tree()
+            .lease(h)
+            .filter(|l| l.key == key)
+            .map_or(0, |l| l.state)
     }
 
     /// Keeps `h` (just opened, and read whole: `info` and `data`) open for `path` if it
@@ -117,10 +122,13 @@ impl Kept {
         info: FileInfo,
         data: Arc<Vec<u8>>,
     ) -> Option<Handle> {
-        let key = match self.share.tree().lease(h) {
-            Some(l) if l.state & lease::READ != 0 => l.key,
+        let tree = self.share.tree();
+        let key = match tree.lease(h) {
+            Some(l) if l.state & KEEPING == KEEPING => l.key,
             _ => return Some(h),
         };
+        // Closed here when HANDLE goes, before the break is acknowledged.
+        tree.close_on_break(h);
         let mut files = lock(&self.files);
         let mut gone = Vec::new();
         if files.len() >= KEPT_MAX {
@@ -151,11 +159,14 @@ impl Kept {
         None
     }
 
-    /// The kept file at `path`, if its lease still holds READ (else it is let go of).
-    pub(super) fn reuse(&self, path: &str) -> Option<Reuse> {
+    /// The kept file at `path`, if its lease still holds READ and HANDLE and `now` (the
+    /// attributes known of the name, fresh) are those its bytes came with; else it is let
+    /// go of.
+    pub(super) fn reuse(&self, path: &str, now: Option<FileInfo>) -> Option<Reuse> {
         let mut files = lock(&self.files);
         let f = files.get_mut(path)?;
-        if self.held(f.handle) & lease::READ == 0 {
+        let same = now.is_some_and(|n| same_version(&n, &f.info));
+        if self.held(f.handle, f.key) & KEEPING != KEEPING || !same {
             let f = files.remove(path)?;
             drop(files);
             self.close(path, f.handle);
@@ -166,13 +177,6 @@ impl Kept {
             info: f.info,
             data: Arc::clone(&f.data),
         })
-    }
-
-    /// The attributes of `path` while a kept open of it holds a read lease.
-    pub(super) fn info(&self, path: &str) -> Option<FileInfo> {
-        let files = lock(&self.files);
-        let f = files.get(path)?;
-        (self.held(f.handle) & lease::READ != 0).then_some(f.info)
     }
 
     /// Lets go of the kept open of `path`, if any: closed before this returns (what comes
@@ -295,19 +299,18 @@ impl Kept {
         let kept = Arc::clone(self);
         let mut breaks = self.share.tree().lease_breaks();
         self.rt.spawn(async move {
+            // Its own clock: breaks, however frequent, never hold the sweep off.
+            let mut sweep = tokio::time::interval(SWEEP);
             loop {
-                match tokio::time::timeout(SWEEP, breaks.recv()).await {
-                    Ok(Ok(b))
-                        if b.state & (lease::READ | lease::HANDLE)
-                            != lease::READ | lease::HANDLE =>
-                    {
-                        kept.broken(Some(b.key))
-                    }
-                    Ok(Ok(_)) => {}
-                    // Breaks were missed: any lease may be broken.
-                    Ok(Err(RecvError::Lagged(_))) => kept.broken(None),
-                    Ok(Err(RecvError::Closed)) => return,
-                    Err(_) => kept.sweep(),
+                tokio::select! {
+                    b = breaks.recv() => match b {
+                        Ok(b) if b.state & KEEPING != KEEPING => kept.broken(Some(b.key)),
+                        Ok(_) => {}
+                        // Breaks were missed: any lease may be broken.
+                        Err(RecvError::Lagged(_)) => kept.broken(None),
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = sweep.tick() => kept.sweep(),
                 }
             }
         })
@@ -332,21 +335,15 @@ impl SmbFs {
         let writer = lock(&self.files)
             .values()
             .any(|f| f.ino == ino && f.writable);
-        if let Some(r) = self.kept.reuse(path).filter(|_| !writer) {
+        let now = lock(&self.attrs).get(path).map(|(info, _)| info);
+        if let Some(r) = self.kept.reuse(path, now).filter(|_| !writer) {
             let block = Block {
                 at: 0,
                 data: Bytes::Shared(r.data),
                 eof: true,
             };
             let fh = self.open_file(ino, None, r.info, false, Some(block));
-            // Nothing changed it since the kernel read it last (the lease held), and the
-            // kernel is told at once if that ends.
-            let flags = if self.kept.notifier.get().is_some() {
-                fuser::FopenFlags::FOPEN_KEEP_CACHE
-            } else {
-                fuser::FopenFlags::empty()
-            };
-            return Some(Ok((fh, flags)));
+            return Some(Ok((fh, fuser::FopenFlags::empty())));
         }
         // A file small enough to be kept is opened without sharing delete: another
         // client's delete or rename then makes the server break the handle lease (and

@@ -10,8 +10,8 @@
 //!
 //! Freshness is a time, [`ATTR_CACHE`] (the kernel keeps names and attributes as long):
 //! a file another client makes, changes or removes is seen by the mount at most that
-//! late. A small file read here is fresh longer, while the lease it was read under holds
-//! (see `leased`): no other client can change it meanwhile. Anything this mount changes updates or drops what it kept of the paths involved
+//! late. The bytes of a small file read here are kept longer, under the lease they were
+//! read with (see `leased`). Anything this mount changes updates or drops what it kept of the paths involved
 //! at once, and a file with an open handle here is always asked of the server (its writes
 //! may still be on their way).
 
@@ -283,13 +283,9 @@ impl SmbFs {
             .then_some(ino)
     }
 
-    /// Attributes of `path` while a kept open of it holds a read lease (see `leased`); else
-    /// those kept from a listing or a stat, unless a handle of it is open here; and how
-    /// much longer they are fresh.
+    /// Attributes of `path` kept from a listing or a stat, and how much longer they are
+    /// fresh, unless a handle of it is open here.
     pub(super) fn cached_attrs(&self, path: &str) -> Option<(FileInfo, Duration)> {
-        if let Some(info) = self.kept.info(path) {
-            return Some((info, self.kept.ttl()));
-        }
         if self.open_here(path).is_some() {
             return None;
         }

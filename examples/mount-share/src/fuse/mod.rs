@@ -7,7 +7,7 @@
 //! Every open file is an SMB handle, except a small file opened to read: that one is read
 //! whole at the open, in one round trip (see `WHOLE_AT_OPEN`), and its reads and fstat are
 //! answered from what the open brought; its SMB open is kept under its lease after release
-//! and answers later opens without a round trip (see `leased`). A CLOSE is sent at release
+//! and answers later opens of the same version without a round trip (see `leased`). A CLOSE is sent at release
 //! without the kernel waiting for it. Directory listings bring every entry's attributes, handed to the kernel
 //! with the names (READDIRPLUS) and kept briefly for lookups (see `listing`).
 //!
@@ -168,16 +168,6 @@ impl SmbFs {
             for f in &open {
                 lock(&f.state).forget_reads();
             }
-        }
-    }
-
-    /// How long the kernel may keep the attributes of `ino`: longer while a kept open of it
-    /// holds a read lease (see `leased`).
-    fn ttl_of(&self, ino: u64) -> Duration {
-        let path = lock(&self.inodes).path(INodeNo(ino));
-        match path {
-            Ok(p) if self.kept.info(&p).is_some() => self.kept.ttl(),
-            _ => TTL,
         }
     }
 
@@ -372,6 +362,13 @@ impl SmbFs {
     }
 }
 
+impl Drop for SmbFs {
+    fn drop(&mut self) {
+        // Also when the session never ran (`destroy` was not called).
+        self.watcher.abort();
+    }
+}
+
 impl Filesystem for SmbFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         // Up to 1 MiB per kernel write (the kernel caps this at its own page limit).
@@ -412,7 +409,7 @@ impl Filesystem for SmbFs {
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
         tracing::trace!(ino = ino.0, fh = ?fh, "getattr");
         match self.stat(ino.0, fh) {
-            Ok(info) => reply.attr(&self.ttl_of(ino.0), &self.attr(ino.0, &info)),
+            Ok(info) => reply.attr(&TTL, &self.attr(ino.0, &info)),
             Err(e) => reply.error(e),
         }
     }

@@ -254,7 +254,11 @@ impl SmbFs {
         let tasks: Vec<_> = {
             let mut closing = lock(&self.closing);
             match ino {
-                Some(ino) => closing.remove(&ino).unwrap_or_default(),
+                // (Kept files closed while the kernel knew no inode of them are under 0.)
+                Some(ino) => [ino, 0]
+                    .iter()
+                    .flat_map(|i| closing.remove(i).unwrap_or_default())
+                    .collect(),
                 None => closing.drain().flat_map(|(_, t)| t).collect(),
             }
         };
