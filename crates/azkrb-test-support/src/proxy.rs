@@ -193,7 +193,7 @@ async fn pump(
     };
     let write = async move {
         while let Some((at, bytes)) = due.recv().await {
-            tokio::time::sleep_until(at).await;
+            wait_until(at).await;
             if to.write_all(&bytes).await.is_err() {
                 return;
             }
@@ -201,4 +201,17 @@ async fn pump(
         let _ = to.shutdown().await;
     };
     tokio::join!(read, write);
+}
+
+/// Waits until `at`, to well under a millisecond: tokio's timer rounds every sleep up to
+/// its next millisecond tick, which would add up to a millisecond to each delayed hop (and
+/// to a "zero" delay). The timer takes it to within a millisecond, yielding the rest.
+async fn wait_until(at: tokio::time::Instant) {
+    let tick = Duration::from_millis(1);
+    if at.saturating_duration_since(tokio::time::Instant::now()) > tick {
+        tokio::time::sleep_until(at - tick).await;
+    }
+    while tokio::time::Instant::now() < at {
+        tokio::task::yield_now().await;
+    }
 }
