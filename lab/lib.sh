@@ -27,10 +27,18 @@ HOST=acct.file.core.windows.net
 ADHOST=acctad.file.core.windows.net
 PUBHOST=acctpub.file.core.windows.net   # in the lab DNS: privatelink CNAME, public address
 SHORTHOST=acctshort.file.core.windows.net  # its cifs tickets live 45 s (session expiry)
+# The Microsoft-like KDC: a Samba AD DC on a loopback address of its own (lab/addc).
+ADDC=CONTOSO.TEST
+ADDC_ADDR=${AZKRB_LAB_ADDC_ADDR:-127.0.0.5}
+DCHOST=acctdc.file.core.windows.net
+ADDC_PASSWORD=Passw0rd-dc-alice
+ADDC_UPN=alice@contoso.example
+ADDC_ADMIN_PASSWORD=Adm1n-Passw0rd-dc
+ADDC_SERVICE_PASSWORD=Svc-Acctdc-Passw0rd-1
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
-python3-gunicorn samba smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
+python3-gunicorn samba samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
 
 ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT $DNS_PORT"
 
@@ -60,6 +68,7 @@ dcerpcd-enc $LAB_DIR/smb/enc/pid/samba-dcerpcd.pid $LAB_DIR/smb/enc/smb.conf
 dcerpcd-plain $LAB_DIR/smb/plain/pid/samba-dcerpcd.pid $LAB_DIR/smb/plain/smb.conf
 http-proxy $LAB_DIR/httpproxy/tinyproxy.pid $LAB_DIR/httpproxy/tinyproxy.conf
 dns $RUN/dnsmasq.pid $LAB_DIR/dns/dnsmasq.conf
+addc $LAB_DIR/addc/run/samba.pid $LAB_DIR/addc/etc/smb.conf
 SERVICES
 }
 
