@@ -296,3 +296,54 @@ fn service_tickets_are_kept_in_the_ccache_and_used_from_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Against the lab's Samba AD DC (a strict, Microsoft-like KDC): a password login, an
+/// enterprise-name login, and a service ticket stored where MIT's tools take it, which the
+/// service's own key opens.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_and_ticket_against_an_ad_dc() {
+    let l = Lab::new("addc");
+    let realm = &l.env["AZKRB_LAB_ADDC_REALM"];
+    let host = &l.env["AZKRB_LAB_ADDC_HOST"];
+    let password = format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]);
+    let said = |args: &[&str]| {
+        let out = l.run(args, password.as_bytes());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let out = said(&[
+        "login",
+        "--password-stdin",
+        &l.env["AZKRB_LAB_ADDC_UPN"],
+        "--realm",
+        realm,
+    ]);
+    assert!(out.contains(&format!("alice@{realm}")), "{out}");
+    let out = said(&["login", "--password-stdin", &format!("alice@{realm}")]);
+    assert!(out.contains(&format!("alice@{realm}")), "{out}");
+    let out = said(&["ticket", &format!("//{host}/share")]);
+    assert!(out.contains(&format!("cifs/{host}@{realm}")), "{out}");
+    // MIT kvno finds it in the cache (no KDC asked) and checks it with the service key.
+    let kvno = Command::new("kvno")
+        .args([
+            "-k",
+            &l.env["AZKRB_LAB_ADDC_KEYTAB"],
+            &format!("cifs/{host}@{realm}"),
+        ])
+        .env("KRB5CCNAME", format!("FILE:{}", l.ccache()))
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF_DIRECT"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&kvno.stdout);
+    assert!(
+        kvno.status.success() && said.contains("keytab entry valid"),
+        "{said}{}",
+        String::from_utf8_lossy(&kvno.stderr)
+    );
+}
