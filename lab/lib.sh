@@ -34,7 +34,6 @@ DCHOST=acctdc.file.core.windows.net
 ADDC_PASSWORD=Passw0rd-dc-alice
 ADDC_UPN=alice@contoso.example
 ADDC_ADMIN_PASSWORD=Adm1n-Passw0rd-dc
-ADDC_SERVICE_PASSWORD=Svc-Acctdc-Passw0rd-1
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
@@ -68,7 +67,7 @@ dcerpcd-enc $LAB_DIR/smb/enc/pid/samba-dcerpcd.pid $LAB_DIR/smb/enc/smb.conf
 dcerpcd-plain $LAB_DIR/smb/plain/pid/samba-dcerpcd.pid $LAB_DIR/smb/plain/smb.conf
 http-proxy $LAB_DIR/httpproxy/tinyproxy.pid $LAB_DIR/httpproxy/tinyproxy.conf
 dns $RUN/dnsmasq.pid $LAB_DIR/dns/dnsmasq.conf
-addc $LAB_DIR/addc/run/samba.pid $LAB_DIR/addc/etc/smb.conf
+addc $LAB_DIR/addc/run/samba.pid samba: root process
 SERVICES
 }
 

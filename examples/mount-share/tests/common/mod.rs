@@ -50,16 +50,16 @@ impl Lab {
     /// mount-share with the lab's settings (this test's ccache, the encrypted smbd's
     /// address, the lab's krb5.conf and CA), for a test to add to or change.
     pub fn command(&self) -> Command {
+        self.command_at(&format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]))
+    }
+
+    /// [`command`](Self::command) reaching the SMB server at `address` (the AD DC's, say).
+    pub fn command_at(&self, address: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
-        cmd.args([
-            "--ccache",
-            &self.ccache(),
-            "--address",
-            &format!("127.0.0.1:{}", self.env["AZKRB_LAB_SMB_PORT"]),
-        ])
-        .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
-        .env_remove("KRB5CCNAME");
+        cmd.args(["--ccache", &self.ccache(), "--address", address])
+            .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
+            .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
+            .env_remove("KRB5CCNAME");
         cmd
     }
 

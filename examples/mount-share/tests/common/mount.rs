@@ -84,16 +84,21 @@ pub fn start_mount_of(
     global: &[&str],
     extra: &[&str],
 ) -> Mounted {
+    let mut cmd = l.command();
+    cmd.args(global)
+        .args(["mount", target, mountpoint.to_str().unwrap()])
+        .args(extra);
+    spawn_mount(cmd, mountpoint)
+}
+
+/// Runs `cmd` (a `mount-share … mount` command) and waits until the kernel lists the mount.
+pub fn spawn_mount(mut cmd: Command, mountpoint: &std::path::Path) -> Mounted {
     assert!(
         std::path::Path::new("/dev/fuse").exists(),
         "FUSE needs /dev/fuse (and the fuse3 package)"
     );
     std::fs::create_dir_all(mountpoint).unwrap();
-    let mut child = l
-        .command()
-        .args(global)
-        .args(["mount", target, mountpoint.to_str().unwrap()])
-        .args(extra)
+    let mut child = cmd
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
