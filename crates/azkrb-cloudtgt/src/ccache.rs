@@ -121,32 +121,141 @@ pub struct Ccache {
     pub entries: Vec<Entry>,
 }
 
-/// The FILE ccache path named by `KRB5CCNAME` (`FILE:/path` or a plain path), else MIT's
-/// default `/tmp/krb5cc_<uid>`. Other cache types (KEYRING:, KCM:, DIR:, MEMORY:) are errors.
+/// The ccache file named by `KRB5CCNAME`, else by krb5.conf's `default_ccache_name` (the
+/// krb5.conf [`RealmConfig::locate`](crate::RealmConfig::locate) finds), else MIT's default
+/// `FILE:/tmp/krb5cc_%{uid}`; see [`path_of`] for the names taken.
 pub fn default_path() -> Result<String> {
     match std::env::var("KRB5CCNAME") {
         Ok(v) if !v.is_empty() => path_of(&v),
         _ => {
-            use std::os::unix::fs::MetadataExt;
-            let uid = std::fs::metadata("/proc/self")
-                .map(|m| m.uid())
-                .unwrap_or(0);
-            Ok(format!("/tmp/krb5cc_{uid}"))
+            let configured = crate::RealmConfig::locate(None)
+                .and_then(|p| crate::RealmConfig::load(&p).ok())
+                .and_then(|c| c.default_ccache_name);
+            match configured {
+                Some(name) => path_of(&expand(&name)?),
+                None => Ok(format!("/tmp/krb5cc_{}", own_uid())),
+            }
         }
     }
 }
 
-/// The file path of a ccache name.
+/// The uid that owns this process's files (`/proc/self` belongs to the effective ids).
+fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
+}
+
+/// A ccache name with MIT's `%{…}` tokens expanded, as `default_ccache_name` is: `%{uid}`,
+/// `%{euid}` and `%{USERID}` (this process's user id), `%{username}`, `%{TEMP}` (`TMPDIR`,
+/// else `/tmp`) and `%{null}`. Another token is an error that names it.
+///
+/// ```
+/// # fn main() -> azkrb_cloudtgt::Result<()> {
+/// use azkrb_cloudtgt::ccache::expand;
+/// let name = expand("DIR:/run/user/%{uid}/krb5cc")?;
+/// assert!(name.starts_with("DIR:/run/user/") && !name.contains('%'));
+/// assert!(expand("FILE:%{LIBDIR}/x").is_err());
+/// # Ok(()) }
+/// ```
+pub fn expand(name: &str) -> Result<String> {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find("%{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after.find('}').ok_or_else(|| {
+            Error::Config(format!("credential cache name {name:?}: an unclosed %{{"))
+        })?;
+        match &after[..end] {
+            "uid" | "euid" | "USERID" => out.push_str(&own_uid().to_string()),
+            "username" => out.push_str(&user_name(own_uid())?),
+            "TEMP" => out.push_str(
+                &std::env::var("TMPDIR")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| "/tmp".into()),
+            ),
+            "null" => {}
+            other => {
+                return Err(Error::Config(format!(
+                    "credential cache name {name:?}: %{{{other}}} is not expanded here \
+                     (uid, euid, USERID, username, TEMP and null are)"
+                )));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The name of user `uid` in /etc/passwd.
+fn user_name(uid: u32) -> Result<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| Error::Config(format!("/etc/passwd: {e}")))?;
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let id = f.nth(1)?.parse::<u32>().ok()?;
+            (id == uid).then(|| name.to_string())
+        })
+        .next()
+        .ok_or_else(|| Error::Config(format!("no user with uid {uid} in /etc/passwd")))
+}
+
+/// The file of a ccache name: `FILE:/path` or a plain path; `DIR:/dir`, a collection as MIT
+/// keeps one (its primary cache: the file its `primary` file names, `tkt` when it names
+/// none; the directory is made, mode 0700, when missing); `DIR::/dir/tktNAME`, one cache of
+/// a collection. Other types (KEYRING:, KCM:, MEMORY:, API:) are errors.
 pub fn path_of(name: &str) -> Result<String> {
     if let Some(p) = name.strip_prefix("FILE:") {
         return Ok(p.to_string());
     }
+    if let Some(p) = name.strip_prefix("DIR::") {
+        return Ok(p.to_string());
+    }
+    if let Some(dir) = name.strip_prefix("DIR:") {
+        return dir_primary(dir);
+    }
     match name.split_once(':') {
         Some((ty, _)) if !name.starts_with('/') => Err(Error::Config(format!(
-            "credential cache type {ty}: is not supported; use a FILE: cache (KRB5CCNAME=FILE:/path)"
+            "credential cache type {ty}: is not supported; use a FILE: or DIR: cache \
+             (KRB5CCNAME=FILE:/path)"
         ))),
         _ => Ok(name.to_string()),
     }
+}
+
+/// The primary cache file of the DIR collection `dir` (made when missing, with its
+/// `primary` file).
+fn dir_primary(dir: &str) -> Result<String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let io = |what: &str, e: std::io::Error| Error::Config(format!("{dir}: {what}: {e}"));
+    if !std::path::Path::new(dir).is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| io("making the cache directory", e))?;
+    }
+    let primary = std::path::Path::new(dir).join("primary");
+    let named = match std::fs::read_to_string(&primary) {
+        Ok(text) => text.lines().next().unwrap_or("").trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&primary, "tkt\n").map_err(|e| io("writing primary", e))?;
+            "tkt".to_string()
+        }
+        Err(e) => return Err(io("reading primary", e)),
+    };
+    // MIT's rule: a file of the directory named tkt…, nothing else.
+    if !named.starts_with("tkt") || named.contains('/') {
+        return Err(Error::Config(format!(
+            "{dir}/primary names {named:?}, not a cache of the collection (tkt…)"
+        )));
+    }
+    Ok(format!("{dir}/{named}"))
 }
 
 fn read_principal(r: &mut Reader<'_>) -> Result<Principal> {
@@ -633,5 +742,45 @@ mod tests {
         assert_eq!(dir.names(), ["cc"]);
         // A path that names no file is an error, not a panic.
         assert!(cache().save("/").is_err());
+    }
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::*;
+
+    #[test]
+    fn names_expand_and_resolve_as_mit_reads_them() {
+        let uid = own_uid().to_string();
+        assert_eq!(
+            expand("FILE:/tmp/krb5cc_%{uid}").unwrap(),
+            format!("FILE:/tmp/krb5cc_{uid}")
+        );
+        assert_eq!(expand("%{null}x%{euid}").unwrap(), format!("x{uid}"));
+        assert!(expand("KEYRING:persistent:%{uid}").unwrap().ends_with(&uid));
+        assert!(expand("FILE:%{LIBDIR}/x").is_err());
+        assert!(expand("FILE:%{uid").is_err());
+        assert_eq!(path_of("FILE:/a/b").unwrap(), "/a/b");
+        assert_eq!(path_of("/a/b").unwrap(), "/a/b");
+        assert_eq!(path_of("DIR::/a/tktX").unwrap(), "/a/tktX");
+        for other in ["KCM:", "KEYRING:persistent:1000", "MEMORY:x"] {
+            assert!(path_of(other).is_err(), "{other}");
+        }
+
+        // A collection: made with its primary file; a primary naming another cache of it
+        // is followed; one naming anything else is refused.
+        let dir = std::env::temp_dir().join(format!("azkrb-dircc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = dir.display().to_string();
+        assert_eq!(path_of(&format!("DIR:{d}")).unwrap(), format!("{d}/tkt"));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("primary")).unwrap(),
+            "tkt\n"
+        );
+        std::fs::write(dir.join("primary"), "tktAbC\n").unwrap();
+        assert_eq!(path_of(&format!("DIR:{d}")).unwrap(), format!("{d}/tktAbC"));
+        std::fs::write(dir.join("primary"), "../etc/passwd\n").unwrap();
+        assert!(path_of(&format!("DIR:{d}")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

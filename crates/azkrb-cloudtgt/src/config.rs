@@ -135,6 +135,8 @@ pub struct RealmConfig {
     /// roots, nor the transport's CA file (MIT krb5's semantics); if they cannot be used
     /// (a missing file, an unsupported form), its proxies are refused.
     pub http_anchors: BTreeMap<String, Vec<HttpAnchor>>,
+    /// `[libdefaults] default_ccache_name`, as written (see [`crate::ccache::expand`]).
+    pub default_ccache_name: Option<String>,
 }
 
 impl RealmConfig {
@@ -230,6 +232,9 @@ impl RealmConfig {
             match section.as_str() {
                 "libdefaults" if key == "default_realm" => {
                     self.default_realm = Some(value.to_string())
+                }
+                "libdefaults" if key == "default_ccache_name" => {
+                    self.default_ccache_name = Some(value.to_string())
                 }
                 "realms" if value == "{" => realm = Some(key.to_string()),
                 "realms" => {

@@ -6,6 +6,7 @@
 mod common;
 
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
 use azkrb_test_support::tgt_cloud;
@@ -345,5 +346,96 @@ fn login_and_ticket_against_an_ad_dc() {
         kvno.status.success() && said.contains("keytab entry valid"),
         "{said}{}",
         String::from_utf8_lossy(&kvno.stderr)
+    );
+}
+
+/// krb5.conf's `default_ccache_name` (as Fedora and RHEL set one) names the cache when
+/// neither `--ccache` nor `KRB5CCNAME` does, with `%{uid}` expanded; a `DIR:` collection is
+/// read and written as MIT's tools keep it: `klist` sees mount-share's login, mount-share
+/// uses what `kinit` put there.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn default_ccache_name_and_dir_collections_as_mit_keeps_them() {
+    let l = Lab::new("dircc");
+    let conf = l.dir.join("krb5.conf");
+    let lab_conf = std::fs::read_to_string(&l.env["AZKRB_LAB_KRB5_CONF"]).unwrap();
+    let collection = l.dir.join("cc-%{uid}");
+    std::fs::write(
+        &conf,
+        lab_conf.replacen(
+            "[libdefaults]\n",
+            &format!(
+                "[libdefaults]\n default_ccache_name = DIR:{}\n",
+                collection.display()
+            ),
+            1,
+        ),
+    )
+    .unwrap();
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    let expanded = l.dir.join(format!("cc-{uid}"));
+    let bare = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        c.args([
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+        ])
+        .env("KRB5_CONFIG", &conf)
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+        .env_remove("KRB5CCNAME");
+        c
+    };
+    let mit = |tool: &str| {
+        let mut c = Command::new(tool);
+        c.env("KRB5_CONFIG", &conf).env_remove("KRB5CCNAME");
+        c
+    };
+    let user = format!("alice@{}", l.env["AZKRB_LAB_REALM"]);
+    let out = common::fed(
+        bare().args(["login", "--password-stdin", &user]),
+        format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(expanded.join("primary")).unwrap(),
+        "tkt\n"
+    );
+    let klist = mit("klist").output().unwrap();
+    let listed = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        listed.contains(&format!("DIR::{}/tkt", expanded.display()))
+            && listed.contains(&format!("Default principal: {user}")),
+        "{listed}"
+    );
+
+    // MIT kinit replaces the primary cache; mount-share reads it from there.
+    let kinit = common::fed(
+        mit("kinit").arg(&user),
+        format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        kinit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kinit.stderr)
+    );
+    let unc = l.unc("");
+    let out = bare()
+        .args(["ticket", unc.trim_end_matches('/')])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let klist = mit("klist").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&klist.stdout)
+            .contains(&format!("cifs/{}", l.env["AZKRB_LAB_HOST"])),
+        "the service ticket was not stored in the collection's primary cache"
     );
 }
