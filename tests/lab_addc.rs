@@ -1,8 +1,9 @@
-//! Against the lab's Samba AD DC, a Microsoft-like KDC (Heimdal's, as Samba runs it): it
-//! refuses what MIT's KDC lets pass (a TGS-REQ asking for a renewable ticket with a TGT that
-//! is not renewable was refused with KDC_ERR_BADOPTION before the options followed the TGT's
-//! flags). A password login, an enterprise-name login (canonicalized), and a service ticket
-//! whose PAC names the user, all through the library.
+//! Kerberos as strict KDCs take it, against the lab's Samba AD DC (a Microsoft-like KDC,
+//! Heimdal's as Samba runs it) and MIT: it refuses what MIT's KDC lets pass (a TGS-REQ
+//! asking for a renewable ticket with a TGT that is not renewable was refused with
+//! KDC_ERR_BADOPTION before the options followed the TGT's flags). Password and
+//! enterprise-name logins, a service ticket whose PAC names the user, renewable TGTs and
+//! their renewal (by hand, and by the library before one expires).
 
 use azkrb_asn1::krb::{AuthorizationData, EncTicketPart};
 use azkrb_asn1::pac::Pac;
@@ -83,4 +84,107 @@ async fn an_enterprise_name_is_canonicalized_by_the_ad_dc() {
         .await
         .unwrap();
     assert_eq!(t.client.to_string(), format!("alice@{realm}"));
+}
+
+/// Renewal, as a strict KDC takes it: a TGT asked renewable comes renewable, renews (RENEW
+/// with the TGT's own flags and limit, so it stays renewable) as many times as its limit
+/// allows, and serves TGS exchanges afterwards; one not asked renewable is refused clearly
+/// before any request.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_renewable_tgt_renews_and_stays_renewable_at_the_ad_dc_and_mit() {
+    use azkrb_asn1::TicketFlags;
+    use azkrb_cloudtgt::exchange::AsSecret;
+    let env = lab();
+    let c = kerberos_client(&env);
+    for (realm, password) in [
+        (
+            &env["AZKRB_LAB_ADDC_REALM"],
+            &env["AZKRB_LAB_ADDC_PASSWORD"],
+        ),
+        (&env["AZKRB_LAB_REALM"], &env["AZKRB_LAB_PASSWORD"]),
+    ] {
+        let alice = Principal::parse("alice", realm).unwrap();
+        let secret = || AsSecret::Password(zeroize::Zeroizing::new(password.to_string()));
+        let tgt = c
+            .login_renewable(&alice, secret(), Some(2 * 86400))
+            .await
+            .unwrap();
+        assert!(tgt.flags.contains(TicketFlags::RENEWABLE), "{realm}");
+        let limit = tgt.renew_till.expect("a renewal limit").unix();
+        assert!(limit > tgt.endtime.unix(), "{realm}");
+        let mut current = tgt.clone();
+        for _ in 0..2 {
+            let renewed = c.renew(&current).await.unwrap();
+            assert!(renewed.flags.contains(TicketFlags::RENEWABLE), "{realm}");
+            assert_eq!(renewed.renew_till.map(|r| r.unix()), Some(limit));
+            assert_eq!(renewed.authtime.unix(), tgt.authtime.unix(), "{realm}");
+            assert!(renewed.session_key.as_bytes() != current.session_key.as_bytes());
+            current = renewed;
+        }
+        let host = if realm == &env["AZKRB_LAB_REALM"] {
+            &env["AZKRB_LAB_HOST"]
+        } else {
+            &env["AZKRB_LAB_ADDC_HOST"]
+        };
+        let service = Principal::cifs(host, realm);
+        c.service_ticket(&current, &service).await.unwrap();
+
+        let plain = c.login_renewable(&alice, secret(), None).await.unwrap();
+        match c.renew(&plain).await {
+            Err(azkrb_cloudtgt::Error::NotRenewable { why, .. }) => {
+                assert!(why.contains("not renewable"), "{why}")
+            }
+            other => panic!("{realm}: a TGT not asked renewable renewed: {other:?}"),
+        }
+    }
+}
+
+/// A TGT about to expire (under 5 minutes left) is renewed by the library before it is
+/// used, when it can be, and the renewed one replaces it in the credential cache it came
+/// from (MIT's kinit made the cache; MIT's klist reads the result).
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_tgt_about_to_expire_is_renewed_in_its_credential_cache() {
+    use azkrb_cloudtgt::TgtSource;
+    use azkrb_cloudtgt::ccache::Ccache;
+    let env = lab();
+    let dir = std::env::temp_dir().join(format!("azkrb-autorenew-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = dir.join("cc").display().to_string();
+    let realm = &env["AZKRB_LAB_REALM"];
+    let mut kinit = std::process::Command::new("kinit")
+        .args(["-l", "4m", "-r", "1h", &format!("alice@{realm}")])
+        .env("KRB5CCNAME", format!("FILE:{cc}"))
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF_DIRECT"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(kinit.stdin.take().unwrap(), "{}", env["AZKRB_LAB_PASSWORD"]).unwrap();
+    assert!(kinit.wait().unwrap().success());
+    let before = Ccache::load(&cc).unwrap().tgt().unwrap();
+    assert!(before.remaining(azkrb_asn1::KerberosTime::now()) <= 240);
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let c = kerberos_client(&env).with_tgt_source(TgtSource::Ccache(Some(format!("FILE:{cc}"))));
+    let tgt = c.tgt().await.unwrap();
+    assert!(tgt.endtime.unix() > before.endtime.unix(), "not renewed");
+    assert_eq!(tgt.authtime.unix(), before.authtime.unix());
+    // Written back in the background: the cache holds it shortly.
+    let mut stored = Ccache::load(&cc).unwrap().tgt().unwrap();
+    for _ in 0..50 {
+        if stored.endtime.unix() == tgt.endtime.unix() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        stored = Ccache::load(&cc).unwrap().tgt().unwrap();
+    }
+    assert_eq!(stored.endtime.unix(), tgt.endtime.unix());
+    let klist = std::process::Command::new("klist")
+        .env("KRB5CCNAME", format!("FILE:{cc}"))
+        .output()
+        .unwrap();
+    assert!(klist.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use azkrb_asn1::KerberosTime;
+use azkrb_asn1::{KerberosTime, TicketFlags};
 use zeroize::Zeroizing;
 
 use crate::ccache::{self, Ccache};
@@ -17,6 +17,18 @@ use crate::transport::{Transport, TransportOptions};
 
 /// Tickets with less validity left than this are fetched again.
 pub const REFRESH_MARGIN_SECONDS: i64 = 300;
+
+/// `tgt` is within [`REFRESH_MARGIN_SECONDS`] of its end, still valid, and renewable
+/// beyond it.
+fn renewal_due(tgt: &Credential, now: KerberosTime) -> bool {
+    let left = tgt.remaining(now);
+    left > 0
+        && left <= REFRESH_MARGIN_SECONDS
+        && tgt.flags.contains(TicketFlags::RENEWABLE)
+        && tgt
+            .renew_till
+            .is_some_and(|r| r.unix() > tgt.endtime.unix())
+}
 
 /// Where a [`Client`]'s TGT comes from.
 pub enum TgtSource {
@@ -157,7 +169,8 @@ impl Client {
         let held = self.cache.tgt();
         if let Some(t) = &held
             && (t.remaining(now) > REFRESH_MARGIN_SECONDS
-                || matches!(self.tgt_source.as_deref(), Some(TgtSource::Credential(_))))
+                || (matches!(self.tgt_source.as_deref(), Some(TgtSource::Credential(_)))
+                    && !renewal_due(t, now)))
         {
             return Ok(t.clone());
         }
@@ -196,10 +209,37 @@ impl Client {
                 let p = self.config.login_principal(principal, realm.as_deref())?;
                 self.login_password(&p, password).await?
             }
-            Some(TgtSource::Credential(c)) => (**c).clone(),
+            Some(TgtSource::Credential(c)) => held
+                .filter(|h| h.endtime.unix() > c.endtime.unix())
+                .unwrap_or_else(|| (**c).clone()),
         };
+        let tgt = self.renew_if_due(tgt).await;
         self.cache.set_tgt(Some(&tgt));
         Ok(tgt)
+    }
+
+    /// `tgt` renewed when it is about to expire and can be renewed (and stored in the
+    /// credential cache it came from); else as it is. A failed renewal is a warning: the
+    /// TGT serves until it expires.
+    async fn renew_if_due(&self, tgt: Credential) -> Credential {
+        if !renewal_due(&tgt, KerberosTime::now()) {
+            return tgt;
+        }
+        match self.renew(&tgt).await {
+            Ok(renewed) => {
+                tracing::info!(
+                    "renewed the TGT of {} (now valid until {})",
+                    renewed.client,
+                    renewed.endtime
+                );
+                self.store_in_ccache(&renewed);
+                renewed
+            }
+            Err(e) => {
+                tracing::warn!("could not renew the TGT of {}: {e}", tgt.client);
+                tgt
+            }
+        }
     }
 
     /// Adds a service ticket to the credential cache the TGT came from (as MIT's tools do),
@@ -283,9 +323,26 @@ impl Client {
         .await
     }
 
-    /// Obtains a TGT for `client` with an AS secret.
+    /// Obtains a TGT for `client` with an AS secret, renewable for krb5.conf's
+    /// `renew_lifetime` when it sets one.
     pub async fn login(&self, client: &Principal, secret: AsSecret) -> Result<Credential> {
-        let mut x = AsExchange::new(client.clone(), secret, KerberosTime::now())?;
+        self.login_renewable(client, secret, self.config.renew_lifetime)
+            .await
+    }
+
+    /// Obtains a TGT for `client` with an AS secret, asking for one renewable for
+    /// `renew_secs` when given (the KDC may grant less, or none).
+    pub async fn login_renewable(
+        &self,
+        client: &Principal,
+        secret: AsSecret,
+        renew_secs: Option<i64>,
+    ) -> Result<Credential> {
+        let now = KerberosTime::now();
+        let mut x = AsExchange::new(client.clone(), secret, now)?;
+        if let Some(secs) = renew_secs {
+            x = x.renewable(secs, now)?;
+        }
         loop {
             let reply = self.send(x.realm(), x.request()).await?;
             match x.handle_reply(&reply, KerberosTime::now())? {
@@ -294,6 +351,27 @@ impl Client {
                     self.cache.put(&cred);
                     return Ok(*cred);
                 }
+            }
+        }
+    }
+
+    /// Renews `tgt` (see [`TgsExchange::renew`]): the same TGT, valid from now for its own
+    /// lifetime, up to its renewal limit.
+    ///
+    /// ```no_run
+    /// # async fn demo(c: azkrb_cloudtgt::Client, tgt: azkrb_cloudtgt::Credential)
+    /// # -> azkrb_cloudtgt::Result<()> {
+    /// let renewed = c.renew(&tgt).await?;
+    /// assert!(renewed.endtime.unix() >= tgt.endtime.unix());
+    /// # Ok(()) }
+    /// ```
+    pub async fn renew(&self, tgt: &Credential) -> Result<Credential> {
+        let mut x = TgsExchange::renew(tgt.clone(), KerberosTime::now())?;
+        loop {
+            let reply = self.send(x.realm(), x.request()).await?;
+            match x.handle_reply(&reply, KerberosTime::now())? {
+                TgsStep::Continue => continue,
+                TgsStep::Done(cred) => return Ok(*cred),
             }
         }
     }

@@ -137,6 +137,68 @@ pub struct RealmConfig {
     pub http_anchors: BTreeMap<String, Vec<HttpAnchor>>,
     /// `[libdefaults] default_ccache_name`, as written (see [`crate::ccache::expand`]).
     pub default_ccache_name: Option<String>,
+    /// `[libdefaults] renew_lifetime` in seconds: a login asks for a TGT renewable this long
+    /// (none when absent or zero, as with MIT's kinit).
+    pub renew_lifetime: Option<i64>,
+    /// A `renew_lifetime` was read (a later one is passed over, even if the first was 0).
+    renew_seen: bool,
+}
+
+/// A krb5.conf duration in seconds, as MIT writes them: `7d`, `24h`, `10h 30m`, `1d2h3m4s`,
+/// `3600` (seconds), or `h:m[:s]`.
+///
+/// ```
+/// use azkrb_cloudtgt::config::parse_duration;
+/// assert_eq!(parse_duration("7d"), Some(7 * 86400));
+/// assert_eq!(parse_duration("10h 0m 0s"), Some(36000));
+/// assert_eq!(parse_duration("1:30"), Some(5400));
+/// assert_eq!(parse_duration("soon"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = t.parse::<i64>() {
+        return (secs >= 0).then_some(secs);
+    }
+    if t.contains(':') {
+        let parts: Vec<i64> = t
+            .split(':')
+            .map(|p| p.parse::<i64>().ok().filter(|v| *v >= 0))
+            .collect::<Option<_>>()?;
+        return match parts.as_slice() {
+            [h, m] => Some(h.checked_mul(3600)?.checked_add(m.checked_mul(60)?)?),
+            [h, m, s] => Some(
+                h.checked_mul(3600)?
+                    .checked_add(m.checked_mul(60)?)?
+                    .checked_add(*s)?,
+            ),
+            _ => None,
+        };
+    }
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in t.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            ' ' | '\t' if number.is_empty() => {}
+            'd' | 'h' | 'm' | 's' if !number.is_empty() => {
+                let unit = match c {
+                    'd' => 86400,
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = total.checked_add(number.parse::<i64>().ok()?.checked_mul(unit)?)?;
+                number.clear();
+                any = true;
+            }
+            _ => return None,
+        }
+    }
+    (any && number.is_empty()).then_some(total)
 }
 
 impl RealmConfig {
@@ -230,11 +292,26 @@ impl RealmConfig {
             };
             let (key, value) = (key.trim(), value.trim());
             match section.as_str() {
+                // The first value read wins, as in MIT's profile library (an includedir at
+                // the top of Fedora's krb5.conf overrides what the file itself says).
                 "libdefaults" if key == "default_realm" => {
-                    self.default_realm = Some(value.to_string())
+                    self.default_realm.get_or_insert_with(|| value.to_string());
                 }
                 "libdefaults" if key == "default_ccache_name" => {
-                    self.default_ccache_name = Some(value.to_string())
+                    self.default_ccache_name
+                        .get_or_insert_with(|| value.to_string());
+                }
+                "libdefaults" if key == "renew_lifetime" => {
+                    let secs = parse_duration(value).ok_or_else(|| {
+                        at(
+                            n,
+                            format!("renew_lifetime = {value}: not a duration (7d, 24h, 3600)"),
+                        )
+                    })?;
+                    if !self.renew_seen {
+                        self.renew_seen = true;
+                        self.renew_lifetime = (secs > 0).then_some(secs);
+                    }
                 }
                 "realms" if value == "{" => realm = Some(key.to_string()),
                 "realms" => {
@@ -639,6 +716,10 @@ includedir DIR
         let main = FEDORA_40.replace("DIR", &dir.display().to_string());
         let c = RealmConfig::parse(&main).unwrap();
         assert_eq!(c.default_realm.as_deref(), Some("LAB.TEST"));
+        assert_eq!(c.renew_lifetime, Some(7 * 86400));
+        // The included file is read first (its includedir is the first line), and its value
+        // wins, as in MIT: Fedora's KCM default.
+        assert_eq!(c.default_ccache_name.as_deref(), Some("KCM:"));
         assert_eq!(c.kdcs["LAB.TEST"].len(), 1);
         assert_eq!(c.realm_for_host("acct.lab.test"), Some("LAB.TEST"));
 

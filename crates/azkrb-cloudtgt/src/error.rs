@@ -96,6 +96,14 @@ pub enum Error {
         /// What to do.
         fix: &'static str,
     },
+    /// A TGT that cannot be renewed.
+    #[error("the TGT of {principal} cannot be renewed: {why}")]
+    NotRenewable {
+        /// Its principal.
+        principal: String,
+        /// Why, and what to do.
+        why: String,
+    },
     /// A KDC reply whose ticket is for another server than the one asked for, or whose
     /// ticket and encrypted part name different servers.
     #[error(

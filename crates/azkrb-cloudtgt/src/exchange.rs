@@ -131,6 +131,8 @@ pub struct AsExchange {
     preauth: Option<(EncryptionType, Key)>,
     request: Vec<u8>,
     rounds: u8,
+    /// Ask for a TGT renewable this many seconds from now.
+    renew: Option<i64>,
 }
 
 impl AsExchange {
@@ -146,9 +148,18 @@ impl AsExchange {
             preauth: None,
             request: Vec::new(),
             rounds: 0,
+            renew: None,
         };
         x.request = x.build(now, None)?;
         Ok(x)
+    }
+
+    /// Asks for a TGT renewable for `secs` from `now` (RENEWABLE with an rtime, as kinit
+    /// `-r` and krb5.conf's `renew_lifetime` do); the KDC may grant less, or none.
+    pub fn renewable(mut self, secs: i64, now: KerberosTime) -> Result<Self> {
+        self.renew = (secs > 0).then_some(secs);
+        self.request = self.build(now, None)?;
+        Ok(self)
     }
 
     /// The request to send now (DER AS-REQ).
@@ -177,6 +188,10 @@ impl AsExchange {
         if self.client.name.name_type == NameType::Enterprise {
             options |= KdcOptions::CANONICALIZE;
         }
+        let rtime = self.renew.map(|secs| {
+            options |= KdcOptions::RENEWABLE;
+            KerberosTime::from_unix(now.unix().saturating_add(secs))
+        });
         let req = AsReq(KdcReq {
             pvno: 5,
             msg_type: MessageType::AsReq,
@@ -188,7 +203,7 @@ impl AsExchange {
                 sname: Some(self.server.name.clone()),
                 from: None,
                 till: KerberosTime::from_unix(now.unix() + LIFETIME),
-                rtime: None,
+                rtime,
                 nonce: self.nonce,
                 etype: self.etypes.iter().map(|e| e.number()).collect(),
                 addresses: None,
@@ -384,9 +399,56 @@ pub struct TgsExchange {
     request: Vec<u8>,
     hops: usize,
     realms_seen: Vec<String>,
+    /// Renewing the TGT itself (KDC option RENEW), not asking for a service.
+    renewing: bool,
 }
 
 impl TgsExchange {
+    /// Starts the renewal of `tgt` (a TGS-REQ for its own server with the RENEW option, as
+    /// kinit `-R` sends): the KDC answers with the same ticket valid from now, up to its
+    /// renewal limit. A TGT that is not renewable, or whose renewal limit has passed, is an
+    /// error that says so (an Entra cloud TGT is never renewable).
+    pub fn renew(tgt: Credential, now: KerberosTime) -> Result<Self> {
+        let why = if tgt.endtime.unix() <= now.unix() {
+            Some(format!(
+                "it expired at {} (a TGT is renewed before it expires; log in again)",
+                tgt.endtime
+            ))
+        } else if !tgt.flags.contains(TicketFlags::RENEWABLE) {
+            Some(
+                "it is not renewable (log in again; `login -r 7d` asks for a renewable TGT)"
+                    .to_string(),
+            )
+        } else {
+            match tgt.renew_till {
+                Some(t) if t.unix() > now.unix() => None,
+                Some(t) => Some(format!("its renewal limit passed at {t} (log in again)")),
+                None => Some("it carries no renewal limit (log in again)".to_string()),
+            }
+        };
+        if let Some(why) = why {
+            return Err(Error::NotRenewable {
+                principal: tgt.client.to_string(),
+                why,
+            });
+        }
+        let target = tgt.server.clone();
+        let subkey = Key::random(tgt.session_key.etype())?;
+        let mut x = Self {
+            realms_seen: vec![tgt.server.realm.clone()],
+            service: target.clone(),
+            target,
+            tgt,
+            nonce: random_u32()?,
+            subkey,
+            request: Vec::new(),
+            hops: 0,
+            renewing: true,
+        };
+        x.request = x.build(now)?;
+        Ok(x)
+    }
+
     /// Starts an exchange for `service` with `tgt`.
     pub fn new(tgt: Credential, service: Principal, now: KerberosTime) -> Result<Self> {
         let tgt_realm = tgt
@@ -417,6 +479,7 @@ impl TgsExchange {
             subkey,
             request: Vec::new(),
             hops: 0,
+            renewing: false,
         };
         x.request = x.build(now)?;
         Ok(x)
@@ -437,14 +500,28 @@ impl TgsExchange {
 
     fn build(&self, now: KerberosTime) -> Result<Vec<u8>> {
         let realm = self.realm().to_string();
-        let (options, rtime) = tgs_options(&self.tgt, self.target.tgs_realm().is_none());
+        let (options, rtime, till) = if self.renewing {
+            // RENEW with the TGT's own renewable and forwardable flags and renewal limit
+            // (as MIT's library sends it): a KDC issues a renewed ticket with no more than
+            // the request asks, so without RENEWABLE it would renew it only once. The KDC
+            // keeps the ticket's own lifetime, up to that limit.
+            let (o, r) = tgs_options(&self.tgt, false);
+            let till = self
+                .tgt
+                .renew_till
+                .unwrap_or_else(|| KerberosTime::from_unix(now.unix() + LIFETIME));
+            (o | KdcOptions::RENEW, r, till)
+        } else {
+            let (o, r) = tgs_options(&self.tgt, self.target.tgs_realm().is_none());
+            (o, r, KerberosTime::from_unix(now.unix() + LIFETIME))
+        };
         let body = KdcReqBody {
             kdc_options: options,
             cname: None,
             realm: realm.as_str().into(),
             sname: Some(self.target.name.clone()),
             from: None,
-            till: KerberosTime::from_unix(now.unix() + LIFETIME),
+            till,
             rtime,
             nonce: self.nonce,
             etype: DEFAULT_ETYPES.iter().map(|e| e.number()).collect(),
@@ -539,6 +616,17 @@ impl TgsExchange {
         let cred = Credential::from_reply(self.tgt.client.clone(), rep.ticket, &part)?;
         let got = cred.server.clone();
         check_ticket_matches_part("TGS-REP ticket", &cred.ticket, &got)?;
+        if self.renewing {
+            // The same TGT, renewed; anything else is not what was asked for.
+            return if got.same_as(&self.tgt.server) {
+                Ok(TgsStep::Done(Box::new(cred)))
+            } else {
+                Err(Error::Protocol(format!(
+                    "asked to renew {}, the KDC issued a ticket for {got}",
+                    self.tgt.server
+                )))
+            };
+        }
         // The service itself (its realm may be canonicalized by the KDC).
         if got.name.name_string == self.service.name.name_string
             && self.target.tgs_realm().is_none()
@@ -788,6 +876,88 @@ mod tests {
         // A cross-realm TGT is not canonicalized.
         let (x, _) = tgs_exchange_from(&p("cifs/acct@OTHER.TEST"), flags, Some(until));
         assert!(!asked(&x).0.contains(KdcOptions::CANONICALIZE));
+    }
+
+    #[test]
+    fn renewals_ask_for_what_the_tgt_holds_and_take_back_only_the_same_tgt() {
+        let now = KerberosTime::now();
+        let tgs = p("krbtgt/EXAMPLE.TEST");
+        let until = KerberosTime::from_unix(now.unix() + 86_400);
+        let tgt = |flags: TicketFlags, endtime: i64, renew_till: Option<KerberosTime>| Credential {
+            client: p("alice"),
+            server: tgs.clone(),
+            session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
+            ticket: ticket(&tgs),
+            flags,
+            authtime: now,
+            starttime: None,
+            endtime: KerberosTime::from_unix(endtime),
+            renew_till,
+        };
+        let renewable = TicketFlags(0) | TicketFlags::RENEWABLE;
+        let mut x = TgsExchange::renew(tgt(renewable, now.unix() + 600, Some(until)), now).unwrap();
+        let KerberosMessage::TgsReq(TgsReq(req)) = KerberosMessage::from_der(x.request()).unwrap()
+        else {
+            panic!("not a TGS-REQ")
+        };
+        let o = req.req_body.kdc_options;
+        assert!(
+            o.contains(KdcOptions::RENEW | KdcOptions::RENEWABLE),
+            "{o:?}"
+        );
+        assert!(!o.contains(KdcOptions::CANONICALIZE) && !o.contains(KdcOptions::FORWARDABLE));
+        assert_eq!(req.req_body.rtime, Some(until));
+        assert_eq!(req.req_body.till, until);
+        assert_eq!(req.req_body.sname.as_ref(), Some(&tgs.name));
+        // The same TGT back is the renewal; a ticket for anything else is not.
+        assert!(matches!(
+            x.handle_reply(&tgs_rep(&x, &tgs, &tgs, now), now),
+            Ok(TgsStep::Done(_))
+        ));
+        let mut x = TgsExchange::renew(tgt(renewable, now.unix() + 600, Some(until)), now).unwrap();
+        let cifs = p("cifs/acct.example.test");
+        assert!(
+            x.handle_reply(&tgs_rep(&x, &cifs, &cifs, now), now)
+                .is_err()
+        );
+
+        // Not renewable, past its limit, expired, no limit: refused before any request.
+        for (flags, end, limit) in [
+            (TicketFlags(0), now.unix() + 600, Some(until)),
+            (
+                renewable,
+                now.unix() + 600,
+                Some(KerberosTime::from_unix(now.unix() - 1)),
+            ),
+            (renewable, now.unix() - 1, Some(until)),
+            (renewable, now.unix() + 600, None),
+        ] {
+            match TgsExchange::renew(tgt(flags, end, limit), now) {
+                Err(Error::NotRenewable { .. }) => {}
+                other => panic!("{flags:?} {end} {limit:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_as_req_asks_renewable_only_when_told_to() {
+        let now = KerberosTime::now();
+        let secret = || AsSecret::Password(Zeroizing::new("pw".into()));
+        let asked = |x: &AsExchange| {
+            let KerberosMessage::AsReq(AsReq(req)) =
+                KerberosMessage::from_der(x.request()).unwrap()
+            else {
+                panic!("not an AS-REQ")
+            };
+            (req.req_body.kdc_options, req.req_body.rtime)
+        };
+        let x = AsExchange::new(p("alice"), secret(), now).unwrap();
+        let (o, rtime) = asked(&x);
+        assert!(!o.contains(KdcOptions::RENEWABLE) && rtime.is_none());
+        let x = x.renewable(7 * 86400, now).unwrap();
+        let (o, rtime) = asked(&x);
+        assert!(o.contains(KdcOptions::RENEWABLE));
+        assert_eq!(rtime.map(|t| t.unix()), Some(now.unix() + 7 * 86400));
     }
 
     fn tgs_exchange_from(

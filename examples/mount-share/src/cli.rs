@@ -183,7 +183,19 @@ pub(crate) enum Cmd {
         /// input), for a `tgt_cloud` whose clientKey is a JWE.
         #[arg(long, requires = "tgt_cloud")]
         prt_session_key: Option<String>,
+        /// Ask for a TGT renewable this long (7d, 24h, 3600), as kinit -r; without it,
+        /// krb5.conf's renew_lifetime decides.
+        #[arg(
+            short = 'r',
+            long = "renewable",
+            value_name = "DURATION",
+            conflicts_with = "tgt_cloud"
+        )]
+        renewable: Option<String>,
     },
+    /// Renew the credential cache's TGT (as kinit -R): valid from now for its lifetime, up
+    /// to its renewal limit.
+    Renew,
     /// List the credential cache like MIT klist.
     Klist,
     /// Fetch cifs/<host> into the credential cache (for mount -t cifs -o sec=krb5) and print

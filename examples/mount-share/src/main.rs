@@ -77,10 +77,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             keytab,
             tgt_cloud,
             prt_session_key,
+            renewable,
         } => {
             let cloud = tgt_cloud.map(|file| (file, prt_session_key));
-            auth::login(g, principal, realm, password_stdin, keytab, cloud).await
+            let how = auth::Login {
+                principal,
+                realm,
+                password_stdin,
+                keytab,
+                tgt_cloud: cloud,
+                renewable,
+            };
+            auth::login(g, how).await
         }
+        Cmd::Renew => auth::renew(g).await,
         Cmd::Klist => auth::klist(g),
         Cmd::Config => {
             auth::show_config(g);

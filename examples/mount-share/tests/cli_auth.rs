@@ -439,3 +439,66 @@ fn default_ccache_name_and_dir_collections_as_mit_keeps_them() {
         "the service ticket was not stored in the collection's primary cache"
     );
 }
+
+/// `login -r` asks for a renewable TGT and `renew` renews it in the cache (still renewable,
+/// as often as its limit allows), at MIT's KDC and the AD DC; MIT's `kinit -R` renews what
+/// mount-share wrote, and mount-share what kinit renewed; a TGT not asked renewable is
+/// refused with the reason and exit code 3.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_renewable_and_renew_interoperate_with_kinit() {
+    let l = Lab::new("renew");
+    for (user, password) in [
+        (
+            format!("alice@{}", l.env["AZKRB_LAB_REALM"]),
+            &l.env["AZKRB_LAB_PASSWORD"],
+        ),
+        (
+            format!("alice@{}", l.env["AZKRB_LAB_ADDC_REALM"]),
+            &l.env["AZKRB_LAB_ADDC_PASSWORD"],
+        ),
+    ] {
+        let out = l.run(
+            &["login", "-r", "2d", "--password-stdin", &user],
+            format!("{password}\n").as_bytes(),
+        );
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && said.contains("renewable until"),
+            "{said}"
+        );
+        for _ in 0..2 {
+            let out = l.run(&["renew"], b"");
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && said.contains("renewable until"),
+                "{said}"
+            );
+        }
+        let kinit = Command::new("kinit")
+            .arg("-R")
+            .env("KRB5CCNAME", format!("FILE:{}", l.ccache()))
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF_DIRECT"])
+            .output()
+            .unwrap();
+        assert!(
+            kinit.status.success(),
+            "{user}: {}",
+            String::from_utf8_lossy(&kinit.stderr)
+        );
+        let out = l.run(&["renew"], b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    l.login();
+    let out = l.run(&["renew"], b"");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("cannot be renewed") && said.contains("login -r"),
+        "{said}"
+    );
+}

@@ -9,14 +9,33 @@ use zeroize::Zeroizing;
 use crate::cli::{Global, ccache_path, client, from_ccache, read_password};
 use crate::failure::{Failure, local_io, usage};
 
-pub(crate) async fn login(
-    g: &Global,
-    principal: Option<String>,
-    realm: Option<String>,
-    password_stdin: bool,
-    keytab: Option<String>,
-    tgt_cloud: Option<(String, Option<String>)>,
-) -> Result<(), Failure> {
+/// What `login` was asked for.
+pub(crate) struct Login {
+    pub(crate) principal: Option<String>,
+    pub(crate) realm: Option<String>,
+    pub(crate) password_stdin: bool,
+    pub(crate) keytab: Option<String>,
+    /// A `tgt_cloud` file and the PRT session key's file.
+    pub(crate) tgt_cloud: Option<(String, Option<String>)>,
+    /// `-r DURATION`.
+    pub(crate) renewable: Option<String>,
+}
+
+pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
+    let Login {
+        principal,
+        realm,
+        password_stdin,
+        keytab,
+        tgt_cloud,
+        renewable,
+    } = how;
+    let renew_secs = renewable
+        .map(|d| {
+            azkrb::cloudtgt::config::parse_duration(&d)
+                .ok_or_else(|| usage(format!("-r {d}: not a duration (7d, 24h, 10h30m, 3600)")))
+        })
+        .transpose()?;
     let path = ccache_path(g)?;
     let tgt: Credential = if let Some((file, session_key)) = tgt_cloud {
         let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
@@ -28,30 +47,61 @@ pub(crate) async fn login(
             return keep_ccache(&path);
         };
         let files = client(g, Tgt::Ccache(None))?;
-        let p = files
-            .kerberos()
-            .config()
-            .login_principal(&name, realm.as_deref())?;
+        let kerberos = files.kerberos();
+        let p = kerberos.config().login_principal(&name, realm.as_deref())?;
+        let renew_secs = renew_secs.or(kerberos.config().renew_lifetime);
         if let Some(kt) = keytab {
             let keys = azkrb::cloudtgt::keytab::Keytab::load(&kt)?.keys_for(&p);
             if keys.is_empty() {
                 return Err(usage(format!("{kt}: no keys for {p}")));
             }
-            files.kerberos().login(&p, AsSecret::Keys(keys)).await?
+            kerberos
+                .login_renewable(&p, AsSecret::Keys(keys), renew_secs)
+                .await?
         } else {
             let password = read_password(password_stdin, &name)?;
-            files
-                .kerberos()
-                .login(&p, AsSecret::Password(password))
+            kerberos
+                .login_renewable(&p, AsSecret::Password(password), renew_secs)
                 .await?
         }
     };
     let mut cache = Ccache::new(tgt.client.clone());
     cache.store(&tgt)?;
     cache.save(&path)?;
+    let renewable = match tgt.renew_till {
+        Some(r) if tgt.flags.contains(azkrb::asn1::TicketFlags::RENEWABLE) => {
+            format!(", renewable until {r}")
+        }
+        _ => String::new(),
+    };
     eprintln!(
-        "Logged in as {} (TGT valid until {}); credential cache {path}",
+        "Logged in as {} (TGT valid until {}{renewable}); credential cache {path}",
         tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+/// `renew`: the credential cache's TGT renewed in place (its service tickets kept).
+pub(crate) async fn renew(g: &Global) -> Result<(), Failure> {
+    let path = ccache_path(g)?;
+    let mut cache = Ccache::load(&path)?;
+    let tgt = cache.tgt().ok_or_else(|| {
+        usage(format!(
+            "{path} holds no TGT to renew (mount-share login -r 7d user@REALM)"
+        ))
+    })?;
+    let files = client(g, Tgt::Ccache(None))?;
+    let renewed = files.kerberos().renew(&tgt).await?;
+    cache.store(&renewed)?;
+    cache.save(&path)?;
+    eprintln!(
+        "Renewed the TGT of {} in {path}: valid until {}{}",
+        renewed.client,
+        renewed.endtime,
+        renewed
+            .renew_till
+            .map(|r| format!(", renewable until {r}"))
+            .unwrap_or_default()
     );
     Ok(())
 }
