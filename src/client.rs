@@ -122,10 +122,17 @@ impl AzureFiles {
         self.inner.kerberos.forget_tgt();
     }
 
+    /// The TGT that serves `host`: the default one, or a TGT of the host's realm kept beside
+    /// it in the credential cache collection (a hybrid user's AD DS TGT beside the Entra
+    /// one; see [`Client::tgt_for_host`]).
+    pub async fn tgt_for_host(&self, host: &str) -> Result<Credential, Error> {
+        Ok(self.inner.kerberos.tgt_for_host(host).await?)
+    }
+
     /// A service ticket for `cifs/<host>`, from the cache or the KDC (through the realm
-    /// `[domain_realm]` routes the host to).
+    /// `[domain_realm]` routes the host to), with the TGT that serves the host.
     pub async fn cifs_ticket(&self, host: &str) -> Result<Credential, Error> {
-        let tgt = self.tgt().await?;
+        let tgt = self.tgt_for_host(host).await?;
         Ok(self.inner.kerberos.cifs_ticket(&tgt, host).await?)
     }
 
@@ -181,7 +188,7 @@ impl AzureFiles {
     ) -> Result<(Tree, String), Error> {
         // Whose TGT this is, before anything reaches the network: a share reconnecting must
         // stay its principal's.
-        let client = self.tgt().await?.client.to_string();
+        let client = self.tgt_for_host(&unc.host).await?.client.to_string();
         if let Some(want) = expect
             && want != client
         {

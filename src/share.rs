@@ -477,7 +477,7 @@ impl Share {
         // The session may serve other shares: one re-authentication of it at a time.
         let slot = o.files.slot(&o.unc, &o.addr);
         let _one = slot.lock().await;
-        let tgt = o.files.tgt().await?;
+        let tgt = o.files.tgt_for_host(&o.unc.host).await?;
         if tgt.client.to_string() != o.client {
             // Not kept: the next try reads the source again (the right principal may log in).
             o.files.forget_tgt();

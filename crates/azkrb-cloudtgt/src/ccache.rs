@@ -125,18 +125,91 @@ pub struct Ccache {
 /// krb5.conf [`RealmConfig::locate`](crate::RealmConfig::locate) finds), else MIT's default
 /// `FILE:/tmp/krb5cc_%{uid}`; see [`path_of`] for the names taken.
 pub fn default_path() -> Result<String> {
+    path_of(&default_name()?)
+}
+
+/// The ccache name `KRB5CCNAME` gives, else krb5.conf's `default_ccache_name` (expanded),
+/// else `FILE:/tmp/krb5cc_<uid>`.
+pub fn default_name() -> Result<String> {
     match std::env::var("KRB5CCNAME") {
-        Ok(v) if !v.is_empty() => path_of(&v),
+        Ok(v) if !v.is_empty() => Ok(v),
         _ => {
             let configured = crate::RealmConfig::locate(None)
                 .and_then(|p| crate::RealmConfig::load(&p).ok())
                 .and_then(|c| c.default_ccache_name);
             match configured {
-                Some(name) => path_of(&expand(&name)?),
-                None => Ok(format!("/tmp/krb5cc_{}", own_uid())),
+                Some(name) => expand(&name),
+                None => Ok(format!("FILE:/tmp/krb5cc_{}", own_uid())),
             }
         }
     }
+}
+
+/// The cache files of a ccache name: every cache of a `DIR:` collection (its primary
+/// first, then the other `tkt…` files of the directory that are regular files, by name);
+/// the one file of any other name.
+pub fn collection(name: &str) -> Result<Vec<String>> {
+    let Some(dir) = name.strip_prefix("DIR:").filter(|d| !d.starts_with(':')) else {
+        return Ok(vec![path_of(name)?]);
+    };
+    let primary = dir_primary(dir)?;
+    let mut others: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Config(format!("{dir}: {e}")))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("tkt"))
+        .map(|n| format!("{dir}/{n}"))
+        .filter(|p| *p != primary)
+        .collect();
+    others.sort();
+    let mut all = vec![primary];
+    all.extend(others);
+    Ok(all)
+}
+
+/// The cache of collection `name` that holds `principal`'s credentials (the primary for
+/// any other name, or when none does).
+pub fn holding(name: &str, principal: &Principal) -> Result<String> {
+    let caches = collection(name)?;
+    Ok(caches
+        .iter()
+        .find(|p| Ccache::load(p).is_ok_and(|c| c.principal.same_as(principal)))
+        .unwrap_or(&caches[0])
+        .clone())
+}
+
+/// The file to keep `principal`'s TGT in, under ccache name `name`: in a `DIR:` collection,
+/// the cache that holds that principal already, else a new one; either is made the
+/// collection's primary (as MIT's kinit does). Any other name: its one file.
+pub fn for_principal(name: &str, principal: &Principal) -> Result<String> {
+    let Some(dir) = name.strip_prefix("DIR:").filter(|d| !d.starts_with(':')) else {
+        return path_of(name);
+    };
+    let caches = collection(name)?;
+    let holding = caches
+        .iter()
+        .find(|p| Ccache::load(p).is_ok_and(|c| c.principal.same_as(principal)));
+    let file = match holding {
+        Some(p) => p.clone(),
+        // The primary when it holds no cache yet (an empty collection).
+        None if std::fs::metadata(&caches[0]).is_err() => caches[0].clone(),
+        None => {
+            let mut b = [0u8; 6];
+            getrandom::fill(&mut b)
+                .map_err(|e| Error::Config(format!("system random generator: {e}")))?;
+            const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            let tail: String = b
+                .iter()
+                .map(|x| ALNUM[*x as usize % ALNUM.len()] as char)
+                .collect();
+            format!("{dir}/tkt{tail}")
+        }
+    };
+    let short = file.rsplit('/').next().unwrap_or("tkt");
+    std::fs::write(format!("{dir}/primary"), format!("{short}\n"))
+        .map_err(|e| Error::Config(format!("{dir}/primary: {e}")))?;
+    Ok(file)
 }
 
 /// The uid that owns this process's files (`/proc/self` belongs to the effective ids).

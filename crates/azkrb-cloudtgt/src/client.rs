@@ -218,6 +218,56 @@ impl Client {
         Ok(tgt)
     }
 
+    /// The TGT for `host`: the realm that serves it (`[domain_realm]`) may be another
+    /// than the default TGT's, as an AD DS account's host is for a hybrid user whose default
+    /// TGT is Entra's. Then a TGT of that realm kept beside it in the credential cache
+    /// collection (`DIR:`, as `kinit` and `login` into one keep them) is used, as Windows
+    /// keeps both; without one, the default TGT (and referrals across a trust, where one
+    /// exists).
+    pub async fn tgt_for_host(&self, host: &str) -> Result<Credential> {
+        let default = self.tgt().await?;
+        let Some(realm) = self.config.realm_for_host(host) else {
+            return Ok(default);
+        };
+        let default_realm = default.server.tgs_realm().unwrap_or(&default.server.realm);
+        if default_realm.eq_ignore_ascii_case(realm) {
+            return Ok(default);
+        }
+        match self.collection_tgt(realm)? {
+            Some(t) => Ok(self.renew_if_due(t).await),
+            None => Ok(default),
+        }
+    }
+
+    /// A valid TGT of `realm` in another cache of the credential cache collection the TGT
+    /// source names (its service tickets are taken too).
+    fn collection_tgt(&self, realm: &str) -> Result<Option<Credential>> {
+        let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
+            return Ok(None);
+        };
+        let name = match name {
+            Some(n) => n.clone(),
+            None => ccache::default_name()?,
+        };
+        let now = KerberosTime::now();
+        for path in ccache::collection(&name)?.into_iter().skip(1) {
+            let Ok(cache) = Ccache::load(&path) else {
+                continue;
+            };
+            let Some(tgt) = cache.tgt() else { continue };
+            if !tgt.server.realm.eq_ignore_ascii_case(realm) || tgt.remaining(now) <= 0 {
+                continue;
+            }
+            for cred in cache.credentials() {
+                if cred.client.same_as(&tgt.client) && !cred.server.same_as(&tgt.server) {
+                    self.cache.put(&cred);
+                }
+            }
+            return Ok(Some(tgt));
+        }
+        Ok(None)
+    }
+
     /// `tgt` renewed when it is about to expire and can be renewed (and stored in the
     /// credential cache it came from); else as it is. A failed renewal is a warning: the
     /// TGT serves until it expires.

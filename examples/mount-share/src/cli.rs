@@ -312,9 +312,14 @@ pub(crate) enum Cmd {
 }
 
 pub(crate) fn ccache_path(g: &Global) -> Result<String, Failure> {
+    Ok(ccache::path_of(&ccache_name(g)?)?)
+}
+
+/// The credential cache's name (a `DIR:` collection names several files).
+pub(crate) fn ccache_name(g: &Global) -> Result<String, Failure> {
     Ok(match &g.ccache {
-        Some(name) => ccache::path_of(name)?,
-        None => ccache::default_path()?,
+        Some(name) => name.clone(),
+        None => ccache::default_name()?,
     })
 }
 

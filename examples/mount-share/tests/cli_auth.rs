@@ -502,3 +502,65 @@ fn login_renewable_and_renew_interoperate_with_kinit() {
         "{said}"
     );
 }
+
+/// A hybrid user's two logins into one `DIR:` collection keep a cache each (as kinit
+/// does; MIT's klist -A lists both), and every command takes, for each host, the TGT of the
+/// realm that serves it: the Entra share and the AD DS share, with no trust between them.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn a_hybrid_user_logs_in_twice_and_reaches_both_kinds_of_share() {
+    let l = Lab::new("hybrid");
+    let collection = format!("DIR:{}", l.dir.join("cc").display());
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        c.args([
+            "--ccache",
+            &collection,
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+        ])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"]);
+        common::fed(c.args(args), stdin)
+    };
+    for (realm, password) in [
+        (&l.env["AZKRB_LAB_REALM"], &l.env["AZKRB_LAB_PASSWORD"]),
+        (
+            &l.env["AZKRB_LAB_ADDS_REALM"],
+            &l.env["AZKRB_LAB_ADDS_ALICE_PASSWORD"],
+        ),
+    ] {
+        let out = run(
+            &["login", "--password-stdin", &format!("alice@{realm}")],
+            format!("{password}\n").as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let klist = Command::new("klist")
+        .args(["-A"])
+        .env("KRB5CCNAME", &collection)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&klist.stdout);
+    for realm in [&l.env["AZKRB_LAB_REALM"], &l.env["AZKRB_LAB_ADDS_REALM"]] {
+        assert!(
+            listed.contains(&format!("Default principal: alice@{realm}")),
+            "{listed}"
+        );
+    }
+    for host in [&l.env["AZKRB_LAB_HOST"], &l.env["AZKRB_LAB_ADDS_HOST"]] {
+        let out = run(
+            &["ls", &format!("//{host}/{}/", l.env["AZKRB_LAB_SHARE"])],
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{host}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

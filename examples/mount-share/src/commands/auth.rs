@@ -1,12 +1,12 @@
 //! `login`, `klist`, `ticket`, `config`: the Kerberos side.
 
 use azkrb::cloudtgt::Credential;
-use azkrb::cloudtgt::ccache::Ccache;
+use azkrb::cloudtgt::ccache::{self, Ccache};
 use azkrb::cloudtgt::exchange::AsSecret;
 use azkrb::{Tgt, UncPath};
 use zeroize::Zeroizing;
 
-use crate::cli::{Global, ccache_path, client, from_ccache, read_password};
+use crate::cli::{Global, ccache_name, ccache_path, client, from_ccache, read_password};
 use crate::failure::{Failure, local_io, usage};
 
 /// What `login` was asked for.
@@ -65,6 +65,9 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
                 .await?
         }
     };
+    // In a DIR: collection, each principal has a cache of its own (a hybrid user's Entra
+    // and AD DS TGTs side by side), and the last login's is the primary, as with kinit.
+    let path = ccache::for_principal(&ccache_name(g)?, &tgt.client)?;
     let mut cache = Ccache::new(tgt.client.clone());
     cache.store(&tgt)?;
     cache.save(&path)?;
@@ -166,9 +169,10 @@ pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
     } else {
         UncPath::parse(&format!("{}/IPC$", target.trim_end_matches(['/', '\\'])))?
     };
-    let path = ccache_path(g)?;
     let files = from_ccache(g)?;
     let t = files.cifs_ticket(&unc.host).await?;
+    // Beside the TGT it was made with (another cache of a DIR: collection, maybe).
+    let path = ccache::holding(&ccache_name(g)?, &t.client)?;
     let mut cache = Ccache::load(&path)?;
     cache.store(&t)?;
     cache.save(&path)?;
