@@ -68,6 +68,8 @@ dcerpcd-plain $LAB_DIR/smb/plain/pid/samba-dcerpcd.pid $LAB_DIR/smb/plain/smb.co
 http-proxy $LAB_DIR/httpproxy/tinyproxy.pid $LAB_DIR/httpproxy/tinyproxy.conf
 dns $RUN/dnsmasq.pid $LAB_DIR/dns/dnsmasq.conf
 addc $LAB_DIR/addc/run/samba.pid samba: root process
+addc-smbd $LAB_DIR/addc/run/smbd.pid $LAB_DIR/addc/etc/smb.conf
+addc-winbindd $LAB_DIR/addc/run/winbindd.pid $LAB_DIR/addc/etc/smb.conf
 SERVICES
 }
 

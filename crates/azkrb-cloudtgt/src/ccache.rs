@@ -128,21 +128,45 @@ pub fn default_path() -> Result<String> {
     path_of(&default_name()?)
 }
 
-/// The ccache name `KRB5CCNAME` gives, else krb5.conf's `default_ccache_name` (expanded),
-/// else `FILE:/tmp/krb5cc_<uid>`.
+/// The ccache name `KRB5CCNAME` gives, else the `default_ccache_name` of the krb5.conf
+/// [`RealmConfig::locate`](crate::RealmConfig::locate) finds (see [`default_name_in`]).
 pub fn default_name() -> Result<String> {
     match std::env::var("KRB5CCNAME") {
         Ok(v) if !v.is_empty() => Ok(v),
         _ => {
-            let configured = crate::RealmConfig::locate(None)
-                .and_then(|p| crate::RealmConfig::load(&p).ok())
-                .and_then(|c| c.default_ccache_name);
-            match configured {
-                Some(name) => expand(&name),
-                None => Ok(format!("FILE:/tmp/krb5cc_{}", own_uid())),
-            }
+            let config = match crate::RealmConfig::locate(None) {
+                Some(p) => crate::RealmConfig::load(&p)?,
+                None => crate::RealmConfig::default(),
+            };
+            default_name_in(&config)
         }
     }
+}
+
+/// The ccache name `KRB5CCNAME` gives, else `config`'s `default_ccache_name` (expanded),
+/// else `FILE:/tmp/krb5cc_<uid>`. A configured type azkrb cannot use yet (`KCM:`, as
+/// Fedora and RHEL set; `KEYRING:`) falls back to that file, with a warning: MIT's tools
+/// will not see the same cache unless `KRB5CCNAME` names it.
+pub fn default_name_in(config: &crate::RealmConfig) -> Result<String> {
+    if let Ok(v) = std::env::var("KRB5CCNAME")
+        && !v.is_empty()
+    {
+        return Ok(v);
+    }
+    let fallback = format!("FILE:/tmp/krb5cc_{}", own_uid());
+    let Some(configured) = &config.default_ccache_name else {
+        return Ok(fallback);
+    };
+    let name = expand(configured)?;
+    let usable = name.starts_with("FILE:") || name.starts_with("DIR:") || name.starts_with('/');
+    if usable {
+        return Ok(name);
+    }
+    tracing::warn!(
+        "krb5.conf's default_ccache_name {name} is a cache type azkrb does not read yet: \
+         using {fallback} (set KRB5CCNAME=FILE:... to share a cache with MIT's tools)"
+    );
+    Ok(fallback)
 }
 
 /// The cache files of a ccache name: every cache of a `DIR:` collection (its primary
@@ -206,16 +230,23 @@ pub fn for_principal(name: &str, principal: &Principal) -> Result<String> {
             format!("{dir}/tkt{tail}")
         }
     };
-    let short = file.rsplit('/').next().unwrap_or("tkt");
-    std::fs::write(format!("{dir}/primary"), format!("{short}\n"))
-        .map_err(|e| Error::Config(format!("{dir}/primary: {e}")))?;
+    set_primary(dir, file.rsplit('/').next().unwrap_or("tkt"))?;
     Ok(file)
 }
 
-/// The uid that owns this process's files (`/proc/self` belongs to the effective ids).
+/// This process's real user id (MIT's `%{uid}`), from `/proc/self/status`; the owner of
+/// `/proc/self` where that cannot be read.
 fn own_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next()?.parse().ok())
+        })
+        .or_else(|| std::fs::metadata("/proc/self").ok().map(|m| m.uid()))
+        .unwrap_or(u32::MAX)
 }
 
 /// A ccache name with MIT's `%{…}` tokens expanded, as `default_ccache_name` is: `%{uid}`,
@@ -302,22 +333,35 @@ pub fn path_of(name: &str) -> Result<String> {
 }
 
 /// The primary cache file of the DIR collection `dir` (made when missing, with its
-/// `primary` file).
+/// `primary` file). The directory must be this user's own and writable by no one else (as
+/// MIT makes it: 0700), and no symbolic link: another user could otherwise choose, or
+/// plant, the cache this user's tickets are read from and written to.
 fn dir_primary(dir: &str) -> Result<String> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let io = |what: &str, e: std::io::Error| Error::Config(format!("{dir}: {what}: {e}"));
-    if !std::path::Path::new(dir).is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| io("making the cache directory", e))?;
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io("making the cache directory", e))?;
+            std::fs::symlink_metadata(dir).map_err(|e| io("the cache directory", e))?
+        }
+        Err(e) => return Err(io("the cache directory", e)),
+    };
+    if !meta.file_type().is_dir() || meta.uid() != own_uid() || meta.mode() & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "{dir}: a credential cache collection must be a directory of this user's own, \
+             writable by no one else (mkdir -m 700), and no symbolic link"
+        )));
     }
     let primary = std::path::Path::new(dir).join("primary");
     let named = match std::fs::read_to_string(&primary) {
         Ok(text) => text.lines().next().unwrap_or("").trim().to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(&primary, "tkt\n").map_err(|e| io("writing primary", e))?;
+            set_primary(dir, "tkt")?;
             "tkt".to_string()
         }
         Err(e) => return Err(io("reading primary", e)),
@@ -329,6 +373,18 @@ fn dir_primary(dir: &str) -> Result<String> {
         )));
     }
     Ok(format!("{dir}/{named}"))
+}
+
+/// Makes `file` the primary cache of collection `dir`: a new `primary` file renamed over
+/// the old one (the directory is this user's alone: see [`dir_primary`]).
+fn set_primary(dir: &str, file: &str) -> Result<()> {
+    let tmp = format!("{dir}/.primary.{}", std::process::id());
+    let done = std::fs::write(&tmp, format!("{file}\n"))
+        .and_then(|()| std::fs::rename(&tmp, format!("{dir}/primary")));
+    done.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Config(format!("{dir}/primary: {e}"))
+    })
 }
 
 fn read_principal(r: &mut Reader<'_>) -> Result<Principal> {
@@ -852,8 +908,19 @@ mod naming_tests {
         );
         std::fs::write(dir.join("primary"), "tktAbC\n").unwrap();
         assert_eq!(path_of(&format!("DIR:{d}")).unwrap(), format!("{d}/tktAbC"));
-        std::fs::write(dir.join("primary"), "../etc/passwd\n").unwrap();
+        for bad in ["../etc/passwd", "tkt/../../etc/passwd"] {
+            std::fs::write(dir.join("primary"), format!("{bad}\n")).unwrap();
+            assert!(path_of(&format!("DIR:{d}")).is_err(), "{bad}");
+        }
+        // A directory others may write in, or a link to one, is no collection of ours.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert!(path_of(&format!("DIR:{d}")).is_err());
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = format!("{d}-link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(path_of(&format!("DIR:{link}")).is_err());
+        std::fs::remove_file(&link).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

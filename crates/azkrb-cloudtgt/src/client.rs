@@ -18,17 +18,25 @@ use crate::transport::{Transport, TransportOptions};
 /// Tickets with less validity left than this are fetched again.
 pub const REFRESH_MARGIN_SECONDS: i64 = 300;
 
-/// `tgt` is within [`REFRESH_MARGIN_SECONDS`] of its end, still valid, and renewable
-/// beyond it.
+/// `tgt` is within [`REFRESH_MARGIN_SECONDS`] of its end, still valid, renewable, and the
+/// renewed one would have more than that margin left (a KDC renews a ticket for its own
+/// lifetime, up to its renewal limit: a TGT that would come back as short is not renewed on
+/// every use).
 fn renewal_due(tgt: &Credential, now: KerberosTime) -> bool {
     let left = tgt.remaining(now);
+    let Some(limit) = tgt.renew_till.map(|r| r.unix()) else {
+        return false;
+    };
+    let lifetime = tgt.endtime.unix() - tgt.starttime.unwrap_or(tgt.authtime).unix();
+    let renewed_end = limit.min(now.unix().saturating_add(lifetime));
     left > 0
         && left <= REFRESH_MARGIN_SECONDS
         && tgt.flags.contains(TicketFlags::RENEWABLE)
-        && tgt
-            .renew_till
-            .is_some_and(|r| r.unix() > tgt.endtime.unix())
+        && renewed_end - now.unix() > REFRESH_MARGIN_SECONDS
 }
+
+/// After a renewal failed, the next try waits this long (the TGT serves meanwhile).
+const RENEW_RETRY_SECONDS: u64 = 60;
 
 /// Where a [`Client`]'s TGT comes from.
 pub enum TgtSource {
@@ -126,6 +134,8 @@ pub struct Client {
     tgt_source: Option<Arc<TgtSource>>,
     /// One TGT fetch at a time.
     fetching: Arc<tokio::sync::Mutex<()>>,
+    /// When a renewal last failed (see [`RENEW_RETRY_SECONDS`]).
+    renew_failed: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Client {
@@ -139,6 +149,7 @@ impl Client {
             cache: CredentialCache::default(),
             tgt_source: None,
             fetching: Arc::default(),
+            renew_failed: Arc::default(),
         })
     }
 
@@ -151,6 +162,7 @@ impl Client {
             cache: CredentialCache::default(),
             tgt_source: Some(Arc::new(source)),
             fetching: Arc::default(),
+            renew_failed: Arc::default(),
         }
     }
 
@@ -183,7 +195,7 @@ impl Client {
             Some(TgtSource::Ccache(name)) => {
                 let path = match name {
                     Some(n) => ccache::path_of(n)?,
-                    None => ccache::default_path()?,
+                    None => ccache::path_of(&ccache::default_name_in(&self.config)?)?,
                 };
                 let cache = Ccache::load(&path)?;
                 let tgt = cache.tgt().ok_or_else(|| Error::File {
@@ -247,7 +259,7 @@ impl Client {
         };
         let name = match name {
             Some(n) => n.clone(),
-            None => ccache::default_name()?,
+            None => ccache::default_name_in(&self.config)?,
         };
         let now = KerberosTime::now();
         for path in ccache::collection(&name)?.into_iter().skip(1) {
@@ -275,6 +287,10 @@ impl Client {
         if !renewal_due(&tgt, KerberosTime::now()) {
             return tgt;
         }
+        let failed_at = || *self.renew_failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed_at().is_some_and(|at| at.elapsed().as_secs() < RENEW_RETRY_SECONDS) {
+            return tgt;
+        }
         match self.renew(&tgt).await {
             Ok(renewed) => {
                 tracing::info!(
@@ -287,6 +303,8 @@ impl Client {
             }
             Err(e) => {
                 tracing::warn!("could not renew the TGT of {}: {e}", tgt.client);
+                *self.renew_failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(std::time::Instant::now());
                 tgt
             }
         }
@@ -302,14 +320,16 @@ impl Client {
         let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
             return;
         };
-        let (name, cred) = (name.clone(), cred.clone());
+        let name = match name {
+            Some(n) => Ok(n.clone()),
+            None => ccache::default_name_in(&self.config),
+        };
+        let cred = cred.clone();
         let store = move || {
             let stored = (|| {
                 use std::os::unix::fs::MetadataExt;
-                let path = match &name {
-                    Some(n) => ccache::path_of(n)?,
-                    None => ccache::default_path()?,
-                };
+                // The cache of the collection that holds this principal's TGT.
+                let path = ccache::holding(&name?, &cred.client)?;
                 let Ok(meta) = std::fs::symlink_metadata(&path) else {
                     return Ok(());
                 };
@@ -465,5 +485,60 @@ impl Client {
             }
         }
         Err(Error::ReferralLoop(MAX_REFERRALS))
+    }
+}
+
+#[cfg(test)]
+mod renewal_tests {
+    use super::*;
+    use crate::Principal;
+
+    fn tgt(lifetime: i64, left: i64, limit: Option<i64>, now: i64) -> Credential {
+        let tgs = Principal::krbtgt("R.TEST", "R.TEST");
+        Credential {
+            client: Principal::parse("alice", "R.TEST").unwrap(),
+            server: tgs.clone(),
+            session_key: azkrb_crypto::Key::new(
+                azkrb_crypto::EncryptionType::Aes256CtsHmacSha196,
+                &[1; 32],
+            )
+            .unwrap(),
+            ticket: azkrb_asn1::krb::Ticket {
+                tkt_vno: 5,
+                realm: "R.TEST".into(),
+                sname: tgs.name.clone(),
+                enc_part: azkrb_asn1::krb::EncryptedData {
+                    etype: 18,
+                    kvno: None,
+                    cipher: vec![0; 16].into(),
+                },
+            },
+            flags: TicketFlags(0) | TicketFlags::RENEWABLE,
+            authtime: KerberosTime::from_unix(now + left - lifetime),
+            starttime: None,
+            endtime: KerberosTime::from_unix(now + left),
+            renew_till: limit.map(|l| KerberosTime::from_unix(now + l)),
+        }
+    }
+
+    #[test]
+    fn a_tgt_is_renewed_near_its_end_only_when_the_renewal_outlives_the_margin() {
+        let now = KerberosTime::now();
+        let n = now.unix();
+        // Ten hours, four minutes left, renewable for a day: due.
+        assert!(renewal_due(&tgt(36_000, 240, Some(86_400), n), now));
+        // Not yet near its end.
+        assert!(!renewal_due(&tgt(36_000, 3_600, Some(86_400), n), now));
+        // Expired: too late.
+        assert!(!renewal_due(&tgt(36_000, -1, Some(86_400), n), now));
+        // A four-minute ticket would come back as short: not renewed on every use.
+        assert!(!renewal_due(&tgt(240, 200, Some(86_400), n), now));
+        // Its limit is a minute away: the renewal would be as short.
+        assert!(!renewal_due(&tgt(36_000, 240, Some(60), n), now));
+        // No limit, or not renewable.
+        assert!(!renewal_due(&tgt(36_000, 240, None, n), now));
+        let mut plain = tgt(36_000, 240, Some(86_400), n);
+        plain.flags = TicketFlags(0);
+        assert!(!renewal_due(&plain, now));
     }
 }

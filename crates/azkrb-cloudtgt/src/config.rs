@@ -153,8 +153,13 @@ pub struct RealmConfig {
 /// assert_eq!(parse_duration("10h 0m 0s"), Some(36000));
 /// assert_eq!(parse_duration("1:30"), Some(5400));
 /// assert_eq!(parse_duration("soon"), None);
+/// assert_eq!(parse_duration("9223372036854775807"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<i64> {
+    bounded(parse_unbounded(text))
+}
+
+fn parse_unbounded(text: &str) -> Option<i64> {
     let t = text.trim();
     if t.is_empty() {
         return None;
@@ -199,6 +204,12 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         }
     }
     (any && number.is_empty()).then_some(total)
+}
+
+/// [`parse_duration`] within what a krb5.conf duration may be (MIT's: a 32-bit count of
+/// seconds).
+fn bounded(secs: Option<i64>) -> Option<i64> {
+    secs.filter(|s| *s <= i64::from(i32::MAX))
 }
 
 impl RealmConfig {
@@ -301,6 +312,7 @@ impl RealmConfig {
                     self.default_ccache_name
                         .get_or_insert_with(|| value.to_string());
                 }
+                "libdefaults" if key == "renew_lifetime" && self.renew_seen => {}
                 "libdefaults" if key == "renew_lifetime" => {
                     let secs = parse_duration(value).ok_or_else(|| {
                         at(

@@ -421,6 +421,13 @@ impl TgsExchange {
             )
         } else {
             match tgt.renew_till {
+                Some(t) if t.unix() <= tgt.endtime.unix() && t.unix() > now.unix() => {
+                    Some(format!(
+                        "its renewal limit ({t}) is not past its end ({}): renewing would not \
+                         extend it",
+                        tgt.endtime
+                    ))
+                }
                 Some(t) if t.unix() > now.unix() => None,
                 Some(t) => Some(format!("its renewal limit passed at {t} (log in again)")),
                 None => Some("it carries no renewal limit (log in again)".to_string()),
@@ -931,6 +938,12 @@ mod tests {
             ),
             (renewable, now.unix() - 1, Some(until)),
             (renewable, now.unix() + 600, None),
+            // A limit before the end: renewing would shorten it.
+            (
+                renewable,
+                now.unix() + 600,
+                Some(KerberosTime::from_unix(now.unix() + 300)),
+            ),
         ] {
             match TgsExchange::renew(tgt(flags, end, limit), now) {
                 Err(Error::NotRenewable { .. }) => {}

@@ -319,7 +319,10 @@ pub(crate) fn ccache_path(g: &Global) -> Result<String, Failure> {
 pub(crate) fn ccache_name(g: &Global) -> Result<String, Failure> {
     Ok(match &g.ccache {
         Some(name) => name.clone(),
-        None => ccache::default_name()?,
+        // krb5.conf's default_ccache_name: the krb5.conf this command reads.
+        None => ccache::default_name_in(&azkrb::cloudtgt::RealmConfig::discover(
+            g.krb5_conf.as_deref(),
+        )?)?,
     })
 }
 
