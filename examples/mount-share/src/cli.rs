@@ -44,7 +44,8 @@ pub(crate) struct Global {
     /// Extra CA certificates (PEM) to trust for the KDC proxy.
     #[arg(long, global = true, env = "AZKRB_CA_FILE")]
     pub(crate) ca_file: Option<String>,
-    /// Credential cache, FILE:path or a path (default /tmp/krb5cc_<uid>).
+    /// Credential cache: FILE:path, a path, or DIR:dir (a collection) [default: krb5.conf's
+    /// default_ccache_name, else /tmp/krb5cc_<uid>].
     #[arg(long, global = true, env = "KRB5CCNAME")]
     pub(crate) ccache: Option<String>,
     /// SMB port [default: 445].
