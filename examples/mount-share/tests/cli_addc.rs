@@ -112,3 +112,31 @@ fn a_fuse_mount_of_the_ad_dcs_share() {
     std::fs::remove_file(mp.join(&name)).unwrap();
     assert!(!disk.join(&name).exists());
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn a_keytab_login_at_the_ad_dc() {
+    let l = Lab::new("addc-keytab");
+    let realm = &l.env["AZKRB_LAB_ADDC_REALM"];
+    let out = l.run(
+        &[
+            "login",
+            "--keytab",
+            &l.env["AZKRB_LAB_ADDC_USER_KEYTAB"],
+            &format!("alice@{realm}"),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The TGT those keys brought serves the DC's share.
+    let address = l.env["AZKRB_LAB_ADDC_SMB"].clone();
+    ok(
+        &l,
+        &address,
+        &["ls", &format!("//{}/share/", l.env["AZKRB_LAB_ADDC_HOST"])],
+    );
+}

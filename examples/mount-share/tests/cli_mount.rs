@@ -173,6 +173,9 @@ fn fuse_mount_writes_reads_and_unmounts_on_sigterm() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("unmounted"), "{stderr}");
     assert!(!mounted(&mp));
+    // The Entra cloud TGT cannot be renewed: said once, at the start, with its end.
+    assert_eq!(stderr.matches("is not renewable").count(), 1, "{stderr}");
+    assert!(stderr.contains("an Entra cloud TGT never is"), "{stderr}");
 }
 
 #[test]

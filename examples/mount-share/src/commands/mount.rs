@@ -40,6 +40,25 @@ pub(crate) async fn mount(
     // Sessions end with their ticket (Entra: about 10 hours): the share re-authenticates
     // itself with a fresh one (after `mount-share login`, when the TGT itself has run out).
     let share = files.open(target).await?;
+    // Said once, early: when the TGT runs out, the mount needs a new login to go on.
+    if let Ok(tgt) = files.tgt_for_host(&unc.host).await
+        && !tgt.flags.contains(azkrb::asn1::TicketFlags::RENEWABLE)
+    {
+        let left = (tgt.endtime.unix() - azkrb::asn1::KerberosTime::now().unix()).max(0);
+        eprintln!(
+            "mount-share: the TGT of {} is not renewable{}: it ends at {} (in {} h {} min); \
+             log in again before then for the mount to re-authenticate past it",
+            tgt.client,
+            if tgt.client.realm == "KERBEROS.MICROSOFTONLINE.COM" {
+                " (an Entra cloud TGT never is)"
+            } else {
+                " (mount-share login -r asks for one that is)"
+            },
+            tgt.endtime,
+            left / 3600,
+            left % 3600 / 60
+        );
+    }
     // The kernel is told of lease breaks through the session made with the file system.
     let notifier = Arc::new(OnceLock::new());
     let fs = fuse::SmbFs::new(
