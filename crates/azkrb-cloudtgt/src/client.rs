@@ -193,13 +193,14 @@ impl Client {
                 });
             }
             Some(TgtSource::Ccache(name)) => {
-                let path = match name {
-                    Some(n) => ccache::path_of(n)?,
-                    None => ccache::path_of(&ccache::default_name_in(&self.config)?)?,
+                let name = match name {
+                    Some(n) => n.clone(),
+                    None => ccache::default_name_in(&self.config)?,
                 };
-                let cache = Ccache::load(&path)?;
+                let place = ccache::locate(&name, &self.config)?;
+                let cache = place.load()?;
                 let tgt = cache.tgt().ok_or_else(|| Error::File {
-                    file: path.clone(),
+                    file: place.label(),
                     detail: "no ticket-granting ticket in this credential cache (log in \
                              first, e.g. `mount-share login`)"
                         .into(),
@@ -261,6 +262,10 @@ impl Client {
             Some(n) => n.clone(),
             None => ccache::default_name_in(&self.config)?,
         };
+        if name.starts_with("KCM:") {
+            // A KCM cache is one cache here (its daemon's collections are not read).
+            return Ok(None);
+        }
         let now = KerberosTime::now();
         for path in ccache::collection(&name)?.into_iter().skip(1) {
             let Ok(cache) = Ccache::load(&path) else {
@@ -325,11 +330,23 @@ impl Client {
             None => ccache::default_name_in(&self.config),
         };
         let cred = cred.clone();
+        let config = self.config.clone();
         let store = move || {
             let stored = (|| {
                 use std::os::unix::fs::MetadataExt;
+                let name = name?;
+                if name.starts_with("KCM:") {
+                    // The daemon keeps each user's caches apart.
+                    let place = ccache::locate(&name, &config)?;
+                    let mut cache = place.load()?;
+                    if !cache.principal.same_as(&cred.client) {
+                        return Ok(());
+                    }
+                    cache.store(&cred)?;
+                    return place.save(&cache);
+                }
                 // The cache of the collection that holds this principal's TGT.
-                let path = ccache::holding(&name?, &cred.client)?;
+                let path = ccache::holding(&name, &cred.client)?;
                 let Ok(meta) = std::fs::symlink_metadata(&path) else {
                     return Ok(());
                 };

@@ -142,6 +142,8 @@ pub struct RealmConfig {
     pub renew_lifetime: Option<i64>,
     /// A `renew_lifetime` was read (a later one is passed over, even if the first was 0).
     renew_seen: bool,
+    /// `[libdefaults] kcm_socket`: the KCM daemon's socket (MIT's default when absent).
+    pub kcm_socket: Option<String>,
 }
 
 /// A krb5.conf duration in seconds, as MIT writes them: `7d`, `24h`, `10h 30m`, `1d2h3m4s`,
@@ -311,6 +313,9 @@ impl RealmConfig {
                 "libdefaults" if key == "default_ccache_name" => {
                     self.default_ccache_name
                         .get_or_insert_with(|| value.to_string());
+                }
+                "libdefaults" if key == "kcm_socket" => {
+                    self.kcm_socket.get_or_insert_with(|| value.to_string());
                 }
                 "libdefaults" if key == "renew_lifetime" && self.renew_seen => {}
                 "libdefaults" if key == "renew_lifetime" => {

@@ -312,8 +312,10 @@ pub(crate) enum Cmd {
     },
 }
 
-pub(crate) fn ccache_path(g: &Global) -> Result<String, Failure> {
-    Ok(ccache::path_of(&ccache_name(g)?)?)
+/// Where the credential cache is (a file, or a KCM daemon's cache).
+pub(crate) fn ccache_place(g: &Global) -> Result<ccache::Location, Failure> {
+    let config = azkrb::cloudtgt::RealmConfig::discover(g.krb5_conf.as_deref())?;
+    Ok(ccache::locate(&ccache_name(g)?, &config)?)
 }
 
 /// The credential cache's name (a `DIR:` collection names several files).
@@ -377,7 +379,8 @@ pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
 
 /// A client whose TGT is the credential cache's.
 pub(crate) fn from_ccache(g: &Global) -> Result<AzureFiles, Failure> {
-    client(g, Tgt::Ccache(Some(ccache_path(g)?)))
+    // By name: a DIR: collection's other caches (a hybrid user's second TGT) count too.
+    client(g, Tgt::Ccache(Some(ccache_name(g)?)))
 }
 
 pub(crate) fn read_password(

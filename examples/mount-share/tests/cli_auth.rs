@@ -553,14 +553,133 @@ fn a_hybrid_user_logs_in_twice_and_reaches_both_kinds_of_share() {
         );
     }
     for host in [&l.env["AZKRB_LAB_HOST"], &l.env["AZKRB_LAB_ADDS_HOST"]] {
-        let out = run(
-            &["ls", &format!("//{host}/{}/", l.env["AZKRB_LAB_SHARE"])],
-            b"",
-        );
+        let share = format!("//{host}/{}", l.env["AZKRB_LAB_SHARE"]);
+        let out = run(&["ls", &format!("{share}/")], b"");
         assert!(
             out.status.success(),
             "{host}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let out = run(&["ticket", &share], b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    // Each ticket was made with its own realm's TGT (no referral: there is no trust from
+    // Entra to AD DS, and the AD DS TGT, the primary, would have reached the Entra host
+    // across the cloud trust), and is kept in that TGT's cache.
+    let klist = Command::new("klist")
+        .args(["-A"])
+        .env("KRB5CCNAME", &collection)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&klist.stdout).into_owned();
+    let caches: Vec<&str> = listed.split("Ticket cache:").skip(1).collect();
+    for (realm, host) in [
+        (&l.env["AZKRB_LAB_REALM"], &l.env["AZKRB_LAB_HOST"]),
+        (
+            &l.env["AZKRB_LAB_ADDS_REALM"],
+            &l.env["AZKRB_LAB_ADDS_HOST"],
+        ),
+    ] {
+        let cache = caches
+            .iter()
+            .find(|c| c.contains(&format!("Default principal: alice@{realm}")))
+            .expect("a cache per principal");
+        assert!(cache.contains(&format!("cifs/{host}@{realm}")), "{listed}");
+    }
+}
+
+/// `KCM:` caches, as Fedora and RHEL use by default (sssd-kcm; here Heimdal's kcm on the
+/// lab's socket, which speaks the same protocol): mount-share's login is what MIT's klist
+/// lists, and what MIT's kinit and kvno put there is what mount-share uses.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn kcm_caches_are_shared_with_mit_tools() {
+    let l = Lab::new("kcm");
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+        c.args([
+            "--ccache",
+            "KCM:",
+            "--address",
+            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+        ])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"]);
+        common::fed(c.args(args), stdin)
+    };
+    let mit = |tool: &str| {
+        let mut c = Command::new(tool);
+        c.env("KRB5CCNAME", "KCM:")
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF_DIRECT"]);
+        c
+    };
+    let user = format!("alice@{}", l.env["AZKRB_LAB_REALM"]);
+    let out = run(
+        &["login", "--password-stdin", &user],
+        format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let klist = mit("klist").output().unwrap();
+    let listed = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        listed.contains("Ticket cache: KCM:")
+            && listed.contains(&format!("Default principal: {user}")),
+        "{listed}"
+    );
+    // mount-share's service ticket goes there too, beside the TGT.
+    let out = run(
+        &["ticket", &format!("//{}/share", l.env["AZKRB_LAB_HOST"])],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&mit("klist").output().unwrap().stdout).into_owned();
+    assert!(
+        listed.contains(&format!("cifs/{}", l.env["AZKRB_LAB_HOST"])),
+        "{listed}"
+    );
+
+    // MIT's kinit replaces it; mount-share reads files with that TGT.
+    let kinit = common::fed(
+        mit("kinit").arg(&user),
+        format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        kinit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kinit.stderr)
+    );
+    let out = run(
+        &[
+            "ls",
+            &format!(
+                "//{}/{}/",
+                l.env["AZKRB_LAB_HOST"], l.env["AZKRB_LAB_SHARE"]
+            ),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["klist"], b"");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Ticket cache: KCM:"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = mit("kdestroy").status();
 }

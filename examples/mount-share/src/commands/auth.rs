@@ -6,7 +6,7 @@ use azkrb::cloudtgt::exchange::AsSecret;
 use azkrb::{Tgt, UncPath};
 use zeroize::Zeroizing;
 
-use crate::cli::{Global, ccache_name, ccache_path, client, from_ccache, read_password};
+use crate::cli::{Global, ccache_name, ccache_place, client, from_ccache, read_password};
 use crate::failure::{Failure, local_io, usage};
 
 /// What `login` was asked for.
@@ -36,7 +36,7 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
                 .ok_or_else(|| usage(format!("-r {d}: not a duration (7d, 24h, 10h30m, 3600)")))
         })
         .transpose()?;
-    let path = ccache_path(g)?;
+    let place = ccache_place(g)?;
     let tgt: Credential = if let Some((file, session_key)) = tgt_cloud {
         let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
         let session_key = session_key.map(|f| read_prt_session_key(&f)).transpose()?;
@@ -44,7 +44,7 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
             .credential(session_key.as_deref().map(|k| &k[..]))?
     } else {
         let Some(name) = principal else {
-            return keep_ccache(&path);
+            return keep_ccache(&place);
         };
         let files = client(g, Tgt::Ccache(None))?;
         let kerberos = files.kerberos();
@@ -67,10 +67,16 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
     };
     // In a DIR: collection, each principal has a cache of its own (a hybrid user's Entra
     // and AD DS TGTs side by side), and the last login's is the primary, as with kinit.
-    let path = ccache::for_principal(&ccache_name(g)?, &tgt.client)?;
+    let name = ccache_name(g)?;
+    let path = match place {
+        ccache::Location::File(_) => {
+            ccache::Location::File(ccache::for_principal(&name, &tgt.client)?)
+        }
+        kcm => kcm,
+    };
     let mut cache = Ccache::new(tgt.client.clone());
     cache.store(&tgt)?;
-    cache.save(&path)?;
+    path.save(&cache)?;
     let renewable = match tgt.renew_till {
         Some(r) if tgt.flags.contains(azkrb::asn1::TicketFlags::RENEWABLE) => {
             format!(", renewable until {r}")
@@ -86,8 +92,8 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
 
 /// `renew`: the credential cache's TGT renewed in place (its service tickets kept).
 pub(crate) async fn renew(g: &Global) -> Result<(), Failure> {
-    let path = ccache_path(g)?;
-    let mut cache = Ccache::load(&path)?;
+    let path = ccache_place(g)?;
+    let mut cache = path.load()?;
     let tgt = cache.tgt().ok_or_else(|| {
         usage(format!(
             "{path} holds no TGT to renew (mount-share login -r 7d user@REALM)"
@@ -96,7 +102,7 @@ pub(crate) async fn renew(g: &Global) -> Result<(), Failure> {
     let files = client(g, Tgt::Ccache(None))?;
     let renewed = files.kerberos().renew(&tgt).await?;
     cache.store(&renewed)?;
-    cache.save(&path)?;
+    path.save(&cache)?;
     eprintln!(
         "Renewed the TGT of {} in {path}: valid until {}{}",
         renewed.client,
@@ -110,13 +116,13 @@ pub(crate) async fn renew(g: &Global) -> Result<(), Failure> {
 }
 
 /// `login` without a principal: keep the credential cache's TGT if it is still valid.
-pub(crate) fn keep_ccache(path: &str) -> Result<(), Failure> {
+pub(crate) fn keep_ccache(path: &ccache::Location) -> Result<(), Failure> {
     let no_tgt = || {
         usage(format!(
             "login needs a principal (user@REALM or a UPN); {path} holds no TGT to keep"
         ))
     };
-    let cache = Ccache::load(path).map_err(|_| no_tgt())?;
+    let cache = path.load().map_err(|_| no_tgt())?;
     let tgt = cache.tgt().ok_or_else(no_tgt)?;
     if tgt.endtime.0 <= azkrb::asn1::KerberosTime::now().0 {
         return Err(Failure {
@@ -136,10 +142,10 @@ pub(crate) fn keep_ccache(path: &str) -> Result<(), Failure> {
 }
 
 pub(crate) fn klist(g: &Global) -> Result<(), Failure> {
-    let path = ccache_path(g)?;
-    let cache = Ccache::load(&path)?;
+    let place = ccache_place(g)?;
+    let cache = place.load()?;
     let creds = cache.credentials();
-    println!("Ticket cache: FILE:{path}");
+    println!("Ticket cache: {place}");
     if let Some(first) = creds.first() {
         println!("Default principal: {}", first.client);
     }
@@ -172,10 +178,15 @@ pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
     let files = from_ccache(g)?;
     let t = files.cifs_ticket(&unc.host).await?;
     // Beside the TGT it was made with (another cache of a DIR: collection, maybe).
-    let path = ccache::holding(&ccache_name(g)?, &t.client)?;
-    let mut cache = Ccache::load(&path)?;
+    let path = match ccache_place(g)? {
+        ccache::Location::File(_) => {
+            ccache::Location::File(ccache::holding(&ccache_name(g)?, &t.client)?)
+        }
+        kcm => kcm,
+    };
+    let mut cache = path.load()?;
     cache.store(&t)?;
-    cache.save(&path)?;
+    path.save(&cache)?;
     println!("{} stored in {path} (valid until {})", t.server, t.endtime);
     let share = if unc.share == "IPC$" {
         "<share>"
