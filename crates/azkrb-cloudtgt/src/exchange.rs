@@ -890,17 +890,7 @@ mod tests {
         let now = KerberosTime::now();
         let tgs = p("krbtgt/EXAMPLE.TEST");
         let until = KerberosTime::from_unix(now.unix() + 86_400);
-        let tgt = |flags: TicketFlags, endtime: i64, renew_till: Option<KerberosTime>| Credential {
-            client: p("alice"),
-            server: tgs.clone(),
-            session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
-            ticket: ticket(&tgs),
-            flags,
-            authtime: now,
-            starttime: None,
-            endtime: KerberosTime::from_unix(endtime),
-            renew_till,
-        };
+        let tgt = |flags, endtime, renew_till| test_tgt(flags, now, endtime, renew_till);
         let renewable = TicketFlags(0) | TicketFlags::RENEWABLE;
         let mut x = TgsExchange::renew(tgt(renewable, now.unix() + 600, Some(until)), now).unwrap();
         let KerberosMessage::TgsReq(TgsReq(req)) = KerberosMessage::from_der(x.request()).unwrap()
@@ -979,8 +969,19 @@ mod tests {
         renew_till: Option<KerberosTime>,
     ) -> (TgsExchange, KerberosTime) {
         let now = KerberosTime::now();
+        let tgt = test_tgt(flags, now, now.unix() + 3600, renew_till);
+        (TgsExchange::new(tgt, service.clone(), now).unwrap(), now)
+    }
+
+    /// alice's TGT in EXAMPLE.TEST with `flags`, issued `now`, ending at `endtime`.
+    fn test_tgt(
+        flags: TicketFlags,
+        now: KerberosTime,
+        endtime: i64,
+        renew_till: Option<KerberosTime>,
+    ) -> Credential {
         let tgs = p("krbtgt/EXAMPLE.TEST");
-        let tgt = Credential {
+        Credential {
             client: p("alice"),
             server: tgs.clone(),
             session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
@@ -988,10 +989,9 @@ mod tests {
             flags,
             authtime: now,
             starttime: None,
-            endtime: KerberosTime::from_unix(now.unix() + 3600),
+            endtime: KerberosTime::from_unix(endtime),
             renew_till,
-        };
-        (TgsExchange::new(tgt, service.clone(), now).unwrap(), now)
+        }
     }
 
     fn tgs_rep(

@@ -374,15 +374,10 @@ fn default_ccache_name_and_dir_collections_as_mit_keeps_them() {
     .unwrap();
     let uid = std::fs::metadata("/proc/self").unwrap().uid();
     let expanded = l.dir.join(format!("cc-{uid}"));
+    let address = format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]);
     let bare = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
-        c.args([
-            "--address",
-            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-        ])
-        .env("KRB5_CONFIG", &conf)
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
-        .env_remove("KRB5CCNAME");
+        let mut c = l.command_with(&address, None);
+        c.env("KRB5_CONFIG", &conf);
         c
     };
     let mit = |tool: &str| {
@@ -511,17 +506,12 @@ fn login_renewable_and_renew_interoperate_with_kinit() {
 fn a_hybrid_user_logs_in_twice_and_reaches_both_kinds_of_share() {
     let l = Lab::new("hybrid");
     let collection = format!("DIR:{}", l.dir.join("cc").display());
+    let address = format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]);
     let run = |args: &[&str], stdin: &[u8]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
-        c.args([
-            "--ccache",
-            &collection,
-            "--address",
-            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-        ])
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"]);
-        common::fed(c.args(args), stdin)
+        common::fed(
+            l.command_with(&address, Some(&collection)).args(args),
+            stdin,
+        )
     };
     for (realm, password) in [
         (&l.env["AZKRB_LAB_REALM"], &l.env["AZKRB_LAB_PASSWORD"]),
@@ -599,17 +589,9 @@ fn a_hybrid_user_logs_in_twice_and_reaches_both_kinds_of_share() {
 #[ignore = "needs the lab: scripts/test starts it"]
 fn kcm_caches_are_shared_with_mit_tools() {
     let l = Lab::new("kcm");
+    let address = format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]);
     let run = |args: &[&str], stdin: &[u8]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
-        c.args([
-            "--ccache",
-            "KCM:",
-            "--address",
-            &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
-        ])
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"]);
-        common::fed(c.args(args), stdin)
+        common::fed(l.command_with(&address, Some("KCM:")).args(args), stdin)
     };
     let mit = |tool: &str| {
         let mut c = Command::new(tool);

@@ -227,18 +227,7 @@ impl Kept {
     /// Lets go of the kept opens whose lease is `key` (or of all) and tells the kernel to
     /// forget what it keeps of their files.
     fn broken(&self, key: Option<[u8; 16]>) {
-        let gone: Vec<(String, KeptFile)> = {
-            let mut files = lock(&self.files);
-            let paths: Vec<String> = files
-                .iter()
-                .filter(|(_, f)| key.is_none_or(|k| k == f.key))
-                .map(|(p, _)| p.clone())
-                .collect();
-            paths
-                .into_iter()
-                .filter_map(|p| files.remove(&p).map(|f| (p, f)))
-                .collect()
-        };
+        let gone = self.take_where(|f| key.is_none_or(|k| k == f.key));
         for (path, f) in gone {
             tracing::debug!("lease of {path} broken: let go");
             // Whatever else was kept of it is older still.
@@ -274,20 +263,23 @@ impl Kept {
         });
     }
 
+    /// Takes the kept files `which` picks out of the table.
+    fn take_where(&self, which: impl Fn(&KeptFile) -> bool) -> Vec<(String, KeptFile)> {
+        let mut files = lock(&self.files);
+        let paths: Vec<String> = files
+            .iter()
+            .filter(|(_, f)| which(f))
+            .map(|(p, _)| p.clone())
+            .collect();
+        paths
+            .into_iter()
+            .filter_map(|p| files.remove(&p).map(|f| (p, f)))
+            .collect()
+    }
+
     /// Closes kept files unused for [`KEEP_IDLE`].
     fn sweep(&self) {
-        let idle: Vec<(String, KeptFile)> = {
-            let mut files = lock(&self.files);
-            let paths: Vec<String> = files
-                .iter()
-                .filter(|(_, f)| f.used.elapsed() >= KEEP_IDLE)
-                .map(|(p, _)| p.clone())
-                .collect();
-            paths
-                .into_iter()
-                .filter_map(|p| files.remove(&p).map(|f| (p, f)))
-                .collect()
-        };
+        let idle = self.take_where(|f| f.used.elapsed() >= KEEP_IDLE);
         for (path, f) in idle {
             self.close(&path, f.handle);
         }

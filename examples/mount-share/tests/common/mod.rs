@@ -55,8 +55,17 @@ impl Lab {
 
     /// [`command`](Self::command) reaching the SMB server at `address` (the AD DC's, say).
     pub fn command_at(&self, address: &str) -> Command {
+        self.command_with(address, Some(&self.ccache()))
+    }
+
+    /// mount-share with the lab's settings and `ccache` (`None`: neither `--ccache` nor
+    /// `KRB5CCNAME`, so krb5.conf's default decides).
+    pub fn command_with(&self, address: &str, ccache: Option<&str>) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mount-share"));
-        cmd.args(["--ccache", &self.ccache(), "--address", address])
+        if let Some(c) = ccache {
+            cmd.args(["--ccache", c]);
+        }
+        cmd.args(["--address", address])
             .env("KRB5_CONFIG", &self.env["AZKRB_LAB_KRB5_CONF"])
             .env("AZKRB_CA_FILE", &self.env["AZKRB_LAB_CA"])
             .env_remove("KRB5CCNAME");
