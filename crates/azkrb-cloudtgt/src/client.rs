@@ -262,8 +262,8 @@ impl Client {
             Some(n) => n.clone(),
             None => ccache::default_name_in(&self.config)?,
         };
-        if name.starts_with("KCM:") {
-            // A KCM cache is one cache here (its daemon's collections are not read).
+        if name.starts_with("KCM:") || name.starts_with("MEMORY:") {
+            // One cache here (a KCM daemon's collections are not read).
             return Ok(None);
         }
         let now = KerberosTime::now();
@@ -335,8 +335,9 @@ impl Client {
             let stored = (|| {
                 use std::os::unix::fs::MetadataExt;
                 let name = name?;
-                if name.starts_with("KCM:") {
-                    // The daemon keeps each user's caches apart.
+                if name.starts_with("KCM:") || name.starts_with("MEMORY:") {
+                    // The daemon keeps each user's caches apart; a process's memory is its
+                    // own.
                     let place = ccache::locate(&name, &config)?;
                     let mut cache = place.load()?;
                     if !cache.principal.same_as(&cred.client) {

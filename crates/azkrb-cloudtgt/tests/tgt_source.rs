@@ -140,3 +140,30 @@ fn realm_settings_assemble_over_a_krb5_conf() {
     assert!(RealmConfig::discover(Some("/nonexistent/krb5.conf")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_memory_cache_is_a_tgt_source_of_this_process() {
+    use azkrb_cloudtgt::ccache::locate;
+    let config = RealmConfig::default();
+    let mut tgt = Ccache::load(&mit_path("alice.ccache"))
+        .unwrap()
+        .tgt()
+        .unwrap();
+    tgt.endtime = KerberosTime(KerberosTime::now().0 + 3600);
+    let mut cache = Ccache::new(tgt.client.clone());
+    cache.store(&tgt).unwrap();
+    let name = format!("MEMORY:tgt-source-{}", std::process::id());
+    let place = locate(&name, &config).unwrap();
+    assert_eq!(place.to_string(), name);
+    // Nothing there yet: a clear error.
+    let e = client(Some(TgtSource::Ccache(Some(name.clone()))))
+        .tgt()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no such credential cache"), "{e}");
+    place.save(&cache).unwrap();
+    let c = client(Some(TgtSource::Ccache(Some(name.clone()))));
+    assert_eq!(c.tgt().await.unwrap().endtime, tgt.endtime);
+    // Another name is another cache; no file was written for either.
+    assert!(locate("MEMORY:other", &config).unwrap().load().is_err());
+}

@@ -44,7 +44,7 @@ pub fn default_name_in(config: &crate::RealmConfig) -> Result<String> {
         return Ok(fallback);
     };
     let name = expand(configured)?;
-    let usable = ["FILE:", "DIR:", "KCM:", "/"]
+    let usable = ["FILE:", "DIR:", "KCM:", "MEMORY:", "/"]
         .iter()
         .any(|t| name.starts_with(t));
     if usable {
@@ -200,8 +200,8 @@ fn user_name(uid: u32) -> Result<String> {
 /// The file of a ccache name: `FILE:/path` or a plain path; `DIR:/dir`, a collection as MIT
 /// keeps one (its primary cache: the file its `primary` file names, `tkt` when it names
 /// none; the directory is made, mode 0700, when missing); `DIR::/dir/tktNAME`, one cache of
-/// a collection. `KCM:` names no file (see [`locate`]); other types (KEYRING:, MEMORY:,
-/// API:) are errors.
+/// a collection. `KCM:` and `MEMORY:` name no file (see [`locate`]); other types
+/// (KEYRING:, API:) are errors.
 pub fn path_of(name: &str) -> Result<String> {
     if let Some(p) = name.strip_prefix("FILE:") {
         return Ok(p.to_string());
@@ -335,6 +335,18 @@ pub enum Location {
     File(String),
     /// A cache of the KCM daemon: its name, or the user's default cache (`KCM:`).
     Kcm(Kcm, Option<String>),
+    /// A `MEMORY:` cache of this process, by name: for library users who keep credentials
+    /// out of files (gone with the process, shared by everything in it that names it).
+    Memory(String),
+}
+
+/// This process's `MEMORY:` caches.
+static MEMORY: std::sync::Mutex<std::collections::BTreeMap<String, Ccache>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn memory() -> std::sync::MutexGuard<'static, std::collections::BTreeMap<String, Ccache>> {
+    // Single inserts and reads: consistent even after a panic elsewhere.
+    MEMORY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// MIT's default socket of the KCM daemon.
@@ -348,9 +360,18 @@ pub const KCM_SOCKET: &str = "/var/run/.heim_org.h5l.kcm-socket";
 /// let config = azkrb_cloudtgt::RealmConfig::default();
 /// assert!(matches!(locate("FILE:/tmp/cc", &config)?, Location::File(p) if p == "/tmp/cc"));
 /// assert!(matches!(locate("KCM:", &config)?, Location::Kcm(_, None)));
+/// // In this process only.
+/// let mem = locate("MEMORY:app", &config)?;
+/// mem.save(&azkrb_cloudtgt::ccache::Ccache::new(
+///     azkrb_cloudtgt::Principal::parse("alice", "EXAMPLE.TEST")?,
+/// ))?;
+/// assert_eq!(mem.load()?.principal.to_string(), "alice@EXAMPLE.TEST");
 /// # Ok(()) }
 /// ```
 pub fn locate(name: &str, config: &crate::RealmConfig) -> Result<Location> {
+    if let Some(rest) = name.strip_prefix("MEMORY:") {
+        return Ok(Location::Memory(rest.to_string()));
+    }
     if let Some(rest) = name.strip_prefix("KCM:") {
         let socket = config.kcm_socket.as_deref().unwrap_or(KCM_SOCKET);
         let cache = (!rest.is_empty()).then(|| rest.to_string());
@@ -373,6 +394,10 @@ impl Location {
         match self {
             Location::File(p) => Ccache::load(p),
             Location::Kcm(k, name) => k.load(name.as_deref()),
+            Location::Memory(name) => memory().get(name).cloned().ok_or_else(|| Error::File {
+                file: format!("MEMORY:{name}"),
+                detail: "no such credential cache in this process (store one first)".into(),
+            }),
         }
     }
 
@@ -381,6 +406,10 @@ impl Location {
         match self {
             Location::File(p) => cache.save(p),
             Location::Kcm(k, name) => k.save(name.as_deref(), cache),
+            Location::Memory(name) => {
+                memory().insert(name.clone(), cache.clone());
+                Ok(())
+            }
         }
     }
 }
@@ -391,6 +420,7 @@ impl std::fmt::Display for Location {
             Location::File(p) => write!(f, "FILE:{p}"),
             Location::Kcm(_, Some(n)) => write!(f, "KCM:{n}"),
             Location::Kcm(_, None) => write!(f, "KCM:"),
+            Location::Memory(n) => write!(f, "MEMORY:{n}"),
         }
     }
 }
