@@ -548,3 +548,32 @@ fn fuse_mount_keeps_leased_files_until_another_client_changes_them() {
     }
     std::fs::remove_dir(&m).unwrap();
 }
+
+/// A directory larger than one READDIRPLUS window (1,024 entries looked at per call) is
+/// listed whole through the mount, each name once, with its attributes.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_lists_a_directory_larger_than_a_window() {
+    let l = Lab::new("fuse-big-dir");
+    l.login();
+    let dir = format!("big-dir-{}", std::process::id());
+    let server = std::path::PathBuf::from(&l.env["AZKRB_LAB_SHARE_DIR"]).join(&dir);
+    std::fs::create_dir(&server).unwrap();
+    for i in 0..2500 {
+        std::fs::write(server.join(format!("f{i:04}")), [0u8; 3]).unwrap();
+    }
+    let mp = l.dir.join("mnt");
+    let _mounted = start_mount(&l, &mp);
+    let mut names: Vec<String> = std::fs::read_dir(mp.join(&dir))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            assert_eq!(e.metadata().unwrap().len(), 3);
+            e.file_name().into_string().unwrap()
+        })
+        .collect();
+    names.sort();
+    let want: Vec<String> = (0..2500).map(|i| format!("f{i:04}")).collect();
+    assert_eq!(names, want);
+    std::fs::remove_dir_all(&server).unwrap();
+}

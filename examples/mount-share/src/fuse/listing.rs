@@ -35,6 +35,9 @@ pub(super) const ATTR_CACHE: Duration = TTL;
 /// at most this many names; in a larger one it asks about the one name.
 const RELIST_MAX: usize = 4096;
 
+/// Entries a READDIRPLUS call considers at most (more than its reply can hold).
+const PLUS_WINDOW: usize = 1024;
+
 /// One entry of an open directory's listing.
 pub(super) struct Slot {
     /// The inode of "." and ".."; 0 for the entries (numbered as they are handed out).
@@ -424,40 +427,51 @@ impl SmbFs {
     /// kernel takes the size given: one short of writes still gathered would cut the
     /// file); a name removed here since the listing is left out.
     pub(super) fn fill_dir_plus(&self, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let mut start = usize::try_from(offset).unwrap_or(usize::MAX);
         type Entries = Vec<(usize, Option<(String, FileInfo)>)>;
-        let (listed_at, entries): (Instant, Entries) = {
-            let dirs = lock(&self.dirs);
-            let Some((at, slots)) = dirs.get(&fh.0) else {
-                return reply.error(Errno::EBADF);
+        let mut answers = Vec::new();
+        // A reply holds some dozens of entries: no more than a window of them is looked
+        // at per call (the kernel asks again from where this one ends), so a directory of
+        // a million names is handed out in linear time. A window whose names were all
+        // removed here is passed over (an empty reply would end the listing).
+        loop {
+            let (listed_at, entries, total): (Instant, Entries, usize) = {
+                let dirs = lock(&self.dirs);
+                let Some((at, slots)) = dirs.get(&fh.0) else {
+                    return reply.error(Errno::EBADF);
+                };
+                let entries = slots
+                    .iter()
+                    .enumerate()
+                    .skip(start)
+                    .take(PLUS_WINDOW)
+                    .map(|(i, s)| (i, s.entry.clone()))
+                    .collect();
+                (*at, entries, slots.len())
             };
-            let entries = slots
-                .iter()
-                .enumerate()
-                .skip(start)
-                .map(|(i, s)| (i, s.entry.clone()))
-                .collect();
-            (*at, entries)
-        };
-        let ttl = left(listed_at);
-        let mut answers = Vec::with_capacity(entries.len());
-        for (i, entry) in entries {
-            let entry = match entry {
-                Some((path, info)) => {
-                    if self.open_here(&path).is_some() {
-                        match self.look_up(&path) {
-                            Ok(Found::Entry(info, ttl)) => Some((path, info, ttl)),
-                            _ => continue,
+            let ttl = left(listed_at);
+            for (i, entry) in entries {
+                let entry = match entry {
+                    Some((path, info)) => {
+                        if self.open_here(&path).is_some() {
+                            match self.look_up(&path) {
+                                Ok(Found::Entry(info, ttl)) => Some((path, info, ttl)),
+                                _ => continue,
+                            }
+                        } else if lock(&self.attrs).absent(&path).is_some() {
+                            continue;
+                        } else {
+                            Some((path, info, ttl))
                         }
-                    } else if lock(&self.attrs).absent(&path).is_some() {
-                        continue;
-                    } else {
-                        Some((path, info, ttl))
                     }
-                }
-                None => None,
-            };
-            answers.push((i, entry));
+                    None => None,
+                };
+                answers.push((i, entry));
+            }
+            start = start.saturating_add(PLUS_WINDOW);
+            if !answers.is_empty() || start >= total {
+                break;
+            }
         }
         let dirs = lock(&self.dirs);
         let Some((_, slots)) = dirs.get(&fh.0) else {
