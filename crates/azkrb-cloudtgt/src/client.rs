@@ -35,6 +35,14 @@ fn renewal_due(tgt: &Credential, now: KerberosTime) -> bool {
         && renewed_end - now.unix() > REFRESH_MARGIN_SECONDS
 }
 
+/// `cache` holds a credential for `cred`'s server that lasts longer (a new login made
+/// meanwhile): it is not replaced.
+fn newer_there(cache: &Ccache, cred: &Credential) -> bool {
+    cache
+        .find(&cred.server)
+        .is_some_and(|c| c.endtime.unix() > cred.endtime.unix())
+}
+
 /// After a renewal failed, the next try waits this long (the TGT serves meanwhile).
 const RENEW_RETRY_SECONDS: u64 = 60;
 
@@ -340,7 +348,7 @@ impl Client {
                     // own.
                     let place = ccache::locate(&name, &config)?;
                     let mut cache = place.load()?;
-                    if !cache.principal.same_as(&cred.client) {
+                    if !cache.principal.same_as(&cred.client) || newer_there(&cache, &cred) {
                         return Ok(());
                     }
                     cache.store(&cred)?;
@@ -358,7 +366,7 @@ impl Client {
                     return Ok(());
                 }
                 let mut cache = Ccache::load(&path)?;
-                if !cache.principal.same_as(&cred.client) {
+                if !cache.principal.same_as(&cred.client) || newer_there(&cache, &cred) {
                     return Ok(());
                 }
                 cache.store(&cred)?;

@@ -474,10 +474,16 @@ impl RealmConfig {
         if let Some((_, r)) = self.domain_realm.iter().find(|(d, _)| *d == host) {
             return Some(r);
         }
+        // The longest matching domain; of equals, the first read (as MIT's profile gives the
+        // first value of a relation).
+        let len = |d: &str| d.trim_start_matches('.').len();
         self.domain_realm
             .iter()
             .filter(|(d, _)| Self::covers(d, &host))
-            .max_by_key(|(d, _)| d.trim_start_matches('.').len())
+            .fold(None::<&(String, String)>, |best, e| match best {
+                Some(b) if len(&b.0) >= len(&e.0) => Some(b),
+                _ => Some(e),
+            })
             .map(|(_, r)| r.as_str())
     }
 
@@ -708,6 +714,17 @@ includedir DIR
 # .example.com = EXAMPLE.COM
 # example.com = EXAMPLE.COM
 ";
+
+    #[test]
+    fn the_first_of_equal_domain_realm_entries_wins_as_in_mit() {
+        let c = RealmConfig::parse(
+            "[domain_realm]\n .example.test = FIRST.TEST\n .example.test = SECOND.TEST\n \
+             host.example.test = H1.TEST\n host.example.test = H2.TEST\n",
+        )
+        .unwrap();
+        assert_eq!(c.realm_for_host("a.example.test"), Some("FIRST.TEST"));
+        assert_eq!(c.realm_for_host("host.example.test"), Some("H1.TEST"));
+    }
 
     #[test]
     fn fedora_and_rhel_configs_with_their_included_files_are_read() {
