@@ -136,6 +136,16 @@ impl AzureFiles {
         Ok(self.inner.kerberos.cifs_ticket(&tgt, host).await?)
     }
 
+    /// A service ticket for `cifs/<host>` made with `tgt` (one checked to be the expected
+    /// principal's).
+    pub(crate) async fn ticket_with(
+        &self,
+        tgt: &Credential,
+        host: &str,
+    ) -> Result<Credential, Error> {
+        Ok(self.inner.kerberos.cifs_ticket(tgt, host).await?)
+    }
+
     /// How long a share keeps trying to reconnect.
     pub(crate) fn reconnect_for(&self) -> std::time::Duration {
         self.inner.smb.reconnect_for
@@ -188,7 +198,10 @@ impl AzureFiles {
     ) -> Result<(Tree, String), Error> {
         // Whose TGT this is, before anything reaches the network: a share reconnecting must
         // stay its principal's.
-        let client = self.tgt_for_host(&unc.host).await?.client.to_string();
+        // The very TGT checked makes the tickets below (a cache read again later might hold
+        // another principal's by then).
+        let tgt = self.tgt_for_host(&unc.host).await?;
+        let client = tgt.client.to_string();
         if let Some(want) = expect
             && want != client
         {
@@ -206,14 +219,14 @@ impl AzureFiles {
             Some(conn) => match held.sessions.get(&key).cloned() {
                 Some(session) => session,
                 None => {
-                    let ticket = self.cifs_ticket(&unc.host).await?;
+                    let ticket = self.ticket_with(&tgt, &unc.host).await?;
                     self.session_on(&conn, ticket).await?
                 }
             },
             None => {
                 let replaced = held.conn.as_ref().map(Connection::client_guid);
                 let (conn, session, _) = self
-                    .connect_new(unc, addr, client_guid.or(replaced))
+                    .connect_new(unc, addr, client_guid.or(replaced), &tgt)
                     .await?;
                 if replaced.is_some() {
                     // Requests on the new connection carry a ChannelSequence one up from
@@ -233,7 +246,7 @@ impl AzureFiles {
                 status: azkrb_smb3::NtStatus::NETWORK_SESSION_EXPIRED,
                 ..
             }) => {
-                let mut auth = KerberosAuth::new(self.cifs_ticket(&unc.host).await?)?;
+                let mut auth = KerberosAuth::new(self.ticket_with(&tgt, &unc.host).await?)?;
                 session.reauthenticate(&mut auth).await?;
                 session.tree_connect(&unc.host, &unc.share).await
             }
@@ -256,6 +269,7 @@ impl AzureFiles {
         unc: &UncPath,
         addr: &str,
         client_guid: Option<[u8; 16]>,
+        tgt: &Credential,
     ) -> Result<(Connection, Session, String), Error> {
         let s = &self.inner.smb;
         let mut opts = NegotiateOptions {
@@ -270,7 +284,7 @@ impl AzureFiles {
         }
         // The service ticket (a TGS exchange through a KDC proxy: TCP, TLS, a request) and
         // the SMB connection (TCP, NEGOTIATE) need nothing of each other: both at once.
-        let (ticket, conn) = tokio::try_join!(self.cifs_ticket(&unc.host), async {
+        let (ticket, conn) = tokio::try_join!(self.ticket_with(tgt, &unc.host), async {
             Ok::<_, Error>(Connection::connect(addr, &opts, s.timeout).await?)
         })?;
         conn.set_keepalive(s.keepalive.0, s.keepalive.1)?;

@@ -487,7 +487,7 @@ impl Share {
                 tgt.client, o.unc.host, o.unc.share, o.client, o.client
             )));
         }
-        let ticket = o.files.cifs_ticket(&o.unc.host).await?;
+        let ticket = o.files.ticket_with(&tgt, &o.unc.host).await?;
         let mut auth = KerberosAuth::new(ticket)?;
         Ok(self.session().reauthenticate(&mut auth).await?)
     }

@@ -347,12 +347,11 @@ impl Client {
                     // The daemon keeps each user's caches apart; a process's memory is its
                     // own.
                     let place = ccache::locate(&name, &config)?;
-                    let mut cache = place.load()?;
+                    let cache = place.load()?;
                     if !cache.principal.same_as(&cred.client) || newer_there(&cache, &cred) {
                         return Ok(());
                     }
-                    cache.store(&cred)?;
-                    return place.save(&cache);
+                    return place.add(&cred);
                 }
                 // The cache of the collection that holds this principal's TGT.
                 let path = ccache::holding(&name, &cred.client)?;

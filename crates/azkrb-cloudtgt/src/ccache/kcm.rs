@@ -27,8 +27,11 @@ mod op {
 const MAX_REPLY: usize = 10 << 20;
 /// How long one exchange with the daemon may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Credentials read from one cache at most (a daemon cannot make a load endless).
+/// Credentials read from one cache at most, their bytes in all, and the time a load may
+/// take: a daemon (broken or hostile) cannot make a load endless or unbounded.
 const MAX_CREDS: usize = 10_000;
+const MAX_LOAD_BYTES: usize = 64 << 20;
+const LOAD_TIME: Duration = Duration::from_secs(30);
 
 /// A request: protocol version 2.0, `operation`, its arguments; framed by its length.
 pub fn request(operation: u16, args: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
@@ -158,13 +161,25 @@ impl Kcm {
         let principal = read_principal(&mut Reader::new(&label, &p))?;
         let uuids = self.call(&label, op::GET_CRED_UUID_LIST, &arg)?;
         let mut entries = Vec::new();
+        let (started, mut bytes) = (std::time::Instant::now(), 0usize);
         for uuid in uuids.chunks_exact(16).take(MAX_CREDS) {
+            if started.elapsed() > LOAD_TIME || bytes > MAX_LOAD_BYTES {
+                return Err(Error::File {
+                    file: label,
+                    detail: format!(
+                        "the KCM daemon's cache took over {} s or {} MiB to read",
+                        LOAD_TIME.as_secs(),
+                        MAX_LOAD_BYTES >> 20
+                    ),
+                });
+            }
             let mut args = arg.clone();
             args.extend_from_slice(uuid);
             // A credential removed meanwhile is passed over.
             let Ok(c) = self.call(&label, op::GET_CRED_BY_UUID, &args) else {
                 continue;
             };
+            bytes += c.len();
             entries.push(read_entry(&mut Reader::new(&label, &c), 4)?);
         }
         Ok(Ccache {
@@ -174,8 +189,19 @@ impl Kcm {
         })
     }
 
+    /// Adds `entry` to the cache `name` (the default when `None`), as MIT's library stores a
+    /// ticket: one STORE, nothing else of the cache touched.
+    pub fn add(&self, name: Option<&str>, entry: &Entry) -> Result<()> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => self.default_cache()?,
+        };
+        self.call(&format!("KCM:{name}"), op::STORE, &store_args(&name, entry))
+            .map(drop)
+    }
+
     /// Replaces the cache `name` (the default when `None`) with `cache`: initialized for its
-    /// principal, then each credential stored.
+    /// principal, then each credential stored (as a new login does).
     pub fn save(&self, name: Option<&str>, cache: &Ccache) -> Result<()> {
         let name = match name {
             Some(n) => n.to_string(),
@@ -194,7 +220,34 @@ impl Kcm {
 
 /// The arguments of STORE: the cache's name and the credential.
 fn store_args(name: &str, e: &Entry) -> zeroize::Zeroizing<Vec<u8>> {
-    let mut args = zeroize::Zeroizing::new(name_arg(name));
+    // Room for all of it first: a buffer that grew after the key was written would leave
+    // a copy of the key behind, unzeroized.
+    let lists: usize = [&e.addresses, &e.authdata]
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(|(_, d)| d.len() + 8)
+        .sum();
+    let principals: usize = [&e.client, &e.server]
+        .iter()
+        .map(|p| {
+            16 + p.realm.len()
+                + p.name
+                    .name_string
+                    .iter()
+                    .map(|c| c.as_bytes().len() + 4)
+                    .sum::<usize>()
+        })
+        .sum();
+    let room = name.len()
+        + 1
+        + principals
+        + lists
+        + e.key.len()
+        + e.ticket.len()
+        + e.second_ticket.len()
+        + 64;
+    let mut args = zeroize::Zeroizing::new(Vec::with_capacity(room));
+    args.extend_from_slice(&name_arg(name));
     write_entry(&mut args, e);
     args
 }

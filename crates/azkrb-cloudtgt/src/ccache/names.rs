@@ -70,7 +70,8 @@ pub fn collection(name: &str) -> Result<Vec<String>> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("tkt"))
+        // (Not a temporary file a save left behind.)
+        .filter(|n| n.starts_with("tkt") && !n.contains(".azkrb-"))
         .map(|n| format!("{dir}/{n}"))
         .filter(|p| *p != primary)
         .collect();
@@ -359,7 +360,6 @@ pub const KCM_SOCKET: &str = "/var/run/.heim_org.h5l.kcm-socket";
 /// use azkrb_cloudtgt::ccache::{Location, locate};
 /// let config = azkrb_cloudtgt::RealmConfig::default();
 /// assert!(matches!(locate("FILE:/tmp/cc", &config)?, Location::File(p) if p == "/tmp/cc"));
-/// assert!(matches!(locate("KCM:", &config)?, Location::Kcm(_, None)));
 /// // In this process only.
 /// let mem = locate("MEMORY:app", &config)?;
 /// mem.save(&azkrb_cloudtgt::ccache::Ccache::new(
@@ -374,8 +374,15 @@ pub fn locate(name: &str, config: &crate::RealmConfig) -> Result<Location> {
     }
     if let Some(rest) = name.strip_prefix("KCM:") {
         let socket = config.kcm_socket.as_deref().unwrap_or(KCM_SOCKET);
-        let cache = (!rest.is_empty()).then(|| rest.to_string());
-        return Ok(Location::Kcm(Kcm::new(socket), cache));
+        let kcm = Kcm::new(socket);
+        // The default cache's name, asked once: what is read and what is written are one
+        // cache even if the default changes meanwhile (kswitch, another login).
+        let cache = if rest.is_empty() {
+            kcm.default_cache()?
+        } else {
+            rest.to_string()
+        };
+        return Ok(Location::Kcm(kcm, Some(cache)));
     }
     Ok(Location::File(path_of(name)?))
 }
@@ -401,6 +408,19 @@ impl Location {
         }
     }
 
+    /// Adds `cred` to the cache (its principal's): for a KCM cache one STORE, as MIT's
+    /// library adds a ticket, so nothing else of it is ever missing meanwhile.
+    pub fn add(&self, cred: &crate::Credential) -> Result<()> {
+        match self {
+            Location::Kcm(k, name) => k.add(name.as_deref(), &super::Entry::from_credential(cred)?),
+            other => {
+                let mut cache = other.load()?;
+                cache.store(cred)?;
+                other.save(&cache)
+            }
+        }
+    }
+
     /// Replaces the cache with `cache`.
     pub fn save(&self, cache: &Ccache) -> Result<()> {
         match self {
@@ -418,8 +438,8 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::File(p) => write!(f, "FILE:{p}"),
-            Location::Kcm(_, Some(n)) => write!(f, "KCM:{n}"),
-            Location::Kcm(_, None) => write!(f, "KCM:"),
+            Location::Kcm(_, Some(n)) if !n.is_empty() => write!(f, "KCM:{n}"),
+            Location::Kcm(..) => write!(f, "KCM:"),
             Location::Memory(n) => write!(f, "MEMORY:{n}"),
         }
     }

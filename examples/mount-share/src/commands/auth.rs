@@ -184,9 +184,7 @@ pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
         }
         kcm => kcm,
     };
-    let mut cache = path.load()?;
-    cache.store(&t)?;
-    path.save(&cache)?;
+    path.add(&t)?;
     println!("{} stored in {path} (valid until {})", t.server, t.endtime);
     let share = if unc.share == "IPC$" {
         "<share>"
