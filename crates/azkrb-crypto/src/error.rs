@@ -104,6 +104,14 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    /// A length the function cannot produce or take.
+    #[error("{what}: {len} bytes is more than this function can produce")]
+    InvalidLength {
+        /// What was asked for.
+        what: &'static str,
+        /// The length asked for.
+        len: usize,
+    },
 }
 
 /// A readable label for any etype number, for error messages.

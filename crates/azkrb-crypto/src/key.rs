@@ -200,7 +200,7 @@ impl Key {
                     }
                     _ => crate::hash::pbkdf2::<Sha384>(password, &saltp, iterations, &mut tkey),
                 }
-                let derived = kdf_hmac_sha2(etype, &tkey, b"kerberos", len);
+                let derived = kdf_hmac_sha2(etype, &tkey, b"kerberos", &[], len);
                 Key::new(etype, &derived)
             }
         }
@@ -219,14 +219,14 @@ impl Key {
     /// Derives the protocol key for `constant` with the type's derivation function:
     /// DK (RFC 3961 §5.1) for the SHA-1 types, KDF-HMAC-SHA2 (RFC 8009 §3) for the others,
     /// with the output length of Kc/Ki (`integrity == true`) or Ke/base keys.
-    fn derive(&self, constant: &[u8], integrity: bool) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn derive(&self, constant: &[u8], integrity: bool) -> Result<Zeroizing<Vec<u8>>> {
         if self.etype.is_rfc8009() {
             let len = if integrity {
                 self.etype.mac_len()
             } else {
                 self.etype.key_len()
             };
-            Ok(kdf_hmac_sha2(self.etype, &self.bytes, constant, len))
+            Ok(kdf_hmac_sha2(self.etype, &self.bytes, constant, &[], len))
         } else {
             self.dk(constant)
         }
@@ -260,7 +260,7 @@ impl Key {
         ))
     }
 
-    fn aes(&self) -> Result<Aes> {
+    pub(crate) fn aes(&self) -> Result<Aes> {
         Aes::new(&self.bytes).ok_or(Error::InvalidKeyLength {
             etype: self.etype,
             expected: self.etype.key_len(),
@@ -517,16 +517,18 @@ pub fn parse_s2kparams(params: &[u8]) -> Result<u32> {
     Ok(n)
 }
 
-/// KDF-HMAC-SHA2(key, label, k) of RFC 8009 §3: the first `len` bytes of
-/// HMAC(key, 0x00000001 ‖ label ‖ 0x00 ‖ k-in-bits), with SHA-256 or SHA-384 by etype.
-fn kdf_hmac_sha2(
+/// KDF-HMAC-SHA2(key, label, context, k) of RFC 8009 §3: the first `len` bytes of
+/// HMAC(key, 0x00000001 ‖ label ‖ 0x00 ‖ context ‖ k-in-bits), with SHA-256 or SHA-384 by
+/// etype.
+pub(crate) fn kdf_hmac_sha2(
     etype: EncryptionType,
     key: &[u8],
     label: &[u8],
+    context: &[u8],
     len: usize,
 ) -> Zeroizing<Vec<u8>> {
     let bits = ((len * 8) as u32).to_be_bytes();
-    let parts: [&[u8]; 5] = [&[0, 0, 0, 1], label, &[0], &bits, &[]];
+    let parts: [&[u8]; 5] = [&[0, 0, 0, 1], label, &[0], context, &bits];
     let mut full = Mac::new(etype.hash(), key).mac(&parts);
     let out = Zeroizing::new(full[..len.min(MAX_OUT)].to_vec());
     full.zeroize();

@@ -78,6 +78,7 @@ mod error;
 mod hash;
 mod key;
 mod nfold;
+mod prf;
 mod rng;
 mod types;
 
@@ -86,6 +87,7 @@ pub use key::{
     Key, MAX_ITERATIONS, MIN_ITERATIONS, Plaintext, parse_s2kparams, random_to_key, string_to_key,
 };
 pub use nfold::nfold;
+pub use prf::fx_cf2;
 pub use types::{ChecksumType, EncryptionType, KeyUsage};
 
 /// Raw AES-CTS as Kerberos uses it (zero IV), exposed for tests, fuzzing and benchmarks.

@@ -274,6 +274,14 @@ impl KeyUsage {
     pub const GSS_INITIATOR_SEAL: Self = Self(24);
     /// GSS (RFC 4121) initiator sign.
     pub const GSS_INITIATOR_SIGN: Self = Self(25);
+    /// FAST (RFC 6113): the checksum over the outer request, in the armor key.
+    pub const FAST_REQ_CHECKSUM: Self = Self(50);
+    /// FAST: KrbFastReq encrypted in the armor key.
+    pub const FAST_ENC: Self = Self(51);
+    /// FAST: KrbFastResponse encrypted in the armor key.
+    pub const FAST_REP: Self = Self(52);
+    /// FAST: the KrbFastFinished checksum over the ticket, in the armor key.
+    pub const FAST_FINISHED: Self = Self(53);
 }
 
 impl From<u32> for KeyUsage {
