@@ -577,6 +577,17 @@ macro_rules! flag_set {
 }
 
 flag_set! {
+    /// FastOptions (RFC 6113 §5.4.1): bits 0–15 are critical (a KDC that does not know one
+    /// refuses the request), the rest are not.
+    FastOptions {
+        /// hide-client-names (1): the outer reply and errors name no client.
+        HIDE_CLIENT_NAMES = 1 => "hide-client-names",
+        /// kdc-follow-referrals (16).
+        KDC_FOLLOW_REFERRALS = 16 => "kdc-follow-referrals",
+    }
+}
+
+flag_set! {
     /// KDCOptions (RFC 4120 §5.4.1, MS-SFU, RFC 6806).
     KdcOptions {
         /// forwardable (1).

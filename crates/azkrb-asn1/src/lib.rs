@@ -100,6 +100,7 @@
 
 pub mod constants;
 mod error;
+pub mod fast;
 pub mod gss;
 pub mod kkdcp;
 pub mod krb;
@@ -107,8 +108,8 @@ pub mod pac;
 pub mod spnego;
 
 pub use constants::{
-    AdType, AddressType, ApOptions, CksumType, ErrorCode, KdcOptions, MessageType, NameType,
-    PaDataType, TicketFlags,
+    AdType, AddressType, ApOptions, CksumType, ErrorCode, FastOptions, KdcOptions, MessageType,
+    NameType, PaDataType, TicketFlags,
 };
 pub use error::{Error, Result};
 pub use kkdcp::KdcProxyMessage;

@@ -144,6 +144,8 @@ pub struct Client {
     fetching: Arc<tokio::sync::Mutex<()>>,
     /// When a renewal last failed (see [`RENEW_RETRY_SECONDS`]).
     renew_failed: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Realms whose KDCs said they support FAST (upper case).
+    fast_realms: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Client {
@@ -158,6 +160,7 @@ impl Client {
             tgt_source: None,
             fetching: Arc::default(),
             renew_failed: Arc::default(),
+            fast_realms: Arc::default(),
         })
     }
 
@@ -171,6 +174,7 @@ impl Client {
             tgt_source: Some(Arc::new(source)),
             fetching: Arc::default(),
             renew_failed: Arc::default(),
+            fast_realms: Arc::clone(&self.fast_realms),
         }
     }
 
@@ -213,6 +217,7 @@ impl Client {
                              first, e.g. `mount-share login`)"
                         .into(),
                 })?;
+                self.note_fast_in(&cache, &tgt);
                 // The service tickets stored beside it (by kinit's and our own earlier
                 // exchanges) save a TGS exchange each while they last.
                 for cred in cache.credentials() {
@@ -283,6 +288,7 @@ impl Client {
             if !tgt.server.realm.eq_ignore_ascii_case(realm) || tgt.remaining(now) <= 0 {
                 continue;
             }
+            self.note_fast_in(&cache, &tgt);
             for cred in cache.credentials() {
                 if cred.client.same_as(&tgt.client) && !cred.server.same_as(&tgt.server) {
                     self.cache.put(&cred);
@@ -383,6 +389,44 @@ impl Client {
         }
     }
 
+    /// Notes that `realm`'s KDC supports FAST: TGS requests to it are armored unless the
+    /// realm's `fast` policy is `never` (see [`crate::fast`]).
+    pub fn note_fast(&self, realm: &str) {
+        self.fast_realms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(realm.to_ascii_uppercase());
+    }
+
+    /// `realm`'s KDC is known to support FAST (it said so in an AS exchange, or a credential
+    /// cache's `fast_avail` entry says so).
+    pub fn fast_advertised(&self, realm: &str) -> bool {
+        self.fast_realms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&realm.to_ascii_uppercase())
+    }
+
+    /// MIT's `fast_avail` entry for `tgt` in `cache` (kinit's, or a login's here).
+    fn note_fast_in(&self, cache: &Ccache, tgt: &Credential) {
+        if cache.config("fast_avail", Some(&tgt.server)).is_some() {
+            self.note_fast(&tgt.server.realm);
+        }
+    }
+
+    /// Where this client's TGS requests are armored with FAST: the configuration's
+    /// policies over the realms known to support it.
+    pub fn armoring(&self) -> crate::fast::Armoring {
+        let advertised = self
+            .fast_realms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        self.config.armoring(advertised)
+    }
+
     /// Forgets the TGT held: the next [`tgt`](Self::tgt) fetches it from the source.
     pub fn forget_tgt(&self) {
         self.cache.set_tgt(None);
@@ -440,7 +484,11 @@ impl Client {
         }
         loop {
             let reply = self.send(x.realm(), x.request()).await?;
-            match x.handle_reply(&reply, KerberosTime::now())? {
+            let step = x.handle_reply(&reply, KerberosTime::now());
+            if x.fast_advertised() {
+                self.note_fast(x.realm());
+            }
+            match step? {
                 AsStep::Continue => continue,
                 AsStep::Done(cred) => {
                     self.cache.put(&cred);
@@ -461,7 +509,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn renew(&self, tgt: &Credential) -> Result<Credential> {
-        let mut x = TgsExchange::renew(tgt.clone(), KerberosTime::now())?;
+        let now = KerberosTime::now();
+        let mut x = TgsExchange::renew(tgt.clone(), now)?.with_armoring(self.armoring(), now)?;
         loop {
             let reply = self.send(x.realm(), x.request()).await?;
             match x.handle_reply(&reply, KerberosTime::now())? {
@@ -497,7 +546,8 @@ impl Client {
         if let Some(c) = self.cache.get(&tgt.client, service, now) {
             return Ok(c);
         }
-        let mut x = TgsExchange::new(tgt.clone(), service.clone(), now)?;
+        let mut x = TgsExchange::new(tgt.clone(), service.clone(), now)?
+            .with_armoring(self.armoring(), now)?;
         for _ in 0..=MAX_REFERRALS + 1 {
             let reply = self.send(x.realm(), x.request()).await?;
             match x.handle_reply(&reply, KerberosTime::now())? {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::fast::FastPolicy;
 
 /// Entra ID's Kerberos realm.
 pub const ENTRA_REALM: &str = "KERBEROS.MICROSOFTONLINE.COM";
@@ -144,6 +145,16 @@ pub struct RealmConfig {
     renew_seen: bool,
     /// `[libdefaults] kcm_socket`: the KCM daemon's socket (MIT's default when absent).
     pub kcm_socket: Option<String>,
+    /// `[libdefaults] fast = auto | required | never`: when TGS requests are armored with
+    /// FAST (see [`crate::fast`]); `auto` when absent.
+    pub fast: Option<FastPolicy>,
+    /// `fast = …` in a realm's `[realms]` entry, over `[libdefaults]`.
+    pub fast_realms: BTreeMap<String, FastPolicy>,
+}
+
+fn parse_fast(value: &str) -> std::result::Result<FastPolicy, String> {
+    FastPolicy::parse(value)
+        .ok_or_else(|| format!("fast = {value}: expected auto, required or never"))
 }
 
 /// A krb5.conf duration in seconds, as MIT writes them: `7d`, `24h`, `10h 30m`, `1d2h3m4s`,
@@ -317,6 +328,10 @@ impl RealmConfig {
                 "libdefaults" if key == "kcm_socket" => {
                     self.kcm_socket.get_or_insert_with(|| value.to_string());
                 }
+                "libdefaults" if key == "fast" => {
+                    let policy = parse_fast(value).map_err(|e| at(n, e))?;
+                    self.fast.get_or_insert(policy);
+                }
                 "libdefaults" if key == "renew_lifetime" && self.renew_seen => {}
                 "libdefaults" if key == "renew_lifetime" => {
                     let secs = parse_duration(value).ok_or_else(|| {
@@ -344,6 +359,10 @@ impl RealmConfig {
                             .entry(r.clone())
                             .or_default()
                             .push(HttpAnchor::parse(value)),
+                        "fast" => {
+                            let policy = parse_fast(value).map_err(|e| at(n, e))?;
+                            self.fast_realms.entry(r.clone()).or_insert(policy);
+                        }
                         _ => {}
                     }
                 }
@@ -465,6 +484,20 @@ impl RealmConfig {
     /// `.domain` / bare `domain` suffix.
     fn covers(tag: &str, host: &str) -> bool {
         tag == host || host.ends_with(&format!(".{}", tag.trim_start_matches('.')))
+    }
+
+    /// Where TGS requests are armored with FAST: `[libdefaults]`'s and each realm's `fast`
+    /// policy, with `advertised` the realms whose KDCs are known to support it.
+    pub fn armoring(&self, advertised: Vec<String>) -> crate::fast::Armoring {
+        crate::fast::Armoring {
+            default: self.fast.unwrap_or_default(),
+            realms: self
+                .fast_realms
+                .iter()
+                .map(|(r, p)| (r.clone(), *p))
+                .collect(),
+            advertised,
+        }
     }
 
     /// The realm of `host`: an exact `[domain_realm]` entry first, then the longest

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::credential::Credential;
 use crate::error::{Error, KdcError, Result};
+use crate::fast::{Armoring, TgsArmor, advertises_fast, reply_key};
 use crate::principal::Principal;
 
 /// Encryption types requested, in order of preference: AES only.
@@ -133,6 +134,8 @@ pub struct AsExchange {
     rounds: u8,
     /// Ask for a TGT renewable this many seconds from now.
     renew: Option<i64>,
+    /// The KDC said it supports FAST.
+    fast_advertised: bool,
 }
 
 impl AsExchange {
@@ -149,6 +152,7 @@ impl AsExchange {
             request: Vec::new(),
             rounds: 0,
             renew: None,
+            fast_advertised: false,
         };
         x.request = x.build(now, None)?;
         Ok(x)
@@ -263,11 +267,23 @@ impl AsExchange {
         }))
     }
 
+    /// The realm's KDC said it supports FAST: PA-FX-FAST among the hints of its
+    /// PREAUTH_REQUIRED error (RFC 6113 §5.4.2), or in the AS-REP's encrypted PA-DATA
+    /// (RFC 6806 §11). TGS requests to it can then be armored (see [`crate::fast`]).
+    pub fn fast_advertised(&self) -> bool {
+        self.fast_advertised
+    }
+
     /// Consumes a reply.
     pub fn handle_reply(&mut self, reply: &[u8], now: KerberosTime) -> Result<AsStep> {
         self.rounds += 1;
         match KerberosMessage::from_der(reply)? {
             KerberosMessage::KrbError(e) => {
+                if e.error_code == ErrorCode::PreauthRequired
+                    && e.method_data().is_some_and(|m| advertises_fast(&m))
+                {
+                    self.fast_advertised = true;
+                }
                 if e.error_code == ErrorCode::PreauthRequired
                     && self.preauth.is_none()
                     && self.rounds < 3
@@ -356,6 +372,13 @@ impl AsExchange {
                 }
                 check_ticket_matches_part("AS-REP ticket", &rep.ticket, &server)?;
                 EncryptionType::try_from(part.key.keytype)?;
+                if part
+                    .encrypted_pa_data
+                    .as_deref()
+                    .is_some_and(advertises_fast)
+                {
+                    self.fast_advertised = true;
+                }
                 Ok(AsStep::Done(Box::new(Credential::from_reply(
                     client, rep.ticket, &part,
                 )?)))
@@ -401,6 +424,10 @@ pub struct TgsExchange {
     realms_seen: Vec<String>,
     /// Renewing the TGT itself (KDC option RENEW), not asking for a service.
     renewing: bool,
+    /// Where to armor requests with FAST.
+    armoring: Armoring,
+    /// The armor of the request in flight, when it is armored.
+    armor: Option<TgsArmor>,
 }
 
 impl TgsExchange {
@@ -451,8 +478,10 @@ impl TgsExchange {
             request: Vec::new(),
             hops: 0,
             renewing: true,
+            armoring: Armoring::default(),
+            armor: None,
         };
-        x.request = x.build(now)?;
+        x.build(now)?;
         Ok(x)
     }
 
@@ -487,9 +516,34 @@ impl TgsExchange {
             request: Vec::new(),
             hops: 0,
             renewing: false,
+            armoring: Armoring::default(),
+            armor: None,
         };
-        x.request = x.build(now)?;
+        x.build(now)?;
         Ok(x)
+    }
+
+    /// Armors the requests with FAST where `armoring` says (see [`crate::fast`]): the
+    /// request is made again.
+    ///
+    /// ```no_run
+    /// # fn demo(tgt: azkrb_cloudtgt::Credential, service: azkrb_cloudtgt::Principal)
+    /// # -> azkrb_cloudtgt::Result<()> {
+    /// use azkrb_cloudtgt::{Armoring, TgsExchange};
+    /// let now = azkrb_asn1::KerberosTime::now();
+    /// let x = TgsExchange::new(tgt, service, now)?.with_armoring(Armoring::required(), now)?;
+    /// assert!(x.armored());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_armoring(mut self, armoring: Armoring, now: KerberosTime) -> Result<Self> {
+        self.armoring = armoring;
+        self.build(now)?;
+        Ok(self)
+    }
+
+    /// The request in flight is armored with FAST.
+    pub fn armored(&self) -> bool {
+        self.armor.is_some()
     }
 
     /// The request to send now (DER TGS-REQ).
@@ -505,7 +559,8 @@ impl TgsExchange {
             .unwrap_or(&self.tgt.server.realm)
     }
 
-    fn build(&self, now: KerberosTime) -> Result<Vec<u8>> {
+    /// Makes the request to send now (and its armor, where FAST is used).
+    fn build(&mut self, now: KerberosTime) -> Result<()> {
         let realm = self.realm().to_string();
         let (options, rtime, till) = if self.renewing {
             // RENEW with the TGT's own renewable and forwardable flags and renewal limit
@@ -574,13 +629,30 @@ impl TgsExchange {
                 cipher: sealed.into(),
             },
         };
+        let ap = encode("AP-REQ", &ap)?;
+        // With FAST, the KDC acts on the sealed copy of the body; the outer one is the same
+        // (the authenticator's checksum covers it, and a KDC without FAST reads it).
+        self.armor = if self.armoring.armors(&realm) {
+            Some(TgsArmor::new(
+                &self.subkey,
+                &self.tgt.session_key,
+                self.nonce,
+            )?)
+        } else {
+            None
+        };
+        let mut padata = vec![pa(PaDataType::TgsReq, ap.clone())];
+        if let Some(armor) = &self.armor {
+            padata.push(armor.request(&body, Vec::new(), &ap)?);
+        }
         let req = TgsReq(KdcReq {
             pvno: 5,
             msg_type: MessageType::TgsReq,
-            padata: Some(vec![pa(PaDataType::TgsReq, encode("AP-REQ", &ap)?)]),
+            padata: Some(padata),
             req_body: body,
         });
-        Ok(encode("TGS-REQ", &req)?)
+        self.request = encode("TGS-REQ", &req)?;
+        Ok(())
     }
 
     /// Consumes a reply.
@@ -588,6 +660,13 @@ impl TgsExchange {
         let rep = match KerberosMessage::from_der(reply)? {
             KerberosMessage::TgsRep(r) => r.0,
             KerberosMessage::KrbError(e) => {
+                // Under FAST the KDC's own error is sealed inside; the outer one is a
+                // generic stand-in.
+                let e = self
+                    .armor
+                    .as_ref()
+                    .and_then(|a| a.inner_error(&e))
+                    .unwrap_or(e);
                 return Err(kdc_error(&e, &self.tgt.client, &self.target, now));
             }
             other => {
@@ -597,14 +676,17 @@ impl TgsExchange {
                 )));
             }
         };
-        let plain = match self
-            .subkey
-            .decrypt(KeyUsage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part.cipher)
-        {
+        let (strengthen, fast_client) = match &self.armor {
+            Some(armor) => {
+                let checked = armor.check_reply(&rep)?;
+                (checked.strengthen_key, Some(checked.client))
+            }
+            None => (None, None),
+        };
+        let subkey = reply_key(strengthen.as_ref(), &self.subkey)?;
+        let plain = match subkey.decrypt(KeyUsage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part.cipher) {
             Ok(p) => p,
-            Err(_) => self
-                .tgt
-                .session_key
+            Err(_) => reply_key(strengthen.as_ref(), &self.tgt.session_key)?
                 .decrypt(KeyUsage::TGS_REP_ENC_PART_SESSION_KEY, &rep.enc_part.cipher)?,
         };
         let (part, _) = decode_enc_kdc_rep_part(&plain)?;
@@ -613,7 +695,9 @@ impl TgsExchange {
                 "the TGS-REP nonce does not match the request".into(),
             ));
         }
-        let client = Principal::new(rep.cname.clone(), rep.crealm.to_string_lossy());
+        // Under FAST the KDC's KrbFastFinished names the client, not the outer reply.
+        let client = fast_client
+            .unwrap_or_else(|| Principal::new(rep.cname.clone(), rep.crealm.to_string_lossy()));
         if !client.same_as(&self.tgt.client) {
             return Err(Error::Protocol(format!(
                 "the TGS-REP is for {client}, not {}",
@@ -663,7 +747,7 @@ impl TgsExchange {
                 self.tgt = cred;
                 self.nonce = random_u32()?;
                 self.subkey = Key::random(self.tgt.session_key.etype())?;
-                self.request = self.build(now)?;
+                self.build(now)?;
                 Ok(TgsStep::Continue)
             }
             _ => Err(Error::Protocol(format!(

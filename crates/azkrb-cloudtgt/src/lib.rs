@@ -158,6 +158,7 @@ pub mod config;
 pub mod credential;
 mod error;
 pub mod exchange;
+pub mod fast;
 mod files;
 pub mod gss;
 pub mod keytab;
@@ -171,6 +172,7 @@ pub use config::{HttpAnchor, KdcAddress, RealmConfig};
 pub use credential::Credential;
 pub use error::{Error, KdcError, Result};
 pub use exchange::{AsExchange, AsSecret, AsStep, TgsExchange, TgsStep};
+pub use fast::{Armoring, FastPolicy};
 pub use principal::Principal;
 pub use transport::{Transport, TransportOptions};
 

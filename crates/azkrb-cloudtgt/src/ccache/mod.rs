@@ -112,6 +112,15 @@ impl Entry {
     }
 }
 
+/// The server principal of a configuration entry, as MIT names it.
+fn config_principal(key: &str, principal: Option<&Principal>) -> Principal {
+    let mut parts = vec!["krb5_ccache_conf_data".to_string(), key.to_string()];
+    if let Some(p) = principal {
+        parts.push(p.to_string());
+    }
+    Principal::new(PrincipalName::new(NameType::Principal, parts), CONFIG_REALM)
+}
+
 /// A credential cache.
 #[derive(Debug, Clone)]
 pub struct Ccache {
@@ -440,6 +449,48 @@ impl Ccache {
         self.credentials()
             .into_iter()
             .find(|c| c.server.same_as(server))
+    }
+
+    /// A configuration entry's value, as MIT's `krb5_cc_get_config` reads it: the entry
+    /// for `krb5_ccache_conf_data/<key>[/<principal>]@X-CACHECONF:` (kinit keeps
+    /// `fast_avail` for the TGT there, when the KDC supports FAST).
+    pub fn config(&self, key: &str, principal: Option<&Principal>) -> Option<&[u8]> {
+        let server = config_principal(key, principal);
+        self.entries
+            .iter()
+            .find(|e| e.is_config() && e.server.same_as(&server))
+            .map(|e| e.ticket.as_slice())
+    }
+
+    /// Sets a configuration entry (see [`config`](Self::config)), replacing any with the
+    /// same key and principal.
+    ///
+    /// ```
+    /// use azkrb_cloudtgt::{Principal, ccache::Ccache};
+    /// let alice = Principal::parse("alice@R.TEST", "R.TEST").unwrap();
+    /// let tgs = Principal::krbtgt("R.TEST", "R.TEST");
+    /// let mut cache = Ccache::new(alice);
+    /// cache.set_config("fast_avail", Some(&tgs), b"yes");
+    /// assert_eq!(cache.config("fast_avail", Some(&tgs)), Some(&b"yes"[..]));
+    /// assert!(cache.credentials().is_empty());
+    /// ```
+    pub fn set_config(&mut self, key: &str, principal: Option<&Principal>, value: &[u8]) {
+        let server = config_principal(key, principal);
+        self.entries
+            .retain(|e| !(e.is_config() && e.server.same_as(&server)));
+        self.entries.push(Entry {
+            client: self.principal.clone(),
+            server,
+            keytype: 0,
+            key: zeroize::Zeroizing::new(Vec::new()),
+            times: [0; 4],
+            is_skey: false,
+            flags: 0,
+            addresses: Vec::new(),
+            authdata: Vec::new(),
+            ticket: value.to_vec(),
+            second_ticket: Vec::new(),
+        });
     }
 
     /// The TGT of the default principal's realm (`krbtgt/REALM@REALM`).
