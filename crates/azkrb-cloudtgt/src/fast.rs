@@ -244,3 +244,346 @@ pub(crate) fn reply_key(strengthen: Option<&Key>, key: &Key) -> Result<Key> {
         None => Ok(key.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use azkrb_asn1::fast::{KrbFastArmoredRep, KrbFastFinished};
+    use azkrb_asn1::krb::{
+        ApReq, Authenticator, EncKdcRepPart, EncTgsRepPart, EncryptionKey, KdcRep, KeyValue,
+        TgsRep, TgsReq,
+    };
+    use azkrb_asn1::{ErrorCode, KerberosTime, MessageType, TicketFlags};
+    use azkrb_crypto::EncryptionType;
+
+    use super::*;
+    use crate::credential::Credential;
+    use crate::exchange::{TgsExchange, TgsStep};
+
+    const REALM: &str = "EXAMPLE.TEST";
+
+    fn p(text: &str) -> Principal {
+        Principal::parse(text, REALM).unwrap()
+    }
+
+    fn ticket(server: &Principal, fill: u8) -> Ticket {
+        Ticket {
+            tkt_vno: 5,
+            realm: server.realm.as_str().into(),
+            sname: server.name.clone(),
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: Some(1),
+                cipher: vec![fill; 64].into(),
+            },
+        }
+    }
+
+    fn tgt(now: KerberosTime) -> Credential {
+        let tgs = p("krbtgt/EXAMPLE.TEST");
+        Credential {
+            client: p("alice"),
+            server: tgs.clone(),
+            session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x33; 32]).unwrap(),
+            ticket: ticket(&tgs, 1),
+            flags: TicketFlags(0),
+            authtime: now,
+            starttime: None,
+            endtime: KerberosTime::from_unix(now.unix() + 3600),
+            renew_till: None,
+        }
+    }
+
+    /// What the KDC reads from an armored TGS-REQ, as RFC 6113 §5.4.1.1 has it read.
+    struct Opened {
+        body: KdcReqBody,
+        subkey: Key,
+        armor: Key,
+    }
+
+    fn kdc_open(request: &[u8], session: &Key) -> Opened {
+        let req: TgsReq = decode("TGS-REQ", request).unwrap();
+        let padata = req.0.padata.unwrap();
+        assert_eq!(padata[0].padata_type, PaDataType::TgsReq);
+        assert_eq!(padata[1].padata_type, PaDataType::FxFast);
+        let ap: ApReq = decode("AP-REQ", &padata[0].padata_value).unwrap();
+        let auth = session
+            .decrypt(KeyUsage::TGS_REQ_PA_AUTHENTICATOR, &ap.authenticator.cipher)
+            .unwrap();
+        let auth: Authenticator = decode("Authenticator", &auth).unwrap();
+        let sk = auth.subkey.unwrap();
+        let subkey = Key::from_wire(sk.keytype, &sk.keyvalue).unwrap();
+        let armor = fx_cf2(&subkey, b"subkeyarmor", session, b"ticketarmor").unwrap();
+        let PaFxFastRequest::ArmoredData(armored) =
+            decode("PA-FX-FAST-REQUEST", &padata[1].padata_value).unwrap();
+        assert!(armored.armor.is_none(), "the TGT is the armor");
+        armor
+            .verify_checksum(
+                KeyUsage::FAST_REQ_CHECKSUM,
+                armored.req_checksum.cksumtype.value(),
+                &padata[0].padata_value,
+                &armored.req_checksum.checksum,
+            )
+            .unwrap();
+        let inner = armor
+            .decrypt(KeyUsage::FAST_ENC, &armored.enc_fast_req.cipher)
+            .unwrap();
+        let inner: KrbFastReq = decode("KrbFastReq", &inner).unwrap();
+        assert_eq!(
+            inner.req_body, req.0.req_body,
+            "the outer body is the inner one"
+        );
+        Opened {
+            body: inner.req_body,
+            subkey,
+            armor,
+        }
+    }
+
+    /// How the simulated KDC answers.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Answer {
+        Honest,
+        /// No strengthen-key.
+        Unstrengthened,
+        /// The reply's ticket replaced on the way.
+        OtherTicket,
+        /// PA-FX-FAST removed on the way.
+        Stripped,
+        /// The FAST response sealed in another key.
+        WrongArmor,
+        /// Another request's nonce in the FAST response.
+        OtherNonce,
+        /// No KrbFastFinished.
+        Unfinished,
+    }
+
+    fn kdc_reply(o: &Opened, answer: Answer, now: KerberosTime) -> Vec<u8> {
+        let service = Principal::new(o.body.sname.clone().unwrap(), REALM);
+        let strengthen = Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x44; 32]).unwrap();
+        let strengthened = answer != Answer::Unstrengthened;
+        let reply_key = reply_key(strengthened.then_some(&strengthen), &o.subkey).unwrap();
+        let part = EncKdcRepPart {
+            key: EncryptionKey {
+                keytype: 18,
+                keyvalue: KeyValue::new(vec![0x22; 32]),
+            },
+            last_req: Vec::new(),
+            nonce: o.body.nonce,
+            key_expiration: None,
+            flags: TicketFlags(0),
+            authtime: now,
+            starttime: None,
+            endtime: KerberosTime::from_unix(now.unix() + 3600),
+            renew_till: None,
+            srealm: REALM.into(),
+            sname: service.name.clone(),
+            caddr: None,
+            encrypted_pa_data: None,
+        };
+        let sealed = reply_key
+            .encrypt(
+                KeyUsage::TGS_REP_ENC_PART_SUBKEY,
+                &encode("EncTGSRepPart", &EncTgsRepPart(part)).unwrap(),
+            )
+            .unwrap();
+        let issued = ticket(&service, 2);
+        let checksum = o
+            .armor
+            .checksum(KeyUsage::FAST_FINISHED, &encode("Ticket", &issued).unwrap())
+            .unwrap();
+        let response = KrbFastResponse {
+            padata: Vec::new(),
+            strengthen_key: strengthened.then(|| EncryptionKey {
+                keytype: 18,
+                keyvalue: KeyValue::new(strengthen.as_bytes().to_vec()),
+            }),
+            finished: (answer != Answer::Unfinished).then(|| KrbFastFinished {
+                timestamp: now,
+                usec: 0,
+                crealm: REALM.into(),
+                cname: p("alice").name,
+                ticket_checksum: Checksum {
+                    cksumtype: CksumType::HmacSha196Aes256,
+                    checksum: checksum.into(),
+                },
+            }),
+            nonce: if answer == Answer::OtherNonce {
+                o.body.nonce ^ 1
+            } else {
+                o.body.nonce
+            },
+        };
+        let seal_in = if answer == Answer::WrongArmor {
+            &o.subkey
+        } else {
+            &o.armor
+        };
+        let fast = PaFxFastReply::ArmoredData(KrbFastArmoredRep {
+            enc_fast_rep: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: seal_in
+                    .encrypt(
+                        KeyUsage::FAST_REP,
+                        &encode("KrbFastResponse", &response).unwrap(),
+                    )
+                    .unwrap()
+                    .into(),
+            },
+        });
+        let rep = TgsRep(KdcRep {
+            pvno: 5,
+            msg_type: MessageType::TgsRep,
+            padata: (answer != Answer::Stripped).then(|| {
+                vec![PaData {
+                    padata_type: PaDataType::FxFast,
+                    padata_value: encode("PA-FX-FAST-REPLY", &fast).unwrap().into(),
+                }]
+            }),
+            crealm: REALM.into(),
+            cname: p("alice").name,
+            ticket: if answer == Answer::OtherTicket {
+                ticket(&service, 3)
+            } else {
+                issued
+            },
+            enc_part: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: sealed.into(),
+            },
+        });
+        encode("TGS-REP", &rep).unwrap()
+    }
+
+    fn exchange(armoring: Armoring) -> (TgsExchange, KerberosTime) {
+        let now = KerberosTime::now();
+        let x = TgsExchange::new(tgt(now), p("cifs/acct.file.core.windows.net"), now)
+            .unwrap()
+            .with_armoring(armoring, now)
+            .unwrap();
+        (x, now)
+    }
+
+    #[test]
+    fn an_armored_tgs_exchange_takes_the_kdc_s_fast_reply() {
+        for answer in [Answer::Honest, Answer::Unstrengthened] {
+            let (mut x, now) = exchange(Armoring::required());
+            assert!(x.armored());
+            let opened = kdc_open(x.request(), &tgt(now).session_key);
+            match x.handle_reply(&kdc_reply(&opened, answer, now), now) {
+                Ok(TgsStep::Done(c)) => {
+                    assert_eq!(
+                        c.server.to_string(),
+                        format!("cifs/acct.file.core.windows.net@{REALM}")
+                    );
+                    assert_eq!(c.ticket, ticket(&c.server, 2));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_altered_or_downgraded_fast_reply_is_refused() {
+        for (answer, says) in [
+            (Answer::OtherTicket, "not the one its FAST checksum covers"),
+            (Answer::Stripped, "without FAST"),
+            (Answer::WrongArmor, "does not open with the armor key"),
+            (Answer::OtherNonce, "another request's nonce"),
+            (Answer::Unfinished, "no KrbFastFinished"),
+        ] {
+            let (mut x, now) = exchange(Armoring::required());
+            let opened = kdc_open(x.request(), &tgt(now).session_key);
+            let err = x
+                .handle_reply(&kdc_reply(&opened, answer, now), now)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_kdc_s_own_error_is_taken_from_inside_an_armored_one() {
+        let (mut x, now) = exchange(Armoring::required());
+        let opened = kdc_open(x.request(), &tgt(now).session_key);
+        let error = |code: ErrorCode, e_data: Option<Vec<u8>>| KrbError {
+            pvno: 5,
+            msg_type: MessageType::KrbError,
+            ctime: None,
+            cusec: None,
+            stime: now,
+            susec: 0,
+            error_code: code,
+            crealm: None,
+            cname: None,
+            realm: REALM.into(),
+            sname: p("krbtgt/EXAMPLE.TEST").name,
+            e_text: None,
+            e_data: e_data.map(Into::into),
+        };
+        let inner = error(ErrorCode::SPrincipalUnknown, None);
+        let response = KrbFastResponse {
+            padata: vec![PaData {
+                padata_type: PaDataType::FxError,
+                padata_value: encode("KRB-ERROR", &inner).unwrap().into(),
+            }],
+            strengthen_key: None,
+            finished: None,
+            nonce: opened.body.nonce,
+        };
+        let fast = PaFxFastReply::ArmoredData(KrbFastArmoredRep {
+            enc_fast_rep: EncryptedData {
+                etype: 18,
+                kvno: None,
+                cipher: opened
+                    .armor
+                    .encrypt(
+                        KeyUsage::FAST_REP,
+                        &encode("KrbFastResponse", &response).unwrap(),
+                    )
+                    .unwrap()
+                    .into(),
+            },
+        });
+        let method_data = vec![PaData {
+            padata_type: PaDataType::FxFast,
+            padata_value: encode("PA-FX-FAST-REPLY", &fast).unwrap().into(),
+        }];
+        let outer = error(
+            ErrorCode::Generic,
+            Some(encode("METHOD-DATA", &method_data).unwrap()),
+        );
+        let err = x
+            .handle_reply(&encode("KRB-ERROR", &outer).unwrap(), now)
+            .unwrap_err();
+        match err {
+            Error::Kdc(k) => assert_eq!(k.code, ErrorCode::SPrincipalUnknown),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn armoring_follows_each_realm_s_policy_and_what_its_kdc_said() {
+        let a = Armoring {
+            default: FastPolicy::Auto,
+            realms: vec![
+                ("STRICT.TEST".into(), FastPolicy::Required),
+                ("OLD.TEST".into(), FastPolicy::Never),
+            ],
+            advertised: vec!["AD.TEST".into(), "OLD.TEST".into()],
+        };
+        assert!(a.armors("strict.test"));
+        assert!(a.armors("AD.TEST"));
+        assert!(!a.armors("OLD.TEST"), "never, even where advertised");
+        assert!(!a.armors("OTHER.TEST"), "auto, and not advertised");
+        assert!(!Armoring::default().armors("AD.TEST"));
+        assert!(Armoring::required().armors("ANY.TEST"));
+        let (x, _) = exchange(Armoring::default());
+        assert!(!x.armored());
+        let req: TgsReq = decode("TGS-REQ", x.request()).unwrap();
+        assert_eq!(req.0.padata.unwrap().len(), 1, "PA-TGS-REQ alone");
+        assert_eq!(FastPolicy::parse("Required"), Some(FastPolicy::Required));
+        assert_eq!(FastPolicy::parse("sometimes"), None);
+    }
+}
