@@ -140,3 +140,71 @@ fn a_keytab_login_at_the_ad_dc() {
         &["ls", &format!("//{}/share/", l.env["AZKRB_LAB_ADDC_HOST"])],
     );
 }
+
+fn addc_log_len(l: &Lab) -> usize {
+    std::fs::metadata(format!("{}/addc/log/log.%m", l.env["AZKRB_LAB_DIR"]))
+        .map(|m| m.len() as usize)
+        .unwrap_or(0)
+}
+
+fn addc_log_since(l: &Lab, from: usize) -> String {
+    let all = std::fs::read(format!("{}/addc/log/log.%m", l.env["AZKRB_LAB_DIR"])).unwrap();
+    String::from_utf8_lossy(&all[from.min(all.len())..]).into_owned()
+}
+
+/// The TGS requests of `ticket` were armored with FAST, as the DC's log says.
+fn armored_since(l: &Lab, from: usize) -> bool {
+    let new = addc_log_since(l, from);
+    new.contains("Client selected FAST") && new.contains("armor_client_name=alice@")
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn tgs_requests_to_the_ad_dc_are_fast_armored_whoever_made_the_cache() {
+    // Our login notes in the cache that the DC supports FAST, as kinit does.
+    let (l, unc, address) = logged_in("addc-fast");
+    let conf = &l.env["AZKRB_LAB_KRB5_CONF"];
+    let klist = std::process::Command::new("klist")
+        .args(["-C", "-c", &l.ccache()])
+        .env("KRB5_CONFIG", conf)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&klist.stdout);
+    let realm = &l.env["AZKRB_LAB_ADDC_REALM"];
+    assert!(
+        listed.contains(&format!("fast_avail(krbtgt/{realm}@{realm}) = yes")),
+        "{listed}"
+    );
+    // A later process armors its first TGS request.
+    let from = addc_log_len(&l);
+    ok(&l, &address, &["ticket", &unc]);
+    assert!(armored_since(&l, from), "{}", addc_log_since(&l, from));
+
+    // A cache MIT's kinit made: its fast_avail entry is read.
+    let mit = l.dir.join("kinit-ccache").display().to_string();
+    let mut kinit = std::process::Command::new("kinit");
+    kinit
+        .args(["-c", &mit, &format!("alice@{realm}")])
+        .env("KRB5_CONFIG", conf);
+    let out = common::fed(
+        &mut kinit,
+        format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from = addc_log_len(&l);
+    let out = l
+        .command_with(&address, Some(&mit))
+        .args(["ticket", &unc])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(armored_since(&l, from), "{}", addc_log_since(&l, from));
+}

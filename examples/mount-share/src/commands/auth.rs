@@ -37,11 +37,13 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
         })
         .transpose()?;
     let place = ccache_place(g)?;
-    let tgt: Credential = if let Some((file, session_key)) = tgt_cloud {
+    // The TGT, and whether its KDC said it supports FAST.
+    let (tgt, fast): (Credential, bool) = if let Some((file, session_key)) = tgt_cloud {
         let text = std::fs::read_to_string(&file).map_err(|e| local_io(&file, e))?;
         let session_key = session_key.map(|f| read_prt_session_key(&f)).transpose()?;
-        azkrb::cloudtgt::cloud::CloudTgt::from_json(&text)?
-            .credential(session_key.as_deref().map(|k| &k[..]))?
+        let tgt = azkrb::cloudtgt::cloud::CloudTgt::from_json(&text)?
+            .credential(session_key.as_deref().map(|k| &k[..]))?;
+        (tgt, false)
     } else {
         let Some(name) = principal else {
             return keep_ccache(&place);
@@ -50,7 +52,7 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
         let kerberos = files.kerberos();
         let p = kerberos.config().login_principal(&name, realm.as_deref())?;
         let renew_secs = renew_secs.or(kerberos.config().renew_lifetime);
-        if let Some(kt) = keytab {
+        let tgt = if let Some(kt) = keytab {
             let keys = azkrb::cloudtgt::keytab::Keytab::load(&kt)?.keys_for(&p);
             if keys.is_empty() {
                 return Err(usage(format!("{kt}: no keys for {p}")));
@@ -63,7 +65,9 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
             kerberos
                 .login_renewable(&p, AsSecret::Password(password), renew_secs)
                 .await?
-        }
+        };
+        let fast = kerberos.fast_advertised(&tgt.server.realm);
+        (tgt, fast)
     };
     // In a DIR: collection, each principal has a cache of its own (a hybrid user's Entra
     // and AD DS TGTs side by side), and the last login's is the primary, as with kinit.
@@ -76,6 +80,10 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
     };
     let mut cache = Ccache::new(tgt.client.clone());
     cache.store(&tgt)?;
+    if fast {
+        // As kinit does: the next process armors its TGS requests at once.
+        cache.set_config("fast_avail", Some(&tgt.server), b"yes");
+    }
     path.save(&cache)?;
     let renewable = match tgt.renew_till {
         Some(r) if tgt.flags.contains(azkrb::asn1::TicketFlags::RENEWABLE) => {
