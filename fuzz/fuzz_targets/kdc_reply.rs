@@ -1,4 +1,4 @@
-//! Any bytes as a KDC reply to an AS and to a TGS exchange, and as ccache, keytab and
+//! Any bytes as a KDC reply to an AS and to a TGS exchange (plain and FAST-armored), and as ccache, keytab and
 //! KRB-CRED files: an error, never a panic.
 #![no_main]
 
@@ -30,7 +30,13 @@ fuzz_target!(|data: &[u8]| {
         let mut t = tgt.clone();
         t.endtime = KerberosTime::from_unix(now.unix() + 3600);
         let svc = Principal::cifs("acct.file.core.windows.net", "KERBEROS.MICROSOFTONLINE.COM");
-        if let Ok(mut x) = TgsExchange::new(t, svc, now) {
+        if let Ok(mut x) = TgsExchange::new(t.clone(), svc.clone(), now) {
+            let _ = x.handle_reply(data, now);
+        }
+        // Armored with FAST: the reply's PA-FX-FAST and an error's are opened too.
+        if let Ok(mut x) = TgsExchange::new(t, svc, now)
+            .and_then(|x| x.with_armoring(azkrb_cloudtgt::Armoring::required(), now))
+        {
             let _ = x.handle_reply(data, now);
         }
     }

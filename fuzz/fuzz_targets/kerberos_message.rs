@@ -1,9 +1,10 @@
 //! Any bytes as every Kerberos structure a client decodes from the network or from a
 //! decrypted enc-part: top-level messages, KDC-REP bodies, AP-REP bodies, authenticators,
-//! ticket bodies, KRB-CRED bodies and KRB-ERROR e-data. A value or an error, never a
+//! ticket bodies, KRB-CRED bodies, KRB-ERROR e-data and FAST replies (RFC 6113). A value or an error, never a
 //! panic; whatever decodes re-encodes to the same value.
 #![no_main]
 
+use azkrb_asn1::fast::{KrbFastResponse, PaFxFastReply};
 use azkrb_asn1::krb::{
     Authenticator, EncApRepPart, EncKrbCredPart, EncTicketPart, EtypeInfo2, MethodData, TypedData,
 };
@@ -37,4 +38,6 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<MethodData>("METHOD-DATA", data);
     round_trip::<EtypeInfo2>("ETYPE-INFO2", data);
     round_trip::<TypedData>("TYPED-DATA", data);
+    round_trip::<PaFxFastReply>("PA-FX-FAST-REPLY", data);
+    round_trip::<KrbFastResponse>("KrbFastResponse", data);
 });
