@@ -280,8 +280,21 @@ impl Client {
             return Ok(None);
         }
         let now = KerberosTime::now();
-        for path in ccache::collection(&name)?.into_iter().skip(1) {
-            let Ok(cache) = Ccache::load(&path) else {
+        let others: Vec<ccache::Location> = match name.strip_prefix("KEYRING:") {
+            Some(rest) => ccache::Keyring::parse(rest)?
+                .caches()?
+                .into_iter()
+                .skip(1)
+                .map(ccache::Location::Keyring)
+                .collect(),
+            None => ccache::collection(&name)?
+                .into_iter()
+                .skip(1)
+                .map(ccache::Location::File)
+                .collect(),
+        };
+        for place in others {
+            let Ok(cache) = place.load() else {
                 continue;
             };
             let Some(tgt) = cache.tgt() else { continue };
@@ -349,10 +362,13 @@ impl Client {
             let stored = (|| {
                 use std::os::unix::fs::MetadataExt;
                 let name = name?;
-                if name.starts_with("KCM:") || name.starts_with("MEMORY:") {
-                    // The daemon keeps each user's caches apart; a process's memory is its
-                    // own.
-                    let place = ccache::locate(&name, &config)?;
+                if ["KCM:", "MEMORY:", "KEYRING:"]
+                    .iter()
+                    .any(|t| name.starts_with(t))
+                {
+                    // The daemon and the kernel keep each user's caches apart; a process's
+                    // memory is its own.
+                    let place = ccache::locate_holding(&name, &cred.client, &config)?;
                     let cache = place.load()?;
                     if !cache.principal.same_as(&cred.client) || newer_there(&cache, &cred) {
                         return Ok(());

@@ -133,12 +133,15 @@ pub struct Ccache {
 }
 
 mod kcm;
+mod keyctl;
+mod keyring;
 mod names;
 
 pub use kcm::Kcm;
+pub use keyring::{Anchor, Keyring};
 pub use names::{
     Location, collection, default_name, default_name_in, default_path, expand, for_principal,
-    holding, locate, path_of,
+    holding, locate, locate_for_principal, locate_holding, path_of,
 };
 
 /// One credential as MIT marshals it (format `version`: 3 repeats the key type); also

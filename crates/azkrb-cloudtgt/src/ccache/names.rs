@@ -1,11 +1,11 @@
 //! Credential cache names as MIT's library reads them: `KRB5CCNAME`, krb5.conf's
-//! `default_ccache_name` with its `%{…}` tokens, `FILE:` paths, `DIR:` collections and
-//! `KCM:` caches.
+//! `default_ccache_name` with its `%{…}` tokens, `FILE:` paths, `DIR:` collections, `KCM:`
+//! and `KEYRING:` caches.
 
 use crate::error::{Error, Result};
 use crate::principal::Principal;
 
-use super::{Ccache, Kcm};
+use super::{Ccache, Kcm, Keyring};
 
 /// The ccache file named by `KRB5CCNAME`, else by krb5.conf's `default_ccache_name` (the
 /// krb5.conf [`RealmConfig::locate`](crate::RealmConfig::locate) finds), else MIT's default
@@ -30,9 +30,9 @@ pub fn default_name() -> Result<String> {
 }
 
 /// The ccache name `KRB5CCNAME` gives, else `config`'s `default_ccache_name` (expanded),
-/// else `FILE:/tmp/krb5cc_<uid>`. A configured type azkrb cannot use yet (`KEYRING:`, as
-/// RHEL 7 set) falls back to that file, with a warning: MIT's tools will not see the same
-/// cache unless `KRB5CCNAME` names it.
+/// else `FILE:/tmp/krb5cc_<uid>`. A configured type azkrb cannot use (`API:`, say) falls
+/// back to that file, with a warning: MIT's tools will not see the same cache unless
+/// `KRB5CCNAME` names it.
 pub fn default_name_in(config: &crate::RealmConfig) -> Result<String> {
     if let Ok(v) = std::env::var("KRB5CCNAME")
         && !v.is_empty()
@@ -44,7 +44,7 @@ pub fn default_name_in(config: &crate::RealmConfig) -> Result<String> {
         return Ok(fallback);
     };
     let name = expand(configured)?;
-    let usable = ["FILE:", "DIR:", "KCM:", "MEMORY:", "/"]
+    let usable = ["FILE:", "DIR:", "KCM:", "KEYRING:", "MEMORY:", "/"]
         .iter()
         .any(|t| name.starts_with(t));
     if usable {
@@ -339,6 +339,9 @@ pub enum Location {
     /// A `MEMORY:` cache of this process, by name: for library users who keep credentials
     /// out of files (gone with the process, shared by everything in it that names it).
     Memory(String),
+    /// A `KEYRING:` cache in the kernel's keyrings, its name resolved (a collection's
+    /// primary).
+    Keyring(Keyring),
 }
 
 /// This process's `MEMORY:` caches.
@@ -372,6 +375,10 @@ pub fn locate(name: &str, config: &crate::RealmConfig) -> Result<Location> {
     if let Some(rest) = name.strip_prefix("MEMORY:") {
         return Ok(Location::Memory(rest.to_string()));
     }
+    if let Some(rest) = name.strip_prefix("KEYRING:") {
+        // The primary's name, read once (as for KCM: what is read and written is one cache).
+        return Ok(Location::Keyring(Keyring::parse(rest)?.resolved()?));
+    }
     if let Some(rest) = name.strip_prefix("KCM:") {
         let socket = config.kcm_socket.as_deref().unwrap_or(KCM_SOCKET);
         let kcm = Kcm::new(socket);
@@ -385,6 +392,42 @@ pub fn locate(name: &str, config: &crate::RealmConfig) -> Result<Location> {
         return Ok(Location::Kcm(kcm, Some(cache)));
     }
     Ok(Location::File(path_of(name)?))
+}
+
+/// Where `principal`'s credentials are under ccache name `name`: in a `DIR:` or `KEYRING:`
+/// collection, the cache that holds that principal (the primary when none does); under any
+/// other name, its one cache.
+pub fn locate_holding(
+    name: &str,
+    principal: &Principal,
+    config: &crate::RealmConfig,
+) -> Result<Location> {
+    if let Some(rest) = name.strip_prefix("KEYRING:") {
+        return Ok(Location::Keyring(Keyring::parse(rest)?.holding(principal)?));
+    }
+    match locate(name, config)? {
+        Location::File(_) => Ok(Location::File(holding(name, principal)?)),
+        other => Ok(other),
+    }
+}
+
+/// Where to keep `principal`'s new TGT under ccache name `name`: in a `DIR:` or `KEYRING:`
+/// collection, the cache that holds that principal already, else a new one, made the
+/// collection's primary (as kinit does); under any other name, its one cache.
+pub fn locate_for_principal(
+    name: &str,
+    principal: &Principal,
+    config: &crate::RealmConfig,
+) -> Result<Location> {
+    if let Some(rest) = name.strip_prefix("KEYRING:") {
+        return Ok(Location::Keyring(
+            Keyring::parse(rest)?.for_principal(principal)?,
+        ));
+    }
+    match locate(name, config)? {
+        Location::File(_) => Ok(Location::File(for_principal(name, principal)?)),
+        other => Ok(other),
+    }
 }
 
 impl Location {
@@ -405,6 +448,7 @@ impl Location {
                 file: format!("MEMORY:{name}"),
                 detail: "no such credential cache in this process (store one first)".into(),
             }),
+            Location::Keyring(k) => k.load(),
         }
     }
 
@@ -413,6 +457,7 @@ impl Location {
     pub fn add(&self, cred: &crate::Credential) -> Result<()> {
         match self {
             Location::Kcm(k, name) => k.add(name.as_deref(), &super::Entry::from_credential(cred)?),
+            Location::Keyring(k) => k.add(&super::Entry::from_credential(cred)?),
             other => {
                 let mut cache = other.load()?;
                 cache.store(cred)?;
@@ -430,6 +475,7 @@ impl Location {
                 memory().insert(name.clone(), cache.clone());
                 Ok(())
             }
+            Location::Keyring(k) => k.save(cache),
         }
     }
 }
@@ -441,6 +487,7 @@ impl std::fmt::Display for Location {
             Location::Kcm(_, Some(n)) if !n.is_empty() => write!(f, "KCM:{n}"),
             Location::Kcm(..) => write!(f, "KCM:"),
             Location::Memory(n) => write!(f, "MEMORY:{n}"),
+            Location::Keyring(k) => write!(f, "{k}"),
         }
     }
 }

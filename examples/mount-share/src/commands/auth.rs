@@ -72,12 +72,8 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
     // In a DIR: collection, each principal has a cache of its own (a hybrid user's Entra
     // and AD DS TGTs side by side), and the last login's is the primary, as with kinit.
     let name = ccache_name(g)?;
-    let path = match place {
-        ccache::Location::File(_) => {
-            ccache::Location::File(ccache::for_principal(&name, &tgt.client)?)
-        }
-        kcm => kcm,
-    };
+    let config = azkrb::cloudtgt::RealmConfig::discover(g.krb5_conf.as_deref())?;
+    let path = ccache::locate_for_principal(&name, &tgt.client, &config)?;
     let mut cache = Ccache::new(tgt.client.clone());
     cache.store(&tgt)?;
     if fast {
@@ -186,12 +182,8 @@ pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
     let files = from_ccache(g)?;
     let t = files.cifs_ticket(&unc.host).await?;
     // Beside the TGT it was made with (another cache of a DIR: collection, maybe).
-    let path = match ccache_place(g)? {
-        ccache::Location::File(_) => {
-            ccache::Location::File(ccache::holding(&ccache_name(g)?, &t.client)?)
-        }
-        kcm => kcm,
-    };
+    let config = azkrb::cloudtgt::RealmConfig::discover(g.krb5_conf.as_deref())?;
+    let path = ccache::locate_holding(&ccache_name(g)?, &t.client, &config)?;
     path.add(&t)?;
     println!("{} stored in {path} (valid until {})", t.server, t.endtime);
     let share = if unc.share == "IPC$" {

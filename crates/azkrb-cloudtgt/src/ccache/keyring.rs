@@ -1,0 +1,556 @@
+//! `KEYRING:` credential caches, kept in the Linux kernel's keyrings as MIT's library keeps
+//! them (RHEL 7 and others default to `KEYRING:persistent:%{uid}`), so that `klist`, `kinit`,
+//! `kvno` and the kernel's `cifs.upcall` see what azkrb stores, and azkrb what they store.
+//!
+//! A name is `KEYRING:anchor:collection[:subsidiary]` (or `KEYRING:collection`, the legacy
+//! form). The anchor says where the collection keyring lives: `persistent` (the user's
+//! persistent keyring, which outlives sessions; the collection is then a uid), `user`,
+//! `session`, `process`, `thread` or `legacy` (the session keyring). A collection is a
+//! keyring named `_krb_<collection>` (`_krb` in the persistent keyring) holding one keyring
+//! per cache and a `krb_ccache:primary` key naming the primary cache (version 1, then the
+//! length-prefixed name). A cache keyring holds `__krb5_princ__` (its default principal),
+//! optionally `__krb5_time_offsets__`, and one key per credential named by its server
+//! principal, each in the FILE format's version 4 marshalling.
+
+use azkrb_asn1::KerberosTime;
+use zeroize::Zeroizing;
+
+use super::keyctl::{self, Serial};
+use super::{Ccache, Entry, read_entry, read_principal, write_entry, write_principal};
+use crate::error::{Error, Result};
+use crate::files::Reader;
+use crate::principal::Principal;
+
+const KEYRING: &std::ffi::CStr = c"keyring";
+const USER: &std::ffi::CStr = c"user";
+const BIG_KEY: &std::ffi::CStr = c"big_key";
+const PRINCIPAL_KEY: &str = "__krb5_princ__";
+const TIME_OFFSETS_KEY: &str = "__krb5_time_offsets__";
+const PRIMARY_KEY: &str = "krb_ccache:primary";
+const COLLECTION_PREFIX: &str = "_krb_";
+const PERSISTENT_COLLECTION: &str = "_krb";
+const UNIQUE_PREFIX: &str = "krb_ccache_";
+
+/// Where a collection keyring is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// The user's persistent keyring (the collection names a uid).
+    Persistent,
+    /// The user keyring.
+    User,
+    /// The session keyring.
+    Session,
+    /// The process keyring.
+    Process,
+    /// The thread keyring.
+    Thread,
+    /// The session keyring, the initial cache linked there too (`KEYRING:name`).
+    Legacy,
+}
+
+impl Anchor {
+    fn name(self) -> &'static str {
+        match self {
+            Anchor::Persistent => "persistent",
+            Anchor::User => "user",
+            Anchor::Session => "session",
+            Anchor::Process => "process",
+            Anchor::Thread => "thread",
+            Anchor::Legacy => "legacy",
+        }
+    }
+}
+
+/// A `KEYRING:` cache or collection name.
+///
+/// ```
+/// use azkrb_cloudtgt::ccache::Keyring;
+/// let k = Keyring::parse("persistent:1000").unwrap();
+/// assert_eq!(k.to_string(), "KEYRING:persistent:1000");
+/// let one = Keyring::parse("user:mine:krb_ccache_AbCd1234").unwrap();
+/// assert_eq!(one.subsidiary(), Some("krb_ccache_AbCd1234"));
+/// assert!(Keyring::parse("nowhere:x").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyring {
+    anchor: Anchor,
+    collection: String,
+    subsidiary: Option<String>,
+}
+
+fn io_err(what: &str, name: &Keyring, e: std::io::Error) -> Error {
+    Error::File {
+        file: name.to_string(),
+        detail: format!("{what}: {e}"),
+    }
+}
+
+impl std::fmt::Display for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KEYRING:{}:{}", self.anchor.name(), self.collection)?;
+        if let Some(s) = &self.subsidiary {
+            write!(f, ":{s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Keyring {
+    /// Parses what follows `KEYRING:`.
+    pub fn parse(residual: &str) -> Result<Self> {
+        let (anchor, rest) = match residual.split_once(':') {
+            None => (Anchor::Legacy, residual),
+            Some((a, rest)) => {
+                let anchor = match a {
+                    "persistent" => Anchor::Persistent,
+                    "user" => Anchor::User,
+                    "session" => Anchor::Session,
+                    "process" => Anchor::Process,
+                    "thread" => Anchor::Thread,
+                    "legacy" => Anchor::Legacy,
+                    other => {
+                        return Err(Error::Config(format!(
+                            "KEYRING:{residual}: no keyring anchor {other:?} (persistent, \
+                             user, session, process, thread or legacy)"
+                        )));
+                    }
+                };
+                (anchor, rest)
+            }
+        };
+        let (collection, subsidiary) = match rest.split_once(':') {
+            Some((c, s)) => (c.to_string(), Some(s.to_string())),
+            None => (rest.to_string(), None),
+        };
+        if anchor == Anchor::Persistent
+            && !collection.is_empty()
+            && collection.parse::<u32>().is_err()
+        {
+            return Err(Error::Config(format!(
+                "KEYRING:{residual}: a persistent collection is named by a uid"
+            )));
+        }
+        if subsidiary.as_deref() == Some("") {
+            return Err(Error::Config(format!("KEYRING:{residual}: an empty name")));
+        }
+        Ok(Self {
+            anchor,
+            collection,
+            subsidiary,
+        })
+    }
+
+    /// The cache's own name within its collection, when the name gives one.
+    pub fn subsidiary(&self) -> Option<&str> {
+        self.subsidiary.as_deref()
+    }
+
+    fn with_subsidiary(&self, subsidiary: &str) -> Self {
+        Self {
+            subsidiary: Some(subsidiary.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// The keyring the session's keys are written to (MIT's choice: the user session
+    /// keyring when the session keyring is that one).
+    fn session_anchor() -> Serial {
+        match (
+            keyctl::keyring_id(keyctl::SESSION_KEYRING),
+            keyctl::keyring_id(keyctl::USER_SESSION_KEYRING),
+        ) {
+            (Ok(s), Ok(u)) if s == u => keyctl::USER_SESSION_KEYRING,
+            _ => keyctl::SESSION_KEYRING,
+        }
+    }
+
+    /// The keyring `name` in `parent`, made when missing; with `possess`, linked there too
+    /// (a keyring reached only through the user keyring confers no possession, so the
+    /// process keyring holds a link to it, as MIT's library keeps one).
+    fn find_or_create(
+        &self,
+        parent: Serial,
+        possess: Option<Serial>,
+        name: &str,
+    ) -> Result<Serial> {
+        let err = |e| io_err("the kernel keyring", self, e);
+        if let Some(k) = keyctl::search(parent, KEYRING, name).map_err(err)? {
+            if let Some(p) = possess {
+                keyctl::link(k, p).map_err(err)?;
+            }
+            return Ok(k);
+        }
+        match possess {
+            Some(p) => {
+                let k = keyctl::add_key(KEYRING, name, &[], p).map_err(err)?;
+                keyctl::link(k, parent).map_err(err)?;
+                Ok(k)
+            }
+            None => keyctl::add_key(KEYRING, name, &[], parent).map_err(err),
+        }
+    }
+
+    /// The collection keyring (made when missing).
+    fn collection_id(&self) -> Result<Serial> {
+        let anchor = match self.anchor {
+            Anchor::Persistent => {
+                let uid = if self.collection.is_empty() {
+                    effective_uid()
+                } else {
+                    self.collection.parse().map_err(|_| {
+                        Error::Config(format!("{self}: a persistent collection is named by a uid"))
+                    })?
+                };
+                let persistent = match keyctl::get_persistent(uid, keyctl::PROCESS_KEYRING) {
+                    Ok(k) => k,
+                    // No persistent keyrings in this kernel: the user keyring, for oneself.
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EOPNOTSUPP) && uid == effective_uid() =>
+                    {
+                        keyctl::USER_KEYRING
+                    }
+                    Err(e) => return Err(io_err("the persistent keyring", self, e)),
+                };
+                return self.find_or_create(
+                    persistent,
+                    Some(keyctl::PROCESS_KEYRING),
+                    PERSISTENT_COLLECTION,
+                );
+            }
+            Anchor::Process => keyctl::PROCESS_KEYRING,
+            Anchor::Thread => keyctl::THREAD_KEYRING,
+            Anchor::Session | Anchor::Legacy => Self::session_anchor(),
+            Anchor::User => {
+                return self.find_or_create(
+                    keyctl::USER_KEYRING,
+                    Some(keyctl::PROCESS_KEYRING),
+                    &format!("{COLLECTION_PREFIX}{}", self.collection),
+                );
+            }
+        };
+        self.find_or_create(
+            anchor,
+            None,
+            &format!("{COLLECTION_PREFIX}{}", self.collection),
+        )
+    }
+
+    /// The collection's primary cache name (set to the collection's own name, `tkt` for an
+    /// empty one, when the collection has none yet, as MIT does).
+    fn primary(&self, collection: Serial) -> Result<String> {
+        let err = |e| io_err("the collection's primary key", self, e);
+        match keyctl::search(collection, USER, PRIMARY_KEY).map_err(err)? {
+            Some(k) => {
+                let payload = keyctl::read(k).map_err(err)?;
+                parse_primary(&payload).ok_or_else(|| Error::File {
+                    file: self.to_string(),
+                    detail: "its krb_ccache:primary key is not one MIT's library wrote (version 1, a name)"
+                        .into(),
+                })
+            }
+            None => {
+                let name = if self.collection.is_empty() {
+                    "tkt".to_string()
+                } else {
+                    self.collection.clone()
+                };
+                self.set_primary(collection, &name)?;
+                if self.anchor == Anchor::Legacy
+                    && let Ok(Some(old)) = keyctl::search(keyctl::SESSION_KEYRING, KEYRING, &name)
+                {
+                    // A cache an older library left in the session keyring joins it.
+                    keyctl::link(old, collection).map_err(err)?;
+                }
+                Ok(name)
+            }
+        }
+    }
+
+    fn set_primary(&self, collection: Serial, subsidiary: &str) -> Result<()> {
+        let mut payload = 1u32.to_be_bytes().to_vec();
+        payload.extend_from_slice(&(subsidiary.len() as u32).to_be_bytes());
+        payload.extend_from_slice(subsidiary.as_bytes());
+        keyctl::add_key(USER, PRIMARY_KEY, &payload, collection)
+            .map(drop)
+            .map_err(|e| io_err("setting the primary cache", self, e))
+    }
+
+    /// The collection keyring, the cache's name in it, and its keyring if it exists.
+    fn resolve(&self) -> Result<(Serial, String, Option<Serial>)> {
+        let collection = self.collection_id()?;
+        let subsidiary = match &self.subsidiary {
+            Some(s) => s.clone(),
+            None => self.primary(collection)?,
+        };
+        let cache = keyctl::search(collection, KEYRING, &subsidiary)
+            .map_err(|e| io_err("the cache keyring", self, e))?;
+        Ok((collection, subsidiary, cache))
+    }
+
+    /// This name with its cache named: the primary when it names a collection.
+    pub fn resolved(&self) -> Result<Keyring> {
+        let (_, subsidiary, _) = self.resolve()?;
+        Ok(self.with_subsidiary(&subsidiary))
+    }
+
+    /// Reads the cache.
+    pub fn load(&self) -> Result<Ccache> {
+        let (_, subsidiary, cache) = self.resolve()?;
+        let me = self.with_subsidiary(&subsidiary);
+        let cache = cache.ok_or_else(|| Error::File {
+            file: me.to_string(),
+            detail: "no such credential cache (log in first)".into(),
+        })?;
+        me.read(cache)
+    }
+
+    fn read(&self, cache: Serial) -> Result<Ccache> {
+        let label = self.to_string();
+        let err = |e| io_err("reading the cache keyring", self, e);
+        let mut principal = None;
+        let mut kdc_offset = None;
+        let mut entries = Vec::new();
+        for key in keyctl::links(cache).map_err(err)? {
+            // A key removed or expired meanwhile is passed over.
+            let Ok((kind, name)) = keyctl::describe(key) else {
+                continue;
+            };
+            if kind == "keyring" {
+                continue;
+            }
+            let payload = match keyctl::read(key) {
+                Ok(p) => p,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOKEY | libc::EKEYEXPIRED | libc::EKEYREVOKED | libc::EACCES)
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(err(e)),
+            };
+            let mut r = Reader::new(&label, &payload);
+            match name.as_str() {
+                PRINCIPAL_KEY => principal = Some(read_principal(&mut r)?),
+                TIME_OFFSETS_KEY => {
+                    kdc_offset = Some((r.i32("time offset")?, r.i32("usec offset")?));
+                }
+                _ => entries.push(read_entry(&mut r, 4)?),
+            }
+        }
+        let principal = principal.ok_or_else(|| Error::File {
+            file: label.clone(),
+            detail: "the cache keyring holds no default principal (not initialized)".into(),
+        })?;
+        Ok(Ccache {
+            principal,
+            kdc_offset,
+            entries,
+        })
+    }
+
+    /// Replaces the cache with `cache` (its keyring is made when missing).
+    pub fn save(&self, cache: &Ccache) -> Result<()> {
+        let (collection, subsidiary, existing) = self.resolve()?;
+        let me = self.with_subsidiary(&subsidiary);
+        let err = |e| io_err("writing the cache keyring", &me, e);
+        let id = match existing {
+            Some(id) => {
+                keyctl::clear(id).map_err(err)?;
+                id
+            }
+            None => keyctl::add_key(KEYRING, &subsidiary, &[], collection).map_err(err)?,
+        };
+        if self.anchor == Anchor::Legacy && subsidiary == self.collection {
+            // Where older libraries look for it.
+            let _ = keyctl::link(id, Self::session_anchor());
+        }
+        let mut princ = Zeroizing::new(Vec::new());
+        write_principal(&mut princ, &cache.principal);
+        keyctl::add_key(USER, PRINCIPAL_KEY, &princ, id).map_err(err)?;
+        if let Some((s, us)) = cache.kdc_offset
+            && self.anchor != Anchor::Legacy
+        {
+            let mut offsets = s.to_be_bytes().to_vec();
+            offsets.extend_from_slice(&us.to_be_bytes());
+            keyctl::add_key(USER, TIME_OFFSETS_KEY, &offsets, id).map_err(err)?;
+        }
+        for e in &cache.entries {
+            me.add_entry(id, e)?;
+        }
+        me.set_expiry(id, cache.entries.iter().map(|e| e.times[2]).max());
+        Ok(())
+    }
+
+    /// Adds one credential to the cache (replacing the one for the same server).
+    pub fn add(&self, entry: &Entry) -> Result<()> {
+        let (_, subsidiary, cache) = self.resolve()?;
+        let me = self.with_subsidiary(&subsidiary);
+        let id = cache.ok_or_else(|| Error::File {
+            file: me.to_string(),
+            detail: "no such credential cache (log in first)".into(),
+        })?;
+        me.add_entry(id, entry)?;
+        let latest = me
+            .read(id)
+            .ok()
+            .and_then(|c| c.entries.iter().map(|e| e.times[2]).max());
+        me.set_expiry(id, latest);
+        Ok(())
+    }
+
+    /// A credential's key: named by its server principal, a `big_key` where the kernel has
+    /// them (MIT's choice for all but legacy caches), else a `user` key; it expires with the
+    /// credential.
+    fn add_entry(&self, cache: Serial, e: &Entry) -> Result<()> {
+        let err = |e| io_err("adding a credential", self, e);
+        let mut payload = Zeroizing::new(Vec::new());
+        write_entry(&mut payload, e);
+        let name = e.server.to_string();
+        let key = if self.anchor == Anchor::Legacy {
+            keyctl::add_key(USER, &name, &payload, cache).map_err(err)?
+        } else {
+            match keyctl::add_key(BIG_KEY, &name, &payload, cache) {
+                Ok(k) => k,
+                Err(x) if matches!(x.raw_os_error(), Some(libc::EINVAL | libc::ENODEV)) => {
+                    keyctl::add_key(USER, &name, &payload, cache).map_err(err)?
+                }
+                Err(x) => return Err(err(x)),
+            }
+        };
+        if !e.is_config() {
+            let left = i64::from(e.times[2]) - KerberosTime::now().unix();
+            if left > 0 {
+                let _ = keyctl::set_timeout(key, u32::try_from(left).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(())
+    }
+
+    /// The cache keyring expires with its last credential (a second from now when all have
+    /// expired: zero would mean never).
+    fn set_expiry(&self, cache: Serial, latest_end: Option<u32>) {
+        let Some(end) = latest_end.filter(|e| *e != 0) else {
+            return;
+        };
+        let left = i64::from(end) - KerberosTime::now().unix();
+        let _ = keyctl::set_timeout(cache, u32::try_from(left.max(1)).unwrap_or(u32::MAX));
+    }
+
+    /// Every cache of the collection, the primary first (a name with a subsidiary: itself).
+    pub fn caches(&self) -> Result<Vec<Keyring>> {
+        if self.subsidiary.is_some() {
+            return Ok(vec![self.clone()]);
+        }
+        let collection = self.collection_id()?;
+        let primary = self.primary(collection)?;
+        let mut names = vec![primary.clone()];
+        for key in keyctl::links(collection).map_err(|e| io_err("the collection", self, e))? {
+            if let Ok((kind, name)) = keyctl::describe(key)
+                && kind == "keyring"
+                && name != primary
+            {
+                names.push(name);
+            }
+        }
+        names[1..].sort();
+        Ok(names.iter().map(|n| self.with_subsidiary(n)).collect())
+    }
+
+    /// The cache of the collection that holds `principal`'s credentials (the primary when
+    /// none does; a name with a subsidiary: itself).
+    pub fn holding(&self, principal: &Principal) -> Result<Keyring> {
+        let caches = self.caches()?;
+        Ok(caches
+            .iter()
+            .find(|k| k.load().is_ok_and(|c| c.principal.same_as(principal)))
+            .unwrap_or(&caches[0])
+            .clone())
+    }
+
+    /// The cache to keep `principal`'s TGT in: in a collection, the cache that holds that
+    /// principal, else the primary when it holds nothing yet, else a new one
+    /// (`krb_ccache_` and 8 random characters); it becomes the primary, as with kinit.
+    pub fn for_principal(&self, principal: &Principal) -> Result<Keyring> {
+        if self.subsidiary.is_some() {
+            return Ok(self.clone());
+        }
+        let caches = self.caches()?;
+        let holding = caches
+            .iter()
+            .find(|k| k.load().is_ok_and(|c| c.principal.same_as(principal)));
+        let chosen = match holding {
+            Some(k) => k.clone(),
+            None if caches[0].load().is_err() => caches[0].clone(),
+            None => self.with_subsidiary(&format!("{UNIQUE_PREFIX}{}", random_name()?)),
+        };
+        let collection = self.collection_id()?;
+        if let Some(s) = &chosen.subsidiary {
+            self.set_primary(collection, s)?;
+        }
+        Ok(chosen)
+    }
+}
+
+/// The primary key's payload: version 1, a 32-bit length, the name.
+fn parse_primary(payload: &[u8]) -> Option<String> {
+    let version = u32::from_be_bytes(payload.get(..4)?.try_into().ok()?);
+    let len = u32::from_be_bytes(payload.get(4..8)?.try_into().ok()?) as usize;
+    let name = payload.get(8..8usize.checked_add(len)?)?;
+    (version == 1 && !name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
+}
+
+fn random_name() -> Result<String> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| Error::Config(format!("system random generator: {e}")))?;
+    Ok(b.iter()
+        .map(|x| ALNUM[*x as usize % ALNUM.len()] as char)
+        .collect())
+}
+
+/// This process's effective uid (the owner of what it makes in `/proc/self`).
+fn effective_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_as_mit_reads_them() {
+        let k = Keyring::parse("persistent:1000:krb_ccache_x").unwrap();
+        assert_eq!(k.anchor, Anchor::Persistent);
+        assert_eq!(k.collection, "1000");
+        assert_eq!(k.subsidiary(), Some("krb_ccache_x"));
+        assert_eq!(k.to_string(), "KEYRING:persistent:1000:krb_ccache_x");
+        // The legacy form: a session-keyring collection of that name.
+        let legacy = Keyring::parse("mycache").unwrap();
+        assert_eq!(legacy.to_string(), "KEYRING:legacy:mycache");
+        assert_eq!(Keyring::parse("persistent:").unwrap().collection, "");
+        for bad in ["persistent:alice", "cloud:x", "user:x:"] {
+            assert!(Keyring::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_primary_key_is_read_within_its_bounds() {
+        let mut p = 1u32.to_be_bytes().to_vec();
+        p.extend_from_slice(&3u32.to_be_bytes());
+        p.extend_from_slice(b"tkt");
+        assert_eq!(parse_primary(&p).as_deref(), Some("tkt"));
+        assert_eq!(parse_primary(&p[..9]), None, "shorter than its length");
+        let mut v2 = p.clone();
+        v2[3] = 2;
+        assert_eq!(parse_primary(&v2), None, "another version");
+        let mut huge = p.clone();
+        huge[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(parse_primary(&huge), None);
+        assert_eq!(parse_primary(&[]), None);
+    }
+}
