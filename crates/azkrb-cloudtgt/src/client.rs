@@ -423,8 +423,10 @@ impl Client {
             .contains(&realm.to_ascii_uppercase())
     }
 
-    /// MIT's `fast_avail` entry for `tgt` in `cache` (kinit's, or a login's here).
-    fn note_fast_in(&self, cache: &Ccache, tgt: &Credential) {
+    /// Notes what MIT's `fast_avail` entry for `tgt` in `cache` says (kinit writes it, as
+    /// `login` does here, only when the KDC said so in an AS reply that vouched for the
+    /// request: see [`AsExchange::fast_advertised`]).
+    pub fn note_fast_in(&self, cache: &Ccache, tgt: &Credential) {
         if cache.config("fast_avail", Some(&tgt.server)).is_some() {
             self.note_fast(&tgt.server.realm);
         }
@@ -500,13 +502,12 @@ impl Client {
         }
         loop {
             let reply = self.send(x.realm(), x.request()).await?;
-            let step = x.handle_reply(&reply, KerberosTime::now());
-            if x.fast_advertised() {
-                self.note_fast(x.realm());
-            }
-            match step? {
+            match x.handle_reply(&reply, KerberosTime::now())? {
                 AsStep::Continue => continue,
                 AsStep::Done(cred) => {
+                    if x.fast_advertised() {
+                        self.note_fast(x.realm());
+                    }
                     self.cache.put(&cred);
                     return Ok(*cred);
                 }
@@ -527,6 +528,9 @@ impl Client {
     pub async fn renew(&self, tgt: &Credential) -> Result<Credential> {
         let now = KerberosTime::now();
         let mut x = TgsExchange::renew(tgt.clone(), now)?.with_armoring(self.armoring(), now)?;
+        if x.armored() {
+            tracing::debug!("renewing the TGT of {} armored with FAST", tgt.client);
+        }
         loop {
             let reply = self.send(x.realm(), x.request()).await?;
             match x.handle_reply(&reply, KerberosTime::now())? {
@@ -564,6 +568,9 @@ impl Client {
         }
         let mut x = TgsExchange::new(tgt.clone(), service.clone(), now)?
             .with_armoring(self.armoring(), now)?;
+        if x.armored() {
+            tracing::debug!("TGS request for {service} armored with FAST");
+        }
         for _ in 0..=MAX_REFERRALS + 1 {
             let reply = self.send(x.realm(), x.request()).await?;
             match x.handle_reply(&reply, KerberosTime::now())? {

@@ -2,12 +2,12 @@
 //! bytes, with the current time passed in. No sockets here; see [`crate::transport`].
 
 use azkrb_asn1::krb::{
-    ApReq, AsReq, Authenticator, Checksum, EncryptedData, EtypeInfo2Entry, KdcReq, KdcReqBody,
-    KrbError, PaData, PaEncTsEnc, PaPacRequest, TgsReq, Ticket,
+    ApReq, AsReq, Authenticator, Checksum, EncKdcRepPart, EncryptedData, EtypeInfo2Entry, KdcReq,
+    KdcReqBody, KrbError, PaData, PaEncTsEnc, PaPacRequest, TgsReq, Ticket,
 };
 use azkrb_asn1::{
     ApOptions, CksumType, ErrorCode, KdcOptions, KerberosMessage, KerberosTime, MessageType,
-    NameType, PaDataType, TicketFlags, decode_enc_kdc_rep_part, encode,
+    NameType, PaDataType, TicketFlags, decode, decode_enc_kdc_rep_part, encode,
 };
 use azkrb_crypto::{EncryptionType, Key, KeyUsage};
 use zeroize::Zeroizing;
@@ -188,6 +188,9 @@ impl AsExchange {
             PaDataType::PacRequest,
             encode("PA-PAC-REQUEST", &PaPacRequest { include_pac: true })?,
         ));
+        // RFC 6806 §11: the KDC is asked to vouch, inside the encrypted reply, for the
+        // request it answered, and so to say there (authenticated) whether it has FAST.
+        padata.push(pa(PaDataType::ReqEncPaRep, Vec::new()));
         let mut options = KdcOptions::FORWARDABLE | KdcOptions::RENEWABLE_OK;
         if self.client.name.name_type == NameType::Enterprise {
             options |= KdcOptions::CANONICALIZE;
@@ -267,11 +270,47 @@ impl AsExchange {
         }))
     }
 
-    /// The realm's KDC said it supports FAST: PA-FX-FAST among the hints of its
-    /// PREAUTH_REQUIRED error (RFC 6113 §5.4.2), or in the AS-REP's encrypted PA-DATA
-    /// (RFC 6806 §11). TGS requests to it can then be armored (see [`crate::fast`]).
+    /// The realm's KDC said, where no one on the way could change it, that it supports
+    /// FAST: PA-FX-FAST in the AS-REP's encrypted PA-DATA, beside a checksum of our request
+    /// that proves the reply answers it (RFC 6806 §11). TGS requests to it are then armored
+    /// (see [`crate::fast`]). The PA-FX-FAST hint of a PREAUTH_REQUIRED error is not taken:
+    /// anyone on the path can add or remove it.
     pub fn fast_advertised(&self) -> bool {
         self.fast_advertised
+    }
+
+    /// RFC 6806 §11: when the reply's flags say enc-pa-rep, its encrypted PA-DATA must carry
+    /// a checksum (usage 56, in the reply key) of the very AS-REQ we sent last (a request
+    /// altered on the way, pre-authentication hints stripped, say, would not match). True
+    /// when it does and PA-FX-FAST is there too.
+    fn check_enc_pa_rep(&self, part: &EncKdcRepPart, key: &Key) -> Result<bool> {
+        if !part.flags.contains(TicketFlags::ENC_PA_REP) {
+            return Ok(false);
+        }
+        let padata = part.encrypted_pa_data.as_deref().unwrap_or_default();
+        let sum = padata
+            .iter()
+            .find(|p| p.padata_type == PaDataType::ReqEncPaRep)
+            .ok_or_else(|| {
+                Error::Protocol(
+                    "the AS-REP says enc-pa-rep but carries no checksum of the request".into(),
+                )
+            })?;
+        let sum: Checksum = decode("Checksum", &sum.padata_value)?;
+        key.verify_checksum(
+            KeyUsage::AS_REQ,
+            sum.cksumtype.value(),
+            &self.request,
+            &sum.checksum,
+        )
+        .map_err(|_| {
+            Error::Protocol(
+                "the AS-REP's checksum of the request does not match what was sent (the \
+                 request or the reply was altered on the way)"
+                    .into(),
+            )
+        })?;
+        Ok(advertises_fast(padata))
     }
 
     /// Consumes a reply.
@@ -279,11 +318,6 @@ impl AsExchange {
         self.rounds += 1;
         match KerberosMessage::from_der(reply)? {
             KerberosMessage::KrbError(e) => {
-                if e.error_code == ErrorCode::PreauthRequired
-                    && e.method_data().is_some_and(|m| advertises_fast(&m))
-                {
-                    self.fast_advertised = true;
-                }
                 if e.error_code == ErrorCode::PreauthRequired
                     && self.preauth.is_none()
                     && self.rounds < 3
@@ -372,13 +406,7 @@ impl AsExchange {
                 }
                 check_ticket_matches_part("AS-REP ticket", &rep.ticket, &server)?;
                 EncryptionType::try_from(part.key.keytype)?;
-                if part
-                    .encrypted_pa_data
-                    .as_deref()
-                    .is_some_and(advertises_fast)
-                {
-                    self.fast_advertised = true;
-                }
+                self.fast_advertised = self.check_enc_pa_rep(&part, &key)?;
                 Ok(AsStep::Done(Box::new(Credential::from_reply(
                     client, rep.ticket, &part,
                 )?)))
@@ -614,10 +642,12 @@ impl TgsExchange {
             seq_number: None,
             authorization_data: None,
         };
-        let sealed = self.tgt.session_key.encrypt(
-            KeyUsage::TGS_REQ_PA_AUTHENTICATOR,
-            &encode("Authenticator", &auth)?,
-        )?;
+        // The authenticator carries the subkey (and so the armor key's half): wiped after.
+        let auth = Zeroizing::new(encode("Authenticator", &auth)?);
+        let sealed = self
+            .tgt
+            .session_key
+            .encrypt(KeyUsage::TGS_REQ_PA_AUTHENTICATOR, &auth)?;
         let ap = ApReq {
             pvno: 5,
             msg_type: MessageType::ApReq,
@@ -662,11 +692,15 @@ impl TgsExchange {
             KerberosMessage::KrbError(e) => {
                 // Under FAST the KDC's own error is sealed inside; the outer one is a
                 // generic stand-in.
-                let e = self
-                    .armor
-                    .as_ref()
-                    .and_then(|a| a.inner_error(&e))
-                    .unwrap_or(e);
+                let e = match &self.armor {
+                    Some(armor) => match armor.inner_error(&e) {
+                        Some(inner) => inner,
+                        // Not from inside the armor: anyone on the way could have sent it,
+                        // so its text is not shown as the KDC's.
+                        None => KrbError { e_text: None, ..e },
+                    },
+                    None => e,
+                };
                 return Err(kdc_error(&e, &self.tgt.client, &self.target, now));
             }
             other => {
@@ -839,11 +873,20 @@ mod tests {
         part_server: &Principal,
         now: KerberosTime,
     ) -> Vec<u8> {
-        let plain = encode(
-            "EncASRepPart",
-            &EncAsRepPart(part(part_server, x.nonce, now)),
-        )
-        .unwrap();
+        as_rep_with(x, ticket_server, part_server, now, |_| {})
+    }
+
+    /// [`as_rep`] with its encrypted part changed by `edit`.
+    fn as_rep_with(
+        x: &AsExchange,
+        ticket_server: &Principal,
+        part_server: &Principal,
+        now: KerberosTime,
+        edit: impl FnOnce(&mut EncKdcRepPart),
+    ) -> Vec<u8> {
+        let mut enc = part(part_server, x.nonce, now);
+        edit(&mut enc);
+        let plain = encode("EncASRepPart", &EncAsRepPart(enc)).unwrap();
         let sealed = user_key()
             .encrypt(KeyUsage::AS_REP_ENC_PART, &plain)
             .unwrap();
@@ -883,6 +926,79 @@ mod tests {
             Err(e) => panic!("expected WrongServer, got {e}"),
             Ok(_) => panic!("the forged AS-REP was accepted"),
         }
+    }
+
+    #[test]
+    fn fast_support_is_learned_only_from_an_as_rep_that_vouches_for_the_request() {
+        let tgt = p("krbtgt/EXAMPLE.TEST");
+        // What the KDC puts in the encrypted part: a checksum of `request`, and PA-FX-FAST.
+        let vouch = |request: &[u8], fast: bool| {
+            let sum = Checksum {
+                cksumtype: CksumType::HmacSha196Aes256,
+                checksum: user_key()
+                    .checksum(KeyUsage::AS_REQ, request)
+                    .unwrap()
+                    .into(),
+            };
+            let mut padata = vec![pa(
+                PaDataType::ReqEncPaRep,
+                encode("Checksum", &sum).unwrap(),
+            )];
+            if fast {
+                padata.push(pa(PaDataType::FxFast, Vec::new()));
+            }
+            padata
+        };
+        // The request asks for it.
+        let (x, _) = as_exchange("alice");
+        let req: AsReq = decode("AS-REQ", x.request()).unwrap();
+        assert!(
+            req.0
+                .padata
+                .unwrap()
+                .iter()
+                .any(|p| p.padata_type == PaDataType::ReqEncPaRep)
+        );
+
+        let (mut x, now) = as_exchange("alice");
+        let padata = vouch(x.request(), true);
+        let rep = as_rep_with(&x, &tgt, &tgt, now, |e| {
+            e.flags = TicketFlags::ENC_PA_REP;
+            e.encrypted_pa_data = Some(padata);
+        });
+        assert!(matches!(x.handle_reply(&rep, now), Ok(AsStep::Done(_))));
+        assert!(x.fast_advertised());
+
+        // Vouched for, without FAST.
+        let (mut x, now) = as_exchange("alice");
+        let padata = vouch(x.request(), false);
+        let rep = as_rep_with(&x, &tgt, &tgt, now, |e| {
+            e.flags = TicketFlags::ENC_PA_REP;
+            e.encrypted_pa_data = Some(padata);
+        });
+        assert!(matches!(x.handle_reply(&rep, now), Ok(AsStep::Done(_))));
+        assert!(!x.fast_advertised());
+
+        // A checksum of another request (this one altered on the way), or none: refused.
+        let (mut x, now) = as_exchange("alice");
+        let padata = vouch(b"another request", true);
+        let rep = as_rep_with(&x, &tgt, &tgt, now, |e| {
+            e.flags = TicketFlags::ENC_PA_REP;
+            e.encrypted_pa_data = Some(padata);
+        });
+        let err = x.handle_reply(&rep, now).unwrap_err().to_string();
+        assert!(err.contains("does not match what was sent"), "{err}");
+        let (mut x, now) = as_exchange("alice");
+        let rep = as_rep_with(&x, &tgt, &tgt, now, |e| e.flags = TicketFlags::ENC_PA_REP);
+        assert!(x.handle_reply(&rep, now).is_err());
+
+        // PA-FX-FAST without the flag, where no checksum binds it: not taken.
+        let (mut x, now) = as_exchange("alice");
+        let rep = as_rep_with(&x, &tgt, &tgt, now, |e| {
+            e.encrypted_pa_data = Some(vec![pa(PaDataType::FxFast, Vec::new())]);
+        });
+        assert!(matches!(x.handle_reply(&rep, now), Ok(AsStep::Done(_))));
+        assert!(!x.fast_advertised());
     }
 
     #[test]

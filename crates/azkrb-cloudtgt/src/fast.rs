@@ -6,9 +6,12 @@
 //!
 //! Whether to armor is decided per realm ([`FastPolicy`], [`Armoring`]): always where the
 //! realm is configured to require it; where it is `auto` (the default), when that realm's
-//! KDC has said it supports FAST (PA-FX-FAST in its pre-authentication hints or in an AS
-//! reply's encrypted PA-DATA, or MIT's `fast_avail` entry in a credential cache). Once a
-//! request is armored, a reply that is not is refused: that is a downgrade.
+//! KDC has said it supports FAST where no one on the way could change it: PA-FX-FAST in an
+//! AS reply's encrypted PA-DATA beside its checksum of our request (RFC 6806 §11), or MIT's
+//! `fast_avail` entry in a credential cache, which kinit (and `login` here) writes only then.
+//! The unauthenticated PA-FX-FAST hint of a PREAUTH_REQUIRED error is not taken. Once a
+//! request is armored, a reply that is not is refused: that is a downgrade (a realm whose
+//! KDCs do not all have FAST wants `fast = never`).
 
 use azkrb_asn1::fast::{
     KrbFastArmoredReq, KrbFastReq, KrbFastResponse, PaFxFastReply, PaFxFastRequest,
@@ -297,6 +300,7 @@ mod tests {
     struct Opened {
         body: KdcReqBody,
         subkey: Key,
+        session: Key,
         armor: Key,
     }
 
@@ -335,6 +339,7 @@ mod tests {
         Opened {
             body: inner.req_body,
             subkey,
+            session: session.clone(),
             armor,
         }
     }
@@ -355,13 +360,24 @@ mod tests {
         OtherNonce,
         /// No KrbFastFinished.
         Unfinished,
+        /// The outer reply names another client (the KrbFastFinished's name counts).
+        OuterNamesAnother,
+        /// The KrbFastFinished names another client than the TGT's.
+        FinishedNamesAnother,
+        /// The encrypted part sealed in the TGT session key (usage 8), strengthened.
+        SessionKey,
     }
 
     fn kdc_reply(o: &Opened, answer: Answer, now: KerberosTime) -> Vec<u8> {
         let service = Principal::new(o.body.sname.clone().unwrap(), REALM);
         let strengthen = Key::new(EncryptionType::Aes256CtsHmacSha196, &[0x44; 32]).unwrap();
         let strengthened = answer != Answer::Unstrengthened;
-        let reply_key = reply_key(strengthened.then_some(&strengthen), &o.subkey).unwrap();
+        let (base, usage) = if answer == Answer::SessionKey {
+            (&o.session, KeyUsage::TGS_REP_ENC_PART_SESSION_KEY)
+        } else {
+            (&o.subkey, KeyUsage::TGS_REP_ENC_PART_SUBKEY)
+        };
+        let reply_key = reply_key(strengthened.then_some(&strengthen), base).unwrap();
         let part = EncKdcRepPart {
             key: EncryptionKey {
                 keytype: 18,
@@ -382,7 +398,7 @@ mod tests {
         };
         let sealed = reply_key
             .encrypt(
-                KeyUsage::TGS_REP_ENC_PART_SUBKEY,
+                usage,
                 &encode("EncTGSRepPart", &EncTgsRepPart(part)).unwrap(),
             )
             .unwrap();
@@ -401,7 +417,11 @@ mod tests {
                 timestamp: now,
                 usec: 0,
                 crealm: REALM.into(),
-                cname: p("alice").name,
+                cname: if answer == Answer::FinishedNamesAnother {
+                    p("mallory").name
+                } else {
+                    p("alice").name
+                },
                 ticket_checksum: Checksum {
                     cksumtype: CksumType::HmacSha196Aes256,
                     checksum: checksum.into(),
@@ -441,7 +461,11 @@ mod tests {
                 }]
             }),
             crealm: REALM.into(),
-            cname: p("alice").name,
+            cname: if answer == Answer::OuterNamesAnother {
+                p("mallory").name
+            } else {
+                p("alice").name
+            },
             ticket: if answer == Answer::OtherTicket {
                 ticket(&service, 3)
             } else {
@@ -467,7 +491,12 @@ mod tests {
 
     #[test]
     fn an_armored_tgs_exchange_takes_the_kdc_s_fast_reply() {
-        for answer in [Answer::Honest, Answer::Unstrengthened] {
+        for answer in [
+            Answer::Honest,
+            Answer::Unstrengthened,
+            Answer::OuterNamesAnother,
+            Answer::SessionKey,
+        ] {
             let (mut x, now) = exchange(Armoring::required());
             assert!(x.armored());
             let opened = kdc_open(x.request(), &tgt(now).session_key);
@@ -478,6 +507,7 @@ mod tests {
                         format!("cifs/acct.file.core.windows.net@{REALM}")
                     );
                     assert_eq!(c.ticket, ticket(&c.server, 2));
+                    assert_eq!(c.client.to_string(), format!("alice@{REALM}"));
                 }
                 other => panic!("{other:?}"),
             }
@@ -492,6 +522,7 @@ mod tests {
             (Answer::WrongArmor, "does not open with the armor key"),
             (Answer::OtherNonce, "another request's nonce"),
             (Answer::Unfinished, "no KrbFastFinished"),
+            (Answer::FinishedNamesAnother, "is for mallory"),
         ] {
             let (mut x, now) = exchange(Armoring::required());
             let opened = kdc_open(x.request(), &tgt(now).session_key);
@@ -532,33 +563,45 @@ mod tests {
             finished: None,
             nonce: opened.body.nonce,
         };
-        let fast = PaFxFastReply::ArmoredData(KrbFastArmoredRep {
-            enc_fast_rep: EncryptedData {
-                etype: 18,
-                kvno: None,
-                cipher: opened
-                    .armor
-                    .encrypt(
-                        KeyUsage::FAST_REP,
-                        &encode("KrbFastResponse", &response).unwrap(),
-                    )
-                    .unwrap()
-                    .into(),
-            },
-        });
-        let method_data = vec![PaData {
-            padata_type: PaDataType::FxFast,
-            padata_value: encode("PA-FX-FAST-REPLY", &fast).unwrap().into(),
-        }];
-        let outer = error(
-            ErrorCode::Generic,
-            Some(encode("METHOD-DATA", &method_data).unwrap()),
-        );
-        let err = x
-            .handle_reply(&encode("KRB-ERROR", &outer).unwrap(), now)
-            .unwrap_err();
-        match err {
+        let mut stale = response.clone();
+        stale.nonce ^= 1;
+        let outer = |response: &KrbFastResponse| {
+            let fast = PaFxFastReply::ArmoredData(KrbFastArmoredRep {
+                enc_fast_rep: EncryptedData {
+                    etype: 18,
+                    kvno: None,
+                    cipher: opened
+                        .armor
+                        .encrypt(
+                            KeyUsage::FAST_REP,
+                            &encode("KrbFastResponse", response).unwrap(),
+                        )
+                        .unwrap()
+                        .into(),
+                },
+            });
+            let method_data = vec![PaData {
+                padata_type: PaDataType::FxFast,
+                padata_value: encode("PA-FX-FAST-REPLY", &fast).unwrap().into(),
+            }];
+            let mut e = error(
+                ErrorCode::Generic,
+                Some(encode("METHOD-DATA", &method_data).unwrap()),
+            );
+            e.e_text = Some("forged words".into());
+            encode("KRB-ERROR", &e).unwrap()
+        };
+        match x.handle_reply(&outer(&response), now).unwrap_err() {
             Error::Kdc(k) => assert_eq!(k.code, ErrorCode::SPrincipalUnknown),
+            other => panic!("{other}"),
+        }
+        // Another request's FAST response: only the outer error is left, its text not shown
+        // as the KDC's.
+        match x.handle_reply(&outer(&stale), now).unwrap_err() {
+            Error::Kdc(k) => {
+                assert_eq!(k.code, ErrorCode::Generic);
+                assert_eq!(k.text, None);
+            }
             other => panic!("{other}"),
         }
     }

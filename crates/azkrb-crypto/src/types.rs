@@ -274,6 +274,8 @@ impl KeyUsage {
     pub const GSS_INITIATOR_SEAL: Self = Self(24);
     /// GSS (RFC 4121) initiator sign.
     pub const GSS_INITIATOR_SIGN: Self = Self(25);
+    /// RFC 6806 §11: the KDC's checksum over the AS-REQ, in the reply key (PA-REQ-ENC-PA-REP).
+    pub const AS_REQ: Self = Self(56);
     /// FAST (RFC 6113): the checksum over the outer request, in the armor key.
     pub const FAST_REQ_CHECKSUM: Self = Self(50);
     /// FAST: KrbFastReq encrypted in the armor key.

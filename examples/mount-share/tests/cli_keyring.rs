@@ -106,10 +106,16 @@ fn keyring_caches_are_shared_with_mit_tools() {
     login
         .env("KRB5_CONFIG", &conf)
         .args(["login", "--password-stdin", &user]);
-    ok(common::fed(&mut login, password.as_bytes()), "login (default)");
+    ok(
+        common::fed(&mut login, password.as_bytes()),
+        "login (default)",
+    );
     let name = format!("KEYRING:session:azkrb_default_{pid}_{uid}");
     let listed = ok(mit(&l, "klist", &name).output().unwrap(), "klist");
-    assert!(listed.contains(&format!("Default principal: {user}")), "{listed}");
+    assert!(
+        listed.contains(&format!("Default principal: {user}")),
+        "{listed}"
+    );
     ok(mit(&l, "kdestroy", &name).output().unwrap(), "kdestroy");
 }
 

@@ -104,6 +104,8 @@ pub(crate) async fn renew(g: &Global) -> Result<(), Failure> {
         ))
     })?;
     let files = client(g, Tgt::Ccache(None))?;
+    // The cache says whether the realm's KDC has FAST (the renewal is armored then).
+    files.kerberos().note_fast_in(&cache, &tgt);
     let renewed = files.kerberos().renew(&tgt).await?;
     cache.store(&renewed)?;
     path.save(&cache)?;
