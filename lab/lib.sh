@@ -37,7 +37,7 @@ ADDC_ADMIN_PASSWORD=Adm1n-Passw0rd-dc
 DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcproxy
 
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
-python3-gunicorn samba samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools heimdal-kcm smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
+python3-gunicorn samba samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools heimdal-kcm libdhash1 libini-config5 libref-array1 libbasicobjects0 libcollection4 libpath-utils1 smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
 
 ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT $DNS_PORT"
 
@@ -71,6 +71,7 @@ addc $LAB_DIR/addc/run/samba.pid samba: root process
 addc-smbd $LAB_DIR/addc/run/smbd.pid $LAB_DIR/addc/etc/smb.conf
 addc-winbindd $LAB_DIR/addc/run/winbindd.pid $LAB_DIR/addc/etc/smb.conf
 kcm $RUN/kcm.pid /usr/sbin/kcm
+sssd-kcm $RUN/sssd-kcm.pid $LAB_DIR/sssd/root/usr/libexec/sssd/sssd_kcm
 SERVICES
 }
 
