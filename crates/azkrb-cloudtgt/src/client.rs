@@ -275,23 +275,35 @@ impl Client {
             Some(n) => n.clone(),
             None => ccache::default_name_in(&self.config)?,
         };
-        if name.starts_with("KCM:") || name.starts_with("MEMORY:") {
-            // One cache here (a KCM daemon's collections are not read).
+        if name.starts_with("MEMORY:") {
             return Ok(None);
         }
         let now = KerberosTime::now();
-        let others: Vec<ccache::Location> = match name.strip_prefix("KEYRING:") {
-            Some(rest) => ccache::Keyring::parse(rest)?
+        let others: Vec<ccache::Location> = if let Some(rest) = name.strip_prefix("KEYRING:") {
+            ccache::Keyring::parse(rest)?
                 .caches()?
                 .into_iter()
                 .skip(1)
                 .map(ccache::Location::Keyring)
-                .collect(),
-            None => ccache::collection(&name)?
+                .collect()
+        } else if name == "KCM:" {
+            let ccache::Location::Kcm(kcm, _) = ccache::locate(&name, &self.config)? else {
+                return Ok(None);
+            };
+            kcm.caches()?
+                .into_iter()
+                .skip(1)
+                .map(|n| ccache::Location::Kcm(kcm.clone(), Some(n)))
+                .collect()
+        } else if name.starts_with("KCM:") {
+            // One named cache of the daemon.
+            return Ok(None);
+        } else {
+            ccache::collection(&name)?
                 .into_iter()
                 .skip(1)
                 .map(ccache::Location::File)
-                .collect(),
+                .collect()
         };
         for place in others {
             let Ok(cache) = place.load() else {

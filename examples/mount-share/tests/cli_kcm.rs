@@ -1,7 +1,7 @@
 //! `KCM:` caches, as Fedora and RHEL use by default: served by sssd-kcm (theirs) and by
 //! Heimdal's kcm, both on the lab's own sockets. mount-share's login is what MIT's klist
 //! lists, its service tickets go beside it, and what MIT's kinit puts there is what
-//! mount-share uses.
+//! mount-share uses; a hybrid user's two TGTs are two caches of the daemon's collection.
 
 mod common;
 
@@ -90,6 +90,39 @@ fn kcm_caches_of_sssd_kcm_and_heimdal_kcm_are_shared_with_mit_tools() {
             ours_listed.contains("Ticket cache: KCM:"),
             "{daemon}: {ours_listed}"
         );
-        let _ = mit("kdestroy").status();
+
+        // A hybrid user's second login goes to a cache of its own in the daemon's
+        // collection (made the default, as kinit does), and each share is reached with the
+        // TGT of its realm.
+        let ad = format!("alice@{}", l.env["AZKRB_LAB_ADDC_REALM"]);
+        run(
+            &["login", "--password-stdin", &ad],
+            format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]).as_bytes(),
+        );
+        let all =
+            String::from_utf8_lossy(&mit("klist").arg("-A").output().unwrap().stdout).into_owned();
+        assert!(
+            all.contains(&format!("Default principal: {user}"))
+                && all.contains(&format!("Default principal: {ad}")),
+            "{daemon}: {all}"
+        );
+        assert!(
+            klist().contains(&format!("Default principal: {ad}")),
+            "{daemon}"
+        );
+        run(
+            &["ls", &format!("//{host}/{}/", l.env["AZKRB_LAB_SHARE"])],
+            b"",
+        );
+        let mut dc = l.command_with(&l.env["AZKRB_LAB_ADDC_SMB"], Some("KCM:"));
+        dc.env("KRB5_CONFIG", &ours)
+            .args(["ls", &format!("//{}/share/", l.env["AZKRB_LAB_ADDC_HOST"])]);
+        let out = dc.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{daemon}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _ = mit("kdestroy").arg("-A").status();
     }
 }

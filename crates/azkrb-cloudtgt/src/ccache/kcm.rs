@@ -15,13 +15,20 @@ use crate::files::Reader;
 
 /// The operations used (MIT's `kcm.h`, Heimdal's `kcm_protocol.h`).
 mod op {
+    pub const GEN_NEW: u16 = 3;
     pub const INITIALIZE: u16 = 4;
     pub const STORE: u16 = 6;
     pub const GET_PRINCIPAL: u16 = 8;
     pub const GET_CRED_UUID_LIST: u16 = 9;
     pub const GET_CRED_BY_UUID: u16 = 10;
+    pub const GET_CACHE_UUID_LIST: u16 = 18;
+    pub const GET_CACHE_BY_UUID: u16 = 19;
     pub const GET_DEFAULT_CACHE: u16 = 20;
+    pub const SET_DEFAULT_CACHE: u16 = 21;
 }
+
+/// Caches of one user's collection listed at most.
+const MAX_CACHES: usize = 1_000;
 
 /// The largest reply read (MIT's limit too).
 const MAX_REPLY: usize = 10 << 20;
@@ -52,22 +59,28 @@ pub fn reply<'a>(what: &str, bytes: &'a [u8]) -> Result<&'a [u8]> {
     })?;
     let status = i32::from_be_bytes([status[0], status[1], status[2], status[3]]);
     if status != 0 {
-        return Err(Error::File {
-            file: "KCM".into(),
-            detail: format!(
-                "{what}: the KCM daemon answered with error {status}{}",
-                hint(status)
-            ),
-        });
+        return Err(status_error(what, status));
     }
     Ok(rest)
 }
 
+fn status_error(what: &str, status: i32) -> Error {
+    Error::File {
+        file: "KCM".into(),
+        detail: format!(
+            "{what}: the KCM daemon answered with error {status}{}",
+            hint(status)
+        ),
+    }
+}
+
+/// KRB5_CC_NOTFOUND, KRB5_FCC_NOFILE.
+const NOT_FOUND: [i32; 2] = [-1765328189, -1765328243];
+
 /// What a KCM status means, for the errors a user meets.
 fn hint(status: i32) -> &'static str {
     match status {
-        // KRB5_CC_NOTFOUND, KRB5_FCC_NOFILE
-        -1765328189 | -1765328243 => " (no such credential cache: log in first)",
+        s if NOT_FOUND.contains(&s) => " (no such credential cache: log in first)",
         // KRB5_CC_NOSUPP
         -1765328137 => " (not supported by this daemon)",
         _ => "",
@@ -103,8 +116,33 @@ impl Kcm {
         }
     }
 
+    /// One exchange: `operation` with `args`; the results, or the daemon's error status.
+    fn call_status(
+        &self,
+        what: &str,
+        operation: u16,
+        args: &[u8],
+    ) -> Result<std::result::Result<zeroize::Zeroizing<Vec<u8>>, i32>> {
+        let bytes = self.exchange(what, operation, args)?;
+        match bytes.get(..4) {
+            Some(s) if s != [0, 0, 0, 0] => Ok(Err(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))),
+            _ => Ok(Ok(zeroize::Zeroizing::new(reply(what, &bytes)?.to_vec()))),
+        }
+    }
+
     /// One exchange: `operation` with `args`; the results.
     fn call(&self, what: &str, operation: u16, args: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let bytes = self.exchange(what, operation, args)?;
+        Ok(zeroize::Zeroizing::new(reply(what, &bytes)?.to_vec()))
+    }
+
+    /// One exchange: the reply's bytes after its framing (status first).
+    fn exchange(
+        &self,
+        what: &str,
+        operation: u16,
+        args: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let mut s =
             std::os::unix::net::UnixStream::connect(&self.socket).map_err(|e| self.io(e))?;
         s.set_read_timeout(Some(TIMEOUT)).map_err(|e| self.io(e))?;
@@ -130,17 +168,89 @@ impl Kcm {
         }
         let mut bytes = zeroize::Zeroizing::new(vec![0u8; len]);
         s.read_exact(&mut bytes).map_err(|e| self.io(e))?;
-        Ok(zeroize::Zeroizing::new(reply(what, &bytes)?.to_vec()))
+        Ok(bytes)
     }
 
     /// The name of this user's default cache.
     pub fn default_cache(&self) -> Result<String> {
         let r = self.call("the default cache", op::GET_DEFAULT_CACHE, &[])?;
+        self.name_in("the default cache", &r)
+    }
+
+    /// A cache name in a reply (NUL-terminated).
+    fn name_in(&self, what: &str, r: &[u8]) -> Result<String> {
         let end = r.iter().position(|b| *b == 0).unwrap_or(r.len());
         String::from_utf8(r[..end].to_vec()).map_err(|_| Error::File {
             file: self.socket.clone(),
-            detail: "the default cache's name is not UTF-8".into(),
+            detail: format!("{what}: a cache name that is not UTF-8"),
         })
+    }
+
+    /// The names of this user's caches, the default first.
+    pub fn caches(&self) -> Result<Vec<String>> {
+        let default = self.default_cache()?;
+        // sssd-kcm answers "no such cache" for a user who has none.
+        let uuids = match self.call_status("the cache list", op::GET_CACHE_UUID_LIST, &[])? {
+            Ok(u) => u,
+            Err(status) if NOT_FOUND.contains(&status) => zeroize::Zeroizing::new(Vec::new()),
+            Err(status) => return Err(status_error("the cache list", status)),
+        };
+        let mut names = vec![default.clone()];
+        for uuid in uuids.chunks_exact(16).take(MAX_CACHES) {
+            // A cache removed meanwhile is passed over.
+            let Ok(r) = self.call("a cache by its id", op::GET_CACHE_BY_UUID, uuid) else {
+                continue;
+            };
+            let name = self.name_in("a cache by its id", &r)?;
+            if name != default {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// The principal of cache `name`, if it has been initialized.
+    fn principal_of(&self, name: &str) -> Option<crate::principal::Principal> {
+        let label = format!("KCM:{name}");
+        let p = self.call(&label, op::GET_PRINCIPAL, &name_arg(name)).ok()?;
+        (!p.is_empty())
+            .then(|| read_principal(&mut Reader::new(&label, &p)).ok())
+            .flatten()
+    }
+
+    /// The cache of the collection that holds `principal`'s credentials (the default when
+    /// none does).
+    pub fn holding(&self, principal: &crate::principal::Principal) -> Result<String> {
+        let caches = self.caches()?;
+        Ok(caches
+            .iter()
+            .find(|n| self.principal_of(n).is_some_and(|p| p.same_as(principal)))
+            .unwrap_or(&caches[0])
+            .clone())
+    }
+
+    /// The cache to keep `principal`'s TGT in, as kinit chooses one in a collection: the
+    /// cache that holds that principal, else the default when it holds nothing yet, else a
+    /// new one the daemon names; it becomes the default.
+    pub fn for_principal(&self, principal: &crate::principal::Principal) -> Result<String> {
+        let caches = self.caches()?;
+        let name = match caches
+            .iter()
+            .find(|n| self.principal_of(n).is_some_and(|p| p.same_as(principal)))
+        {
+            Some(n) => n.clone(),
+            None if self.principal_of(&caches[0]).is_none() => caches[0].clone(),
+            None => {
+                let r = self.call("a new cache", op::GEN_NEW, &[])?;
+                self.name_in("a new cache", &r)?
+            }
+        };
+        self.call(
+            &format!("KCM:{name}"),
+            op::SET_DEFAULT_CACHE,
+            &name_arg(&name),
+        )?;
+        Ok(name)
     }
 
     /// The cache `name` (the default when `None`).

@@ -394,8 +394,8 @@ pub fn locate(name: &str, config: &crate::RealmConfig) -> Result<Location> {
     Ok(Location::File(path_of(name)?))
 }
 
-/// Where `principal`'s credentials are under ccache name `name`: in a `DIR:` or `KEYRING:`
-/// collection, the cache that holds that principal (the primary when none does); under any
+/// Where `principal`'s credentials are under ccache name `name`: in a `DIR:`, `KEYRING:` or
+/// `KCM:` collection, the cache that holds that principal (the primary when none does); under any
 /// other name, its one cache.
 pub fn locate_holding(
     name: &str,
@@ -407,12 +407,17 @@ pub fn locate_holding(
     }
     match locate(name, config)? {
         Location::File(_) => Ok(Location::File(holding(name, principal)?)),
+        // `KCM:` is the user's collection there.
+        Location::Kcm(kcm, _) if name == "KCM:" => {
+            let cache = kcm.holding(principal)?;
+            Ok(Location::Kcm(kcm, Some(cache)))
+        }
         other => Ok(other),
     }
 }
 
-/// Where to keep `principal`'s new TGT under ccache name `name`: in a `DIR:` or `KEYRING:`
-/// collection, the cache that holds that principal already, else a new one, made the
+/// Where to keep `principal`'s new TGT under ccache name `name`: in a `DIR:`, `KEYRING:` or
+/// `KCM:` collection, the cache that holds that principal already, else a new one, made the
 /// collection's primary (as kinit does); under any other name, its one cache.
 pub fn locate_for_principal(
     name: &str,
@@ -426,6 +431,10 @@ pub fn locate_for_principal(
     }
     match locate(name, config)? {
         Location::File(_) => Ok(Location::File(for_principal(name, principal)?)),
+        Location::Kcm(kcm, _) if name == "KCM:" => {
+            let cache = kcm.for_principal(principal)?;
+            Ok(Location::Kcm(kcm, Some(cache)))
+        }
         other => Ok(other),
     }
 }
