@@ -268,6 +268,17 @@ impl Client {
     /// A valid TGT of `realm` in another cache of the credential cache collection the TGT
     /// source names (its service tickets are taken too).
     fn collection_tgt(&self, realm: &str) -> Result<Option<Credential>> {
+        // A collection that cannot be listed leaves the default TGT (and referrals).
+        match self.collection_tgt_listed(realm) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                tracing::warn!("could not look for a TGT of {realm} in the cache collection: {e}");
+                Ok(None)
+            }
+        }
+    }
+
+    fn collection_tgt_listed(&self, realm: &str) -> Result<Option<Credential>> {
         let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
             return Ok(None);
         };

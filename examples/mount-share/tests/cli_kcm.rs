@@ -114,6 +114,19 @@ fn kcm_caches_of_sssd_kcm_and_heimdal_kcm_are_shared_with_mit_tools() {
             &["ls", &format!("//{host}/{}/", l.env["AZKRB_LAB_SHARE"])],
             b"",
         );
+        // Logging in again as the first finds its cache: still two, that one the default.
+        run(&["login", "--password-stdin", &user], password.as_bytes());
+        let all =
+            String::from_utf8_lossy(&mit("klist").arg("-A").output().unwrap().stdout).into_owned();
+        assert_eq!(
+            all.matches("Default principal:").count(),
+            2,
+            "{daemon}: {all}"
+        );
+        assert!(
+            klist().contains(&format!("Default principal: {user}")),
+            "{daemon}"
+        );
         let mut dc = l.command_with(&l.env["AZKRB_LAB_ADDC_SMB"], Some("KCM:"));
         dc.env("KRB5_CONFIG", &ours)
             .args(["ls", &format!("//{}/share/", l.env["AZKRB_LAB_ADDC_HOST"])]);

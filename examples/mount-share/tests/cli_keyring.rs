@@ -158,6 +158,27 @@ fn a_keyring_collection_holds_a_hybrid_user_s_two_tgts() {
         primary.contains(&format!("Default principal: {ad}")),
         "{primary}"
     );
+    // Logging in again as the first finds its cache: still two, that one the primary.
+    ok(
+        run(
+            &l,
+            &name,
+            &smb,
+            &["login", "--password-stdin", &entra],
+            format!("{}\n", l.env["AZKRB_LAB_PASSWORD"]).as_bytes(),
+        ),
+        "login again",
+    );
+    let listed = ok(
+        mit(&l, "klist", &name).arg("-A").output().unwrap(),
+        "klist -A",
+    );
+    assert_eq!(listed.matches("Default principal:").count(), 2, "{listed}");
+    let primary = ok(mit(&l, "klist", &name).output().unwrap(), "klist");
+    assert!(
+        primary.contains(&format!("Default principal: {entra}")),
+        "{primary}"
+    );
     // Each share with the TGT of its realm.
     let entra_share = format!(
         "//{}/{}/",

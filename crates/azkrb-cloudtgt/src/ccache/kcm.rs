@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use super::{Ccache, Entry, read_entry, read_principal, write_entry, write_principal};
+use super::{Ccache, Entry, entry_len, read_entry, read_principal, write_entry, write_principal};
 use crate::error::{Error, Result};
 use crate::files::Reader;
 
@@ -153,12 +153,11 @@ impl Kcm {
         let mut head = [0u8; 8];
         s.read_exact(&mut head).map_err(|e| self.io(e))?;
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let transport = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-        if transport != 0 {
-            return Err(Error::File {
-                file: self.socket.clone(),
-                detail: format!("{what}: the KCM daemon's transport failed with {transport}"),
-            });
+        // The operation's status, as MIT reads it: a failed operation (sssd-kcm's way)
+        // carries its code here and no reply.
+        let code = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if code != 0 {
+            return Ok(zeroize::Zeroizing::new(code.to_be_bytes().to_vec()));
         }
         if len > MAX_REPLY {
             return Err(Error::File {
@@ -195,13 +194,25 @@ impl Kcm {
             Err(status) if NOT_FOUND.contains(&status) => zeroize::Zeroizing::new(Vec::new()),
             Err(status) => return Err(status_error("the cache list", status)),
         };
+        if uuids.len() % 16 != 0 {
+            return Err(Error::File {
+                file: self.socket.clone(),
+                detail: "the KCM daemon's cache list is not a list of 16-byte ids".into(),
+            });
+        }
         let mut names = vec![default.clone()];
+        let started = std::time::Instant::now();
         for uuid in uuids.chunks_exact(16).take(MAX_CACHES) {
-            // A cache removed meanwhile is passed over.
+            if started.elapsed() > LOAD_TIME {
+                break;
+            }
+            // A cache removed meanwhile, or named in other than UTF-8, is passed over.
             let Ok(r) = self.call("a cache by its id", op::GET_CACHE_BY_UUID, uuid) else {
                 continue;
             };
-            let name = self.name_in("a cache by its id", &r)?;
+            let Ok(name) = self.name_in("a cache by its id", &r) else {
+                continue;
+            };
             if name != default {
                 names.push(name);
             }
@@ -229,9 +240,23 @@ impl Kcm {
             .clone())
     }
 
+    /// Makes `name` the default cache (after a login stored it, as kinit switches).
+    pub fn set_default(&self, name: &str) -> Result<()> {
+        if self.default_cache().is_ok_and(|d| d == name) {
+            return Ok(());
+        }
+        self.call(
+            &format!("KCM:{name}"),
+            op::SET_DEFAULT_CACHE,
+            &name_arg(name),
+        )
+        .map(drop)
+    }
+
     /// The cache to keep `principal`'s TGT in, as kinit chooses one in a collection: the
     /// cache that holds that principal, else the default when it holds nothing yet, else a
-    /// new one the daemon names; it becomes the default.
+    /// new one the daemon names. Once stored, [`set_default`](Self::set_default) makes it
+    /// the default.
     pub fn for_principal(&self, principal: &crate::principal::Principal) -> Result<String> {
         let caches = self.caches()?;
         let name = match caches
@@ -245,11 +270,6 @@ impl Kcm {
                 self.name_in("a new cache", &r)?
             }
         };
-        self.call(
-            &format!("KCM:{name}"),
-            op::SET_DEFAULT_CACHE,
-            &name_arg(&name),
-        )?;
         Ok(name)
     }
 
@@ -332,30 +352,7 @@ impl Kcm {
 fn store_args(name: &str, e: &Entry) -> zeroize::Zeroizing<Vec<u8>> {
     // Room for all of it first: a buffer that grew after the key was written would leave
     // a copy of the key behind, unzeroized.
-    let lists: usize = [&e.addresses, &e.authdata]
-        .iter()
-        .flat_map(|l| l.iter())
-        .map(|(_, d)| d.len() + 8)
-        .sum();
-    let principals: usize = [&e.client, &e.server]
-        .iter()
-        .map(|p| {
-            16 + p.realm.len()
-                + p.name
-                    .name_string
-                    .iter()
-                    .map(|c| c.as_bytes().len() + 4)
-                    .sum::<usize>()
-        })
-        .sum();
-    let room = name.len()
-        + 1
-        + principals
-        + lists
-        + e.key.len()
-        + e.ticket.len()
-        + e.second_ticket.len()
-        + 64;
+    let room = name.len() + 1 + entry_len(e);
     let mut args = zeroize::Zeroizing::new(Vec::with_capacity(room));
     args.extend_from_slice(&name_arg(name));
     write_entry(&mut args, e);

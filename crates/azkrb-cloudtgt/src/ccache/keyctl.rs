@@ -79,12 +79,23 @@ fn keyctl_ints(
     b: libc::c_ulong,
     c: libc::c_ulong,
 ) -> io::Result<libc::c_long> {
-    debug_assert!(!matches!(op, KEYCTL_DESCRIBE | KEYCTL_SEARCH | KEYCTL_READ));
+    let integers_only = [
+        KEYCTL_GET_KEYRING_ID,
+        KEYCTL_CLEAR,
+        KEYCTL_LINK,
+        KEYCTL_SET_TIMEOUT,
+        KEYCTL_GET_PERSISTENT,
+    ];
+    if !integers_only.contains(&op) {
+        return Err(io::Error::other(
+            "keyctl_ints takes integer-only operations",
+        ));
+    }
     // SAFETY: these operations read no argument as a pointer.
     unsafe { keyctl(op, a, b, c) }
 }
 
-fn cstring(text: &str) -> io::Result<CString> {
+fn cstring(text: &[u8]) -> io::Result<CString> {
     CString::new(text)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a key name"))
 }
@@ -102,7 +113,7 @@ fn ring(id: Serial) -> libc::c_ulong {
 /// `payload` to `keyring`, replacing one of the same type and name there.
 pub(crate) fn add_key(
     kind: &CStr,
-    description: &str,
+    description: &[u8],
     payload: &[u8],
     keyring: Serial,
 ) -> io::Result<Serial> {
@@ -134,7 +145,7 @@ pub(crate) fn add_key(
 pub(crate) fn search(
     keyring: Serial,
     kind: &CStr,
-    description: &str,
+    description: &[u8],
 ) -> io::Result<Option<Serial>> {
     let description = cstring(description)?;
     // SAFETY: `kind` and `description` are live C strings; no destination keyring.
@@ -224,9 +235,11 @@ pub(crate) fn describe(key: Serial) -> io::Result<(String, String)> {
     if buf.last() == Some(&0) {
         buf.pop();
     }
+    // type;uid;gid;perm;description (the description may hold ';' itself).
     let text = String::from_utf8_lossy(&buf);
-    let kind = text.split(';').next().unwrap_or_default().to_string();
-    let name = text.rsplit(';').next().unwrap_or_default().to_string();
+    let mut fields = text.splitn(5, ';');
+    let kind = fields.next().unwrap_or_default().to_string();
+    let name = fields.nth(3).unwrap_or_default().to_string();
     Ok((kind, name))
 }
 

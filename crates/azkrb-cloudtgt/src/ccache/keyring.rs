@@ -16,7 +16,7 @@ use azkrb_asn1::KerberosTime;
 use zeroize::Zeroizing;
 
 use super::keyctl::{self, Serial};
-use super::{Ccache, Entry, read_entry, read_principal, write_entry, write_principal};
+use super::{Ccache, Entry, entry_len, read_entry, read_principal, write_entry, write_principal};
 use crate::error::{Error, Result};
 use crate::files::Reader;
 use crate::principal::Principal;
@@ -106,7 +106,13 @@ impl Keyring {
                     "user" => Anchor::User,
                     "session" => Anchor::Session,
                     "process" => Anchor::Process,
-                    "thread" => Anchor::Thread,
+                    "thread" => {
+                        return Err(Error::Config(format!(
+                            "KEYRING:{residual}: a thread keyring belongs to one OS thread, and \
+                             azkrb's work moves between threads: use a process, session or \
+                             user keyring"
+                        )));
+                    }
                     "legacy" => Anchor::Legacy,
                     other => {
                         return Err(Error::Config(format!(
@@ -174,7 +180,7 @@ impl Keyring {
         name: &str,
     ) -> Result<Serial> {
         let err = |e| io_err("the kernel keyring", self, e);
-        if let Some(k) = keyctl::search(parent, KEYRING, name).map_err(err)? {
+        if let Some(k) = keyctl::search(parent, KEYRING, name.as_bytes()).map_err(err)? {
             if let Some(p) = possess {
                 keyctl::link(k, p).map_err(err)?;
             }
@@ -182,11 +188,11 @@ impl Keyring {
         }
         match possess {
             Some(p) => {
-                let k = keyctl::add_key(KEYRING, name, &[], p).map_err(err)?;
+                let k = keyctl::add_key(KEYRING, name.as_bytes(), &[], p).map_err(err)?;
                 keyctl::link(k, parent).map_err(err)?;
                 Ok(k)
             }
-            None => keyctl::add_key(KEYRING, name, &[], parent).map_err(err),
+            None => keyctl::add_key(KEYRING, name.as_bytes(), &[], parent).map_err(err),
         }
     }
 
@@ -239,7 +245,7 @@ impl Keyring {
     /// empty one, when the collection has none yet, as MIT does).
     fn primary(&self, collection: Serial) -> Result<String> {
         let err = |e| io_err("the collection's primary key", self, e);
-        match keyctl::search(collection, USER, PRIMARY_KEY).map_err(err)? {
+        match keyctl::search(collection, USER, PRIMARY_KEY.as_bytes()).map_err(err)? {
             Some(k) => {
                 let payload = keyctl::read(k).map_err(err)?;
                 parse_primary(&payload).ok_or_else(|| Error::File {
@@ -256,7 +262,8 @@ impl Keyring {
                 };
                 self.set_primary(collection, &name)?;
                 if self.anchor == Anchor::Legacy
-                    && let Ok(Some(old)) = keyctl::search(keyctl::SESSION_KEYRING, KEYRING, &name)
+                    && let Ok(Some(old)) =
+                        keyctl::search(keyctl::SESSION_KEYRING, KEYRING, &name.as_bytes())
                 {
                     // A cache an older library left in the session keyring joins it.
                     keyctl::link(old, collection).map_err(err)?;
@@ -270,7 +277,7 @@ impl Keyring {
         let mut payload = 1u32.to_be_bytes().to_vec();
         payload.extend_from_slice(&(subsidiary.len() as u32).to_be_bytes());
         payload.extend_from_slice(subsidiary.as_bytes());
-        keyctl::add_key(USER, PRIMARY_KEY, &payload, collection)
+        keyctl::add_key(USER, PRIMARY_KEY.as_bytes(), &payload, collection)
             .map(drop)
             .map_err(|e| io_err("setting the primary cache", self, e))
     }
@@ -282,9 +289,36 @@ impl Keyring {
             Some(s) => s.clone(),
             None => self.primary(collection)?,
         };
-        let cache = keyctl::search(collection, KEYRING, &subsidiary)
+        let cache = keyctl::search(collection, KEYRING, &subsidiary.as_bytes())
             .map_err(|e| io_err("the cache keyring", self, e))?;
         Ok((collection, subsidiary, cache))
+    }
+
+    /// The principal of the cache (its `__krb5_princ__` key alone); `None` when the cache
+    /// or that key does not exist (not initialized).
+    pub fn principal(&self) -> Result<Option<Principal>> {
+        let (_, subsidiary, cache) = self.resolve()?;
+        let me = self.with_subsidiary(&subsidiary);
+        let Some(cache) = cache else { return Ok(None) };
+        let err = |e| io_err("the cache's principal", &me, e);
+        let Some(key) = keyctl::search(cache, USER, PRINCIPAL_KEY.as_bytes()).map_err(err)? else {
+            return Ok(None);
+        };
+        let payload = keyctl::read(key).map_err(err)?;
+        Ok(Some(read_principal(&mut Reader::new(
+            &me.to_string(),
+            &payload,
+        ))?))
+    }
+
+    /// Makes this cache its collection's primary (after a login stored it, as kinit
+    /// switches).
+    pub fn switch_to(&self) -> Result<()> {
+        let (collection, subsidiary, _) = self.resolve()?;
+        if self.subsidiary.is_some() && self.primary(collection)? != subsidiary {
+            self.set_primary(collection, &subsidiary)?;
+        }
+        Ok(())
     }
 
     /// This name with its cache named: the primary when it names a collection.
@@ -307,12 +341,37 @@ impl Keyring {
     fn read(&self, cache: Serial) -> Result<Ccache> {
         let label = self.to_string();
         let err = |e| io_err("reading the cache keyring", self, e);
-        let mut principal = None;
-        let mut kdc_offset = None;
+        // The principal and time-offset keys by their serials, as MIT finds them: a
+        // credential whose name looks like theirs is still a credential.
+        let princ = keyctl::search(cache, USER, PRINCIPAL_KEY.as_bytes()).map_err(err)?;
+        let offsets = keyctl::search(cache, USER, TIME_OFFSETS_KEY.as_bytes()).map_err(err)?;
+        let principal = match princ {
+            Some(k) => read_principal(&mut Reader::new(&label, &keyctl::read(k).map_err(err)?))?,
+            None => {
+                return Err(Error::File {
+                    file: label,
+                    detail: "the cache keyring holds no default principal (not initialized)".into(),
+                });
+            }
+        };
+        // A short offsets key is passed over, as MIT does.
+        let kdc_offset = offsets
+            .and_then(|k| keyctl::read(k).ok())
+            .filter(|p| p.len() >= 8)
+            .map(|p| {
+                let mut r = Reader::new(&label, &p);
+                (
+                    r.i32("time offset").unwrap_or(0),
+                    r.i32("usec offset").unwrap_or(0),
+                )
+            });
         let mut entries = Vec::new();
         for key in keyctl::links(cache).map_err(err)? {
+            if Some(key) == princ || Some(key) == offsets {
+                continue;
+            }
             // A key removed or expired meanwhile is passed over.
-            let Ok((kind, name)) = keyctl::describe(key) else {
+            let Ok((kind, _)) = keyctl::describe(key) else {
                 continue;
             };
             if kind == "keyring" {
@@ -330,19 +389,8 @@ impl Keyring {
                 }
                 Err(e) => return Err(err(e)),
             };
-            let mut r = Reader::new(&label, &payload);
-            match name.as_str() {
-                PRINCIPAL_KEY => principal = Some(read_principal(&mut r)?),
-                TIME_OFFSETS_KEY => {
-                    kdc_offset = Some((r.i32("time offset")?, r.i32("usec offset")?));
-                }
-                _ => entries.push(read_entry(&mut r, 4)?),
-            }
+            entries.push(read_entry(&mut Reader::new(&label, &payload), 4)?);
         }
-        let principal = principal.ok_or_else(|| Error::File {
-            file: label.clone(),
-            detail: "the cache keyring holds no default principal (not initialized)".into(),
-        })?;
         Ok(Ccache {
             principal,
             kdc_offset,
@@ -350,34 +398,43 @@ impl Keyring {
         })
     }
 
-    /// Replaces the cache with `cache` (its keyring is made when missing).
+    /// Replaces the cache with `cache` (its keyring is made when missing). Everything is
+    /// made ready (and checked) before the old contents are cleared.
     pub fn save(&self, cache: &Ccache) -> Result<()> {
         let (collection, subsidiary, existing) = self.resolve()?;
         let me = self.with_subsidiary(&subsidiary);
         let err = |e| io_err("writing the cache keyring", &me, e);
+        let keys = cache
+            .entries
+            .iter()
+            .map(|e| me.entry_key(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut princ = Zeroizing::new(Vec::new());
+        write_principal(&mut princ, &cache.principal);
         let id = match existing {
             Some(id) => {
                 keyctl::clear(id).map_err(err)?;
                 id
             }
-            None => keyctl::add_key(KEYRING, &subsidiary, &[], collection).map_err(err)?,
+            None => {
+                keyctl::add_key(KEYRING, subsidiary.as_bytes(), &[], collection).map_err(err)?
+            }
         };
-        if self.anchor == Anchor::Legacy && subsidiary == self.collection {
+        let legacy_cache = self.anchor == Anchor::Legacy && subsidiary == self.collection;
+        if legacy_cache {
             // Where older libraries look for it.
             let _ = keyctl::link(id, Self::session_anchor());
         }
-        let mut princ = Zeroizing::new(Vec::new());
-        write_principal(&mut princ, &cache.principal);
-        keyctl::add_key(USER, PRINCIPAL_KEY, &princ, id).map_err(err)?;
+        keyctl::add_key(USER, PRINCIPAL_KEY.as_bytes(), &princ, id).map_err(err)?;
         if let Some((s, us)) = cache.kdc_offset
-            && self.anchor != Anchor::Legacy
+            && !legacy_cache
         {
             let mut offsets = s.to_be_bytes().to_vec();
             offsets.extend_from_slice(&us.to_be_bytes());
-            keyctl::add_key(USER, TIME_OFFSETS_KEY, &offsets, id).map_err(err)?;
+            keyctl::add_key(USER, TIME_OFFSETS_KEY.as_bytes(), &offsets, id).map_err(err)?;
         }
-        for e in &cache.entries {
-            me.add_entry(id, e)?;
+        for (e, (name, payload)) in cache.entries.iter().zip(&keys) {
+            me.add_key(id, e, name, payload)?;
         }
         me.set_expiry(id, cache.entries.iter().map(|e| e.times[2]).max());
         Ok(())
@@ -391,7 +448,8 @@ impl Keyring {
             file: me.to_string(),
             detail: "no such credential cache (log in first)".into(),
         })?;
-        me.add_entry(id, entry)?;
+        let (name, payload) = me.entry_key(entry)?;
+        me.add_key(id, entry, &name, &payload)?;
         let latest = me
             .read(id)
             .ok()
@@ -400,21 +458,32 @@ impl Keyring {
         Ok(())
     }
 
-    /// A credential's key: named by its server principal, a `big_key` where the kernel has
-    /// them (MIT's choice for all but legacy caches), else a `user` key; it expires with the
-    /// credential.
-    fn add_entry(&self, cache: Serial, e: &Entry) -> Result<()> {
-        let err = |e| io_err("adding a credential", self, e);
-        let mut payload = Zeroizing::new(Vec::new());
+    /// A credential's key name (its server principal, as MIT unparses it) and payload.
+    fn entry_key(&self, e: &Entry) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>)> {
+        let name = unparse(&e.server);
+        if name.contains(&0) {
+            return Err(Error::File {
+                file: self.to_string(),
+                detail: format!("{}: a server name with a NUL cannot name a key", e.server),
+            });
+        }
+        // Room first: a buffer that grew after the key was written would leave a copy.
+        let mut payload = Zeroizing::new(Vec::with_capacity(entry_len(e)));
         write_entry(&mut payload, e);
-        let name = e.server.to_string();
+        Ok((name, payload))
+    }
+
+    /// Adds a credential's key: a `big_key` where the kernel has them (MIT's choice for all
+    /// but legacy caches), else a `user` key; it expires with the credential.
+    fn add_key(&self, cache: Serial, e: &Entry, name: &[u8], payload: &[u8]) -> Result<()> {
+        let err = |e| io_err("adding a credential", self, e);
         let key = if self.anchor == Anchor::Legacy {
-            keyctl::add_key(USER, &name, &payload, cache).map_err(err)?
+            keyctl::add_key(USER, name, payload, cache).map_err(err)?
         } else {
-            match keyctl::add_key(BIG_KEY, &name, &payload, cache) {
+            match keyctl::add_key(BIG_KEY, name, payload, cache) {
                 Ok(k) => k,
                 Err(x) if matches!(x.raw_os_error(), Some(libc::EINVAL | libc::ENODEV)) => {
-                    keyctl::add_key(USER, &name, &payload, cache).map_err(err)?
+                    keyctl::add_key(USER, name, payload, cache).map_err(err)?
                 }
                 Err(x) => return Err(err(x)),
             }
@@ -462,35 +531,74 @@ impl Keyring {
     /// none does; a name with a subsidiary: itself).
     pub fn holding(&self, principal: &Principal) -> Result<Keyring> {
         let caches = self.caches()?;
-        Ok(caches
-            .iter()
-            .find(|k| k.load().is_ok_and(|c| c.principal.same_as(principal)))
-            .unwrap_or(&caches[0])
-            .clone())
+        for k in &caches {
+            if k.principal()?.is_some_and(|p| p.same_as(principal)) {
+                return Ok(k.clone());
+            }
+        }
+        Ok(caches[0].clone())
     }
 
     /// The cache to keep `principal`'s TGT in: in a collection, the cache that holds that
-    /// principal, else the primary when it holds nothing yet, else a new one
-    /// (`krb_ccache_` and 8 random characters); it becomes the primary, as with kinit.
+    /// principal, else the primary when it holds none yet, else a new one (`krb_ccache_` and
+    /// 8 random characters). A named cache holding another principal is refused (as kinit
+    /// refuses it). Once stored, [`switch_to`](Self::switch_to) makes it the primary.
     pub fn for_principal(&self, principal: &Principal) -> Result<Keyring> {
         if self.subsidiary.is_some() {
-            return Ok(self.clone());
+            return match self.principal()? {
+                Some(p) if !p.same_as(principal) => Err(Error::File {
+                    file: self.to_string(),
+                    detail: format!(
+                        "this cache holds {p}'s credentials; name its collection \
+                         (KEYRING:anchor:collection) to keep {principal}'s beside them"
+                    ),
+                }),
+                _ => Ok(self.clone()),
+            };
         }
         let caches = self.caches()?;
-        let holding = caches
-            .iter()
-            .find(|k| k.load().is_ok_and(|c| c.principal.same_as(principal)));
-        let chosen = match holding {
-            Some(k) => k.clone(),
-            None if caches[0].load().is_err() => caches[0].clone(),
-            None => self.with_subsidiary(&format!("{UNIQUE_PREFIX}{}", random_name()?)),
-        };
-        let collection = self.collection_id()?;
-        if let Some(s) = &chosen.subsidiary {
-            self.set_primary(collection, s)?;
+        for k in &caches {
+            if k.principal()?.is_some_and(|p| p.same_as(principal)) {
+                return Ok(k.clone());
+            }
         }
-        Ok(chosen)
+        if caches[0].principal()?.is_none() {
+            return Ok(caches[0].clone());
+        }
+        Ok(self.with_subsidiary(&format!("{UNIQUE_PREFIX}{}", random_name()?)))
     }
+}
+
+/// A principal as MIT's krb5_unparse_name writes it (its key names): components joined by
+/// '/', the realm after '@', with '/', '@' and '\\' escaped and NUL, tab, newline and
+/// backspace as \\0, \\t, \\n, \\b; other bytes as they are.
+fn unparse(p: &Principal) -> Vec<u8> {
+    fn quote(out: &mut Vec<u8>, bytes: &[u8], realm: bool) {
+        for &b in bytes {
+            match b {
+                b'/' if !realm => out.extend_from_slice(b"\\/"),
+                b'@' | b'\\' => {
+                    out.push(b'\\');
+                    out.push(b);
+                }
+                0 => out.extend_from_slice(b"\\0"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                8 => out.extend_from_slice(b"\\b"),
+                _ => out.push(b),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, c) in p.name.name_string.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        quote(&mut out, c.as_bytes(), false);
+    }
+    out.push(b'@');
+    quote(&mut out, p.realm.as_bytes(), true);
+    out
 }
 
 /// The primary key's payload: version 1, a 32-bit length, the name.
@@ -510,14 +618,18 @@ fn random_name() -> Result<String> {
         .collect())
 }
 
-/// This process's effective uid (the owner of what it makes in `/proc/self`).
+/// This process's effective uid (the second field of `/proc/self/status`'s Uid line, as
+/// geteuid(2) says).
 fn effective_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).and_then(|e| e.parse().ok()))
+        })
         .unwrap_or(u32::MAX)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,6 +181,28 @@ fn read_entry(r: &mut Reader<'_>, version: u8) -> Result<Entry> {
     })
 }
 
+/// The length of [`write_entry`]'s output (or a little more): a buffer made this large first
+/// never grows while the key is written into it, so no copy of the key is left behind.
+fn entry_len(e: &Entry) -> usize {
+    let lists: usize = [&e.addresses, &e.authdata]
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(|(_, d)| d.len() + 8)
+        .sum();
+    let principals: usize = [&e.client, &e.server]
+        .iter()
+        .map(|p| {
+            16 + p.realm.len()
+                + p.name
+                    .name_string
+                    .iter()
+                    .map(|c| c.as_bytes().len() + 4)
+                    .sum::<usize>()
+        })
+        .sum();
+    principals + lists + e.key.len() + e.ticket.len() + e.second_ticket.len() + 64
+}
+
 /// One credential as MIT marshals it (format version 4).
 fn write_entry(out: &mut Vec<u8>, e: &Entry) {
     write_principal(out, &e.client);

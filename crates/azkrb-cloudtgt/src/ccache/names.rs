@@ -417,8 +417,9 @@ pub fn locate_holding(
 }
 
 /// Where to keep `principal`'s new TGT under ccache name `name`: in a `DIR:`, `KEYRING:` or
-/// `KCM:` collection, the cache that holds that principal already, else a new one, made the
-/// collection's primary (as kinit does); under any other name, its one cache.
+/// `KCM:` collection, the cache that holds that principal already, else a new one, to be
+/// made the collection's primary once the TGT is stored ([`Location::switch_to`]), as kinit
+/// does; under any other name, its one cache.
 pub fn locate_for_principal(
     name: &str,
     principal: &Principal,
@@ -472,6 +473,17 @@ impl Location {
                 cache.store(cred)?;
                 other.save(&cache)
             }
+        }
+    }
+
+    /// Makes this cache its collection's default, as kinit does after a login stored its
+    /// TGT there (a `KEYRING:` collection's primary, the KCM daemon's default; a `DIR:`
+    /// collection's primary was set when [`locate_for_principal`] chose it).
+    pub fn switch_to(&self) -> Result<()> {
+        match self {
+            Location::Keyring(k) => k.switch_to(),
+            Location::Kcm(kcm, Some(name)) => kcm.set_default(name),
+            _ => Ok(()),
         }
     }
 

@@ -81,6 +81,7 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
         cache.set_config("fast_avail", Some(&tgt.server), b"yes");
     }
     path.save(&cache)?;
+    path.switch_to()?;
     let renewable = match tgt.renew_till {
         Some(r) if tgt.flags.contains(azkrb::asn1::TicketFlags::RENEWABLE) => {
             format!(", renewable until {r}")
@@ -186,6 +187,14 @@ pub(crate) async fn ticket(g: &Global, target: &str) -> Result<(), Failure> {
     // Beside the TGT it was made with (another cache of a DIR: collection, maybe).
     let config = azkrb::cloudtgt::RealmConfig::discover(g.krb5_conf.as_deref())?;
     let path = ccache::locate_holding(&ccache_name(g)?, &t.client, &config)?;
+    // Never into a cache of another principal (a collection whose caches hold neither).
+    let holder = path.load()?.principal;
+    if !holder.same_as(&t.client) {
+        return Err(usage(format!(
+            "{path} holds {holder}'s credentials, not {}'s: the ticket is not stored",
+            t.client
+        )));
+    }
     path.add(&t)?;
     println!("{} stored in {path} (valid until {})", t.server, t.endtime);
     let share = if unc.share == "IPC$" {
