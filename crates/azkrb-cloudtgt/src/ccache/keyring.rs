@@ -263,7 +263,7 @@ impl Keyring {
                 self.set_primary(collection, &name)?;
                 if self.anchor == Anchor::Legacy
                     && let Ok(Some(old)) =
-                        keyctl::search(keyctl::SESSION_KEYRING, KEYRING, &name.as_bytes())
+                        keyctl::search(keyctl::SESSION_KEYRING, KEYRING, name.as_bytes())
                 {
                     // A cache an older library left in the session keyring joins it.
                     keyctl::link(old, collection).map_err(err)?;
@@ -289,7 +289,7 @@ impl Keyring {
             Some(s) => s.clone(),
             None => self.primary(collection)?,
         };
-        let cache = keyctl::search(collection, KEYRING, &subsidiary.as_bytes())
+        let cache = keyctl::search(collection, KEYRING, subsidiary.as_bytes())
             .map_err(|e| io_err("the cache keyring", self, e))?;
         Ok((collection, subsidiary, cache))
     }
