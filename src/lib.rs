@@ -45,6 +45,7 @@ pub mod pool;
 pub mod share;
 pub mod unc;
 
+pub use azkrb_acl as acl;
 pub use azkrb_asn1 as asn1;
 pub use azkrb_cloudtgt as cloudtgt;
 pub use azkrb_crypto as crypto;

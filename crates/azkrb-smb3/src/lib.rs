@@ -66,6 +66,7 @@ pub mod open;
 pub mod proto;
 mod reclaim;
 mod replay;
+pub mod security;
 pub mod session;
 mod sockopt;
 pub mod status;

@@ -45,6 +45,12 @@ impl Access {
     pub const GENERIC_READ: Self = Self(0x0012_0089);
     /// FILE_GENERIC_WRITE: data, append, attributes, extended attributes, synchronize.
     pub const GENERIC_WRITE: Self = Self(0x0012_0116);
+    /// WRITE_DAC (write the DACL).
+    pub const WRITE_DAC: Self = Self(0x0004_0000);
+    /// WRITE_OWNER (write the owner and group).
+    pub const WRITE_OWNER: Self = Self(0x0008_0000);
+    /// ACCESS_SYSTEM_SECURITY (read or write the SACL).
+    pub const ACCESS_SYSTEM_SECURITY: Self = Self(0x0100_0000);
 
     /// The mask on the wire.
     pub const fn bits(self) -> u32 {

@@ -11,11 +11,11 @@ use crate::status::NtStatus;
 use crate::tree::{Tree, create_body, create_body_with, smb_path};
 
 /// What a CREATE + … + CLOSE compound brought back ([`Tree::by_path`]).
-struct ByPath {
-    opened: msg::CreateResponse,
+pub(crate) struct ByPath {
+    pub(crate) opened: msg::CreateResponse,
     /// The answers to the requests between the CREATE and the CLOSE, in order.
-    middle: Vec<Response>,
-    close: Response,
+    pub(crate) middle: Vec<Response>,
+    pub(crate) close: Response,
 }
 
 /// The beginning of a file, read by path in one round trip ([`Tree::read_start`]).
@@ -59,7 +59,7 @@ impl Tree {
     /// [`msg::RELATED_FILE_ID`]) + CLOSE, as one compound, with each request's credit
     /// charge. A refused CREATE is the error (the server fails the rest with it); the
     /// middle answers, then the CLOSE's, are the caller's to check, in that order.
-    async fn by_path(
+    pub(crate) async fn by_path(
         &self,
         path: &str,
         options: &OpenOptions,

@@ -161,6 +161,46 @@ impl Global {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum AclCmd {
+    /// Show the owner, group and DACL (icacls-style; --sddl; --json).
+    Get {
+        /// //host/share[/path]
+        path: String,
+        /// As SDDL (O:…G:…D:…).
+        #[arg(long, conflicts_with = "json")]
+        sddl: bool,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit the DACL as icacls does: --grant 'TRUSTEE:(OI)(CI)(M)', --deny 'TRUSTEE:(W)',
+    /// --remove TRUSTEE, --inheritance e|d|r, --sddl 'O:…G:…D:…' (replace); a trustee is a
+    /// SID or a well-known name (Everyone, BUILTIN\Administrators …).
+    Set {
+        /// //host/share[/path]
+        path: String,
+        /// Allow: TRUSTEE:(flags)(rights), as Everyone:(OI)(CI)(RX).
+        #[arg(long)]
+        grant: Vec<String>,
+        /// Deny: TRUSTEE:(flags)(rights).
+        #[arg(long)]
+        deny: Vec<String>,
+        /// Remove every explicit entry of TRUSTEE.
+        #[arg(long)]
+        remove: Vec<String>,
+        /// Inheritance: e (enable), d (disable, keeping copies), r (disable, removing).
+        #[arg(long, value_name = "e|d|r")]
+        inheritance: Option<String>,
+        /// Replace the descriptor's parts this SDDL gives.
+        #[arg(long)]
+        sddl: Option<String>,
+        /// Then make the inherited entries of everything below a directory again.
+        #[arg(short = 'r', long)]
+        recursive: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum Cmd {
     /// Obtain a TGT and write it to the credential cache (without a principal: keep the
     /// cache's TGT if it is still valid).
@@ -212,6 +252,11 @@ pub(crate) enum Cmd {
         /// One JSON object per entry.
         #[arg(long)]
         json: bool,
+    },
+    /// A file's or directory's Windows ACL (NTFS permissions), as icacls shows and edits it.
+    Acl {
+        #[command(subcommand)]
+        op: AclCmd,
     },
     /// Show a file's or directory's metadata.
     Stat {

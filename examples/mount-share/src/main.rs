@@ -21,8 +21,8 @@ use std::process::ExitCode;
 
 use azkrb::UncPath;
 
-use cli::{Cli, Cmd, from_ccache};
-use commands::{auth, files, mount, transfer};
+use cli::{AclCmd, Cli, Cmd, from_ccache};
+use commands::{acl, auth, files, mount, transfer};
 use failure::{Failure, usage};
 
 fn main() -> ExitCode {
@@ -99,6 +99,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Ticket { target } => auth::ticket(g, &target).await,
         Cmd::Ls { path, json } => files::ls(g, &path, json).await,
         Cmd::Stat { path, json } => files::stat(g, &path, json).await,
+        Cmd::Acl { op } => match op {
+            AclCmd::Get { path, sddl, json } => acl::get(g, &path, sddl, json).await,
+            AclCmd::Set {
+                path,
+                grant,
+                deny,
+                remove,
+                inheritance,
+                sddl,
+                recursive,
+            } => {
+                acl::set(
+                    g,
+                    &path,
+                    acl::AclSet {
+                        grant,
+                        deny,
+                        remove,
+                        inheritance,
+                        sddl,
+                        recursive,
+                    },
+                )
+                .await
+            }
+        },
         Cmd::Get {
             remote,
             local,

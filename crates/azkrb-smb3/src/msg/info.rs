@@ -26,6 +26,33 @@ pub fn query_info_request_of(info_type: u8, id: FileId, class: u8, output_len: u
     b
 }
 
+/// QUERY_INFO of InfoType SECURITY for the descriptor's `parts` (AdditionalInformation:
+/// OWNER 1, GROUP 2, DACL 4, SACL 8).
+pub fn query_security_request(id: FileId, parts: u32, output_len: u32) -> Vec<u8> {
+    let mut b = query_info_request_of(3, id, 0, output_len);
+    // AdditionalInformation, after StructureSize, the two types, OutputBufferLength,
+    // InputBufferOffset, Reserved and InputBufferLength.
+    b[16..20].copy_from_slice(&parts.to_le_bytes());
+    b
+}
+
+/// SET_INFO of InfoType SECURITY: `descriptor` (self-relative) for its `parts`.
+pub fn set_security_request(id: FileId, parts: u32, descriptor: &[u8]) -> Result<Vec<u8>> {
+    let len = u32::try_from(descriptor.len())
+        .map_err(|_| Error::Protocol("a security descriptor over 4 GiB".into()))?;
+    let mut b = Vec::with_capacity(32 + descriptor.len());
+    b.extend_from_slice(&33u16.to_le_bytes());
+    b.push(3); // InfoType: SECURITY
+    b.push(0);
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&((HEADER_LEN + 32) as u16).to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&parts.to_le_bytes());
+    b.extend_from_slice(&id.0);
+    b.extend_from_slice(descriptor);
+    Ok(b)
+}
+
 /// The output buffer of a QUERY_INFO response, no larger than the `output_len` asked for.
 pub fn query_info_response(msg: &[u8], output_len: u32) -> Result<Vec<u8>> {
     let r = R::new("QUERY_INFO response", msg);

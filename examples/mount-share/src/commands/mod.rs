@@ -1,5 +1,6 @@
 //! The commands, by concept.
 
+pub(crate) mod acl;
 pub(crate) mod auth;
 pub(crate) mod files;
 pub(crate) mod mount;

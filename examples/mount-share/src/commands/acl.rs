@@ -1,0 +1,291 @@
+//! `acl get` and `acl set`: a file's or directory's Windows ACL (its security descriptor),
+//! shown and edited as icacls does; `-r` passes a directory's inheritable entries down to
+//! everything below it, as Windows computes them.
+
+use azkrb::acl::acl::{ACCESS_ALLOWED, ACCESS_DENIED};
+use azkrb::acl::descriptor::control;
+use azkrb::acl::inherit::{Edit, apply, reinherit};
+use azkrb::acl::{Acl, SecurityDescriptor, icacls, sddl};
+use azkrb::smb3::security;
+
+use super::files::open;
+use crate::failure::{Failure, usage};
+
+/// What `acl set` was asked to do.
+pub(crate) struct AclSet {
+    pub(crate) grant: Vec<String>,
+    pub(crate) deny: Vec<String>,
+    pub(crate) remove: Vec<String>,
+    pub(crate) inheritance: Option<String>,
+    pub(crate) sddl: Option<String>,
+    pub(crate) recursive: bool,
+}
+
+/// Names for SIDs: none beyond the well-known ones (see `azkrb::acl::Sid::name`).
+fn no_name(_: &azkrb::acl::Sid) -> Option<String> {
+    None
+}
+
+fn no_sid(_: &str) -> Option<azkrb::acl::Sid> {
+    None
+}
+
+fn bad(e: azkrb::acl::Error) -> Failure {
+    usage(e.to_string())
+}
+
+async fn read(share: &azkrb::Share, path: &str) -> Result<SecurityDescriptor, Failure> {
+    let bytes = share
+        .run(|t| async move {
+            t.security(
+                path,
+                security::parts::OWNER | security::parts::GROUP | security::parts::DACL,
+            )
+            .await
+        })
+        .await?;
+    SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
+        Failure::from(azkrb::smb3::Error::Malformed(format!(
+            "{path}: the server's security descriptor: {e}"
+        )))
+    })
+}
+
+/// Writes `sd`'s DACL (and its owner and group when `owner` says so).
+async fn write(
+    share: &azkrb::Share,
+    path: &str,
+    sd: &SecurityDescriptor,
+    owner: bool,
+) -> Result<(), Failure> {
+    let mut out = sd.clone();
+    let mut which = security::parts::DACL;
+    if owner {
+        if out.owner.is_some() {
+            which |= security::parts::OWNER;
+        }
+        if out.group.is_some() {
+            which |= security::parts::GROUP;
+        }
+    } else {
+        out.owner = None;
+        out.group = None;
+    }
+    out.sacl = None;
+    let bytes = out.to_bytes().map_err(bad)?;
+    share
+        .run(|t| {
+            let bytes = &bytes;
+            async move { t.set_security(path, which, bytes).await }
+        })
+        .await?;
+    Ok(())
+}
+
+fn control_words(c: u16) -> Vec<&'static str> {
+    [
+        (control::DACL_PROTECTED, "DACL protected"),
+        (control::DACL_AUTO_INHERITED, "DACL auto-inherited"),
+        (
+            control::DACL_AUTO_INHERIT_REQ,
+            "DACL auto-inherit requested",
+        ),
+    ]
+    .iter()
+    .filter(|(b, _)| c & b != 0)
+    .map(|(_, n)| *n)
+    .collect()
+}
+
+/// `acl get`: the descriptor as icacls shows it, or its SDDL, or JSON.
+pub(crate) async fn get(
+    g: &crate::cli::Global,
+    unc: &str,
+    as_sddl: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    let (share, p) = open(g, unc, false).await?;
+    let sd = read(&share, &p).await?;
+    if as_sddl {
+        println!("{}", sddl::to_string(&sd).map_err(bad)?);
+        return Ok(());
+    }
+    let trustee = |s: &Option<azkrb::acl::Sid>| {
+        s.as_ref()
+            .map(|s| icacls::trustee_text(s, &no_name))
+            .unwrap_or_else(|| "(none)".into())
+    };
+    if json {
+        let aces: Vec<serde_json::Value> = sd
+            .dacl
+            .iter()
+            .flat_map(|d| d.aces.iter())
+            .map(|a| {
+                serde_json::json!({
+                    "type": match a.ace_type {
+                        ACCESS_ALLOWED => "allow".to_string(),
+                        ACCESS_DENIED => "deny".to_string(),
+                        t => format!("0x{t:02x}"),
+                    },
+                    "flags": a.flags,
+                    "inherited": a.is_inherited(),
+                    "mask": a.mask(),
+                    "rights": a.mask().map(icacls::mask_text),
+                    "sid": a.sid().map(|s| s.to_string()),
+                    "name": a.sid().and_then(|s| s.name()),
+                    "text": icacls::ace_text(a, &no_name),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": unc,
+                "owner": sd.owner.as_ref().map(|s| s.to_string()),
+                "group": sd.group.as_ref().map(|s| s.to_string()),
+                "control": control_words(sd.control),
+                "dacl": sd.dacl.as_ref().map(|_| aces),
+                "sddl": sddl::to_string(&sd).ok(),
+            })
+        );
+        return Ok(());
+    }
+    let pad = " ".repeat(unc.chars().count() + 1);
+    println!("{unc} Owner: {}", trustee(&sd.owner));
+    println!("{pad}Group: {}", trustee(&sd.group));
+    let words = control_words(sd.control);
+    if !words.is_empty() {
+        println!("{pad}{}", words.join(", "));
+    }
+    match &sd.dacl {
+        None => println!("{pad}(no DACL: everyone has every right)"),
+        Some(d) if d.aces.is_empty() => println!("{pad}(an empty DACL: no one has any right)"),
+        Some(d) => {
+            for a in &d.aces {
+                println!("{pad}{}", icacls::ace_text(a, &no_name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parent of a path inside the share ("" for a top-level name).
+fn parent_of(path: &str) -> &str {
+    path.rsplit_once(['/', '\\']).map_or("", |(p, _)| p)
+}
+
+/// `acl set`: the edits applied in icacls's order (a whole descriptor first, then
+/// inheritance, removals, grants and denies), then, with `-r`, the inherited entries of
+/// everything below made again from the new ones.
+pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Result<(), Failure> {
+    let mut edits = Vec::new();
+    if let Some(i) = &how.inheritance {
+        edits.push(match i.as_str() {
+            "e" => Edit::InheritanceEnable,
+            "d" => Edit::InheritanceDisable,
+            "r" => Edit::InheritanceRemove,
+            other => return Err(usage(format!("--inheritance {other}: e, d or r"))),
+        });
+    }
+    for r in &how.remove {
+        edits.push(Edit::Remove(
+            icacls::parse_trustee(r, &no_sid).map_err(bad)?,
+        ));
+    }
+    for a in &how.grant {
+        edits.push(Edit::Grant(
+            icacls::parse_ace(a, ACCESS_ALLOWED, &no_sid).map_err(bad)?,
+        ));
+    }
+    for a in &how.deny {
+        edits.push(Edit::Deny(
+            icacls::parse_ace(a, ACCESS_DENIED, &no_sid).map_err(bad)?,
+        ));
+    }
+    let replacement = how
+        .sddl
+        .as_deref()
+        .map(sddl::parse)
+        .transpose()
+        .map_err(bad)?;
+    if edits.is_empty() && replacement.is_none() {
+        return Err(usage(
+            "nothing to set: give --grant, --deny, --remove, --inheritance or --sddl",
+        ));
+    }
+    let (share, p) = open(g, unc, false).await?;
+    let mut sd = read(&share, &p).await?;
+    let mut owner = false;
+    if let Some(r) = replacement {
+        owner = r.owner.is_some() || r.group.is_some();
+        if r.owner.is_some() {
+            sd.owner = r.owner;
+        }
+        if r.group.is_some() {
+            sd.group = r.group;
+        }
+        if r.dacl.is_some() || r.control & control::DACL_PRESENT != 0 {
+            sd.dacl = r.dacl;
+            sd.control = r.control;
+        }
+    }
+    let enabling = edits.contains(&Edit::InheritanceEnable);
+    for e in &edits {
+        apply(&mut sd, e);
+    }
+    if enabling && !p.is_empty() {
+        // Inheriting again: the parent's inheritable entries come back, as Windows adds them.
+        let parent = read(&share, parent_of(&p)).await?;
+        let info = share
+            .run(|t| {
+                let p = &p;
+                async move { t.stat(p).await }
+            })
+            .await?;
+        let is_dir = info.attributes & 0x10 != 0;
+        sd = reinherit(&sd, &parent.dacl.unwrap_or_default(), is_dir);
+    }
+    write(&share, &p, &sd, owner).await?;
+    if how.recursive {
+        let n = propagate(&share, &p, &sd.dacl.clone().unwrap_or_default()).await?;
+        eprintln!("{unc}: inherited entries made again below it ({n} files and directories)");
+    }
+    Ok(())
+}
+
+/// Makes the inherited entries of everything below directory `dir` again from its DACL
+/// `acl`, depth first; returns how many were written.
+async fn propagate(share: &azkrb::Share, dir: &str, acl: &Acl) -> Result<usize, Failure> {
+    let mut written = 0;
+    // (directory, its DACL) still to walk.
+    let mut todo = vec![(dir.to_string(), acl.clone())];
+    while let Some((d, parent)) = todo.pop() {
+        let entries = share
+            .run(|t| {
+                let d = &d;
+                async move { t.list(d).await }
+            })
+            .await?;
+        for e in entries {
+            if e.name == "." || e.name == ".." {
+                continue;
+            }
+            let child = if d.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{d}/{}", e.name)
+            };
+            let is_dir = e.attributes & 0x10 != 0;
+            let sd = read(share, &child).await?;
+            let again = reinherit(&sd, &parent, is_dir);
+            if again != sd {
+                write(share, &child, &again, false).await?;
+                written += 1;
+            }
+            if is_dir {
+                todo.push((child, again.dacl.unwrap_or_default()));
+            }
+        }
+    }
+    Ok(written)
+}
