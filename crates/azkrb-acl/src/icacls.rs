@@ -195,7 +195,7 @@ pub fn trustee_text(sid: &Sid, names: &dyn Fn(&Sid) -> Option<String>) -> String
 /// `BUILTIN\Administrators`), an SDDL alias (`BA`), or a name `names` knows.
 pub fn parse_trustee(text: &str, names: &dyn Fn(&str) -> Option<Sid>) -> Result<Sid> {
     let text = text.trim();
-    if text.len() > 2 && text[..2].eq_ignore_ascii_case("S-") {
+    if text.len() > 2 && text.as_bytes()[..2].eq_ignore_ascii_case(b"S-") {
         return Sid::parse(text);
     }
     Sid::from_name(text)

@@ -111,6 +111,13 @@ fn acl_text(acl: &Acl, protected: bool, auto_inherited: bool, requested: bool) -
                     extra.len()
                 ))
             })?;
+        let known = ACE_FLAGS.iter().fold(0u8, |a, (_, b)| a | b);
+        if ace.flags & !known != 0 {
+            return Err(Error::Text(format!(
+                "an ACE with flags 0x{:02x} has no SDDL form (use JSON)",
+                ace.flags
+            )));
+        }
         let f: String = ACE_FLAGS
             .iter()
             .filter(|(_, b)| ace.flags & b != 0)
@@ -125,8 +132,44 @@ fn acl_text(acl: &Acl, protected: bool, auto_inherited: bool, requested: bool) -
     Ok(s)
 }
 
+/// What SDDL can say of `sd`: the same, but for control flags it has no letters for (the
+/// defaulted flags, the resource-manager bits, an ACL's flags without that ACL) and the ACL
+/// revision, which [`to_string`] leaves out.
+pub fn expressible(sd: &SecurityDescriptor) -> SecurityDescriptor {
+    let mut keep = 0;
+    let dacl_bits =
+        control::DACL_PROTECTED | control::DACL_AUTO_INHERITED | control::DACL_AUTO_INHERIT_REQ;
+    let sacl_bits =
+        control::SACL_PROTECTED | control::SACL_AUTO_INHERITED | control::SACL_AUTO_INHERIT_REQ;
+    if sd.dacl.is_some() {
+        keep |= dacl_bits;
+    } else {
+        keep |= control::DACL_PRESENT;
+    }
+    if sd.sacl.is_some() {
+        keep |= sacl_bits;
+    } else {
+        keep |= control::SACL_PRESENT;
+    }
+    // SDDL has no ACL revision: it reads back as 2 (4 is for object ACEs, which it has no
+    // form for here).
+    let revision_2 = |a: &Option<Acl>| {
+        a.clone().map(|mut a| {
+            a.revision = 2;
+            a
+        })
+    };
+    SecurityDescriptor {
+        control: sd.control & keep,
+        dacl: revision_2(&sd.dacl),
+        sacl: revision_2(&sd.sacl),
+        ..sd.clone()
+    }
+}
+
 /// The descriptor in SDDL. ACEs SDDL cannot carry byte for byte (object ACEs, a callback's
-/// data) are an error.
+/// data, unknown flags) are an error; control flags it has no letters for are left out (see
+/// [`expressible`]).
 ///
 /// ```
 /// use azkrb_acl::{sddl, SecurityDescriptor};
