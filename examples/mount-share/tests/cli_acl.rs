@@ -350,3 +350,105 @@ fn a_deny_entry_denies_and_a_recursive_grant_reaches_every_child() {
         "rm (bob)",
     );
 }
+
+/// `system.cifs_acl` of `path` through Python's os.getxattr (the kernel's call, on the mount).
+fn getxattr(path: &std::path::Path) -> Output {
+    Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys; sys.stdout.buffer.write(os.getxattr(sys.argv[1], 'system.cifs_acl')); \
+             print(os.listxattr(sys.argv[1]), file=sys.stderr)",
+        ])
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
+    use common::mount::{sigterm, start_mount, wait_exit};
+    let l = Lab::new("acl-xattr");
+    l.login();
+    let smb = format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]);
+    let name = format!("xattr-{}.txt", std::process::id());
+    l.ok(&["put", "-", &l.unc(&name)], b"acl");
+    let mp = l.dir.join("mnt");
+    let mut m = start_mount(&l, &mp);
+    let file = mp.join(&name);
+
+    // What the mount shows is the server's descriptor, as mount-share reads it.
+    let out = getxattr(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("system.cifs_acl"));
+    let shown = azkrb::acl::SecurityDescriptor::from_bytes(&out.stdout).unwrap();
+    let text = ok(
+        run(
+            &l,
+            &l.ccache(),
+            &smb,
+            &["acl", "get", "--sddl", &l.unc(&name)],
+        ),
+        "acl get",
+    );
+    assert_eq!(shown, sddl::parse(text.trim()).unwrap());
+
+    // A descriptor written there is the server's.
+    let mut new = shown.clone();
+    new.owner = None;
+    new.group = None;
+    azkrb::acl::inherit::apply(
+        &mut new,
+        &azkrb::acl::inherit::Edit::Deny(azkrb::acl::Ace::deny(
+            "S-1-5-21-1-2-3-1105".parse().unwrap(),
+            azkrb::acl::rights::WRITE,
+            0,
+        )),
+    );
+    let bytes = new.to_bytes().unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let set = Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys; os.setxattr(sys.argv[1], 'system.cifs_acl', bytes.fromhex(sys.argv[2]))",
+        ])
+        .arg(&file)
+        .arg(&hex)
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let text = ok(
+        run(
+            &l,
+            &l.ccache(),
+            &smb,
+            &["acl", "get", "--sddl", &l.unc(&name)],
+        ),
+        "acl get",
+    );
+    let after = sddl::parse(text.trim()).unwrap();
+    assert_eq!(after.dacl, new.dacl, "{text}");
+    // Bytes that are no descriptor are refused before they reach the server.
+    let bad = Command::new("python3")
+        .args([
+            "-c",
+            "import os, sys; os.setxattr(sys.argv[1], 'system.cifs_acl', b'nonsense')",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Invalid argument"));
+
+    sigterm(&m);
+    let (status, stderr) = wait_exit(m.take());
+    assert!(status.success(), "{stderr}");
+    l.ok(&["rm", &l.unc(&name)], b"");
+}

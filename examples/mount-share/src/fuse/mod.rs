@@ -23,6 +23,7 @@ mod inodes;
 mod leased;
 mod listing;
 mod open_file;
+mod xattr;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
@@ -38,7 +39,7 @@ use fuser::{
     Errno, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, KernelConfig,
     LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
     ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite,
-    Request, TimeOrNow, WriteFlags,
+    ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
 use convert::{desired_access, errno, filetime, lock};
@@ -902,6 +903,27 @@ impl Filesystem for SmbFs {
     ) {
         lock(&self.dirs).remove(&fh.0);
         reply.ok();
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        self.get_acl_xattr(ino, name, size, reply);
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
+        self.list_acl_xattr(size, reply);
+    }
+
+    fn setxattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        _flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        self.set_acl_xattr(ino, name, value, reply);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
