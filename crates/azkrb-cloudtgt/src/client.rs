@@ -488,7 +488,7 @@ impl Client {
         &self.transport
     }
 
-    async fn send(&self, realm: &str, request: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) async fn send(&self, realm: &str, request: &[u8]) -> Result<Vec<u8>> {
         self.transport
             .send(self.config.kdcs_for(realm)?, realm, request)
             .await

@@ -456,6 +456,9 @@ pub struct TgsExchange {
     armoring: Armoring,
     /// The armor of the request in flight, when it is armored.
     armor: Option<TgsArmor>,
+    /// User-to-user to the TGT's own client: the ticket comes back sealed in the TGT's
+    /// session key (see [`TgsExchange::user_to_self`]).
+    to_self: bool,
 }
 
 impl TgsExchange {
@@ -508,6 +511,7 @@ impl TgsExchange {
             renewing: true,
             armoring: Armoring::default(),
             armor: None,
+            to_self: false,
         };
         x.build(now)?;
         Ok(x)
@@ -546,7 +550,40 @@ impl TgsExchange {
             renewing: false,
             armoring: Armoring::default(),
             armor: None,
+            to_self: false,
         };
+        x.build(now)?;
+        Ok(x)
+    }
+
+    /// A user-to-user ticket (RFC 4120 §2.9.2, ENC-TKT-IN-SKEY) for the TGT's own client,
+    /// with the TGT as the additional ticket: the KDC seals it in the TGT's session key, so
+    /// the client can open it and read what the KDC says of it (an AD KDC's PAC: the user's
+    /// and groups' SIDs), which no service ticket shows its client.
+    ///
+    /// With `enterprise`, the client is named as an enterprise name (`user@REALM` in one
+    /// component), as Samba's AD DC finds a user account as a server (it looks up a plain
+    /// name among services only).
+    pub fn user_to_self(tgt: Credential, enterprise: bool, now: KerberosTime) -> Result<Self> {
+        let me = if enterprise {
+            Principal::new(
+                azkrb_asn1::PrincipalName {
+                    name_type: NameType::Enterprise,
+                    name_string: vec![tgt.client.to_string().into()],
+                },
+                tgt.client.realm.clone(),
+            )
+        } else {
+            Principal::new(
+                azkrb_asn1::PrincipalName {
+                    name_type: NameType::Principal,
+                    name_string: tgt.client.name.name_string.clone(),
+                },
+                tgt.client.realm.clone(),
+            )
+        };
+        let mut x = Self::new(tgt, me, now)?;
+        x.to_self = true;
         x.build(now)?;
         Ok(x)
     }
@@ -601,6 +638,13 @@ impl TgsExchange {
                 .renew_till
                 .unwrap_or_else(|| KerberosTime::from_unix(now.unix() + LIFETIME));
             (o | KdcOptions::RENEW, r, till)
+        } else if self.to_self {
+            let (o, r) = tgs_options(&self.tgt, false);
+            (
+                o | KdcOptions::ENC_TKT_IN_SKEY,
+                r,
+                KerberosTime::from_unix(now.unix() + LIFETIME),
+            )
         } else {
             let (o, r) = tgs_options(&self.tgt, self.target.tgs_realm().is_none());
             (o, r, KerberosTime::from_unix(now.unix() + LIFETIME))
@@ -617,7 +661,7 @@ impl TgsExchange {
             etype: DEFAULT_ETYPES.iter().map(|e| e.number()).collect(),
             addresses: None,
             enc_authorization_data: None,
-            additional_tickets: None,
+            additional_tickets: self.to_self.then(|| vec![self.tgt.ticket.clone()]),
         };
         // The checksum covers the DER of KDC-REQ-BODY itself, without the [4] tag around it.
         let body_der = encode("KDC-REQ-BODY", &body)?;
@@ -751,6 +795,13 @@ impl TgsExchange {
                     self.tgt.server
                 )))
             };
+        }
+        // A user-to-user ticket to oneself, however the KDC names the client.
+        if self.to_self
+            && (got.same_as(&self.tgt.client)
+                || got.name.name_string == self.service.name.name_string)
+        {
+            return Ok(TgsStep::Done(Box::new(cred)));
         }
         // The service itself (its realm may be canonicalized by the KDC).
         if got.name.name_string == self.service.name.name_string

@@ -168,6 +168,7 @@ pub mod krbcred;
 pub mod principal;
 pub mod spnego;
 pub mod transport;
+pub mod whoami;
 
 pub use client::{Client, CredentialCache, TgtSource};
 pub use config::{HttpAnchor, KdcAddress, RealmConfig};

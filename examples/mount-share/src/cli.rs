@@ -237,6 +237,15 @@ pub(crate) enum Cmd {
     /// Renew the credential cache's TGT (as kinit -R): valid from now for its lifetime, up
     /// to its renewal limit.
     Renew,
+    /// The user's SID and groups as the KDC sees them (its PAC), for the TGT that serves
+    /// TARGET's host (//host), else the default TGT.
+    Whoami {
+        /// //host[/share]
+        target: Option<String>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the credential cache like MIT klist.
     Klist,
     /// Fetch cifs/<host> into the credential cache (for mount -t cifs -o sec=krb5) and print

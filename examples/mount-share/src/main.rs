@@ -91,6 +91,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             auth::login(g, how).await
         }
         Cmd::Renew => auth::renew(g).await,
+        Cmd::Whoami { target, json } => auth::whoami(g, target.as_deref(), json).await,
         Cmd::Klist => auth::klist(g),
         Cmd::Config => {
             auth::show_config(g);

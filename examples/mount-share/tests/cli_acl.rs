@@ -452,3 +452,38 @@ fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
     assert!(status.success(), "{stderr}");
     l.ok(&["rm", &l.unc(&name)], b"");
 }
+
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn whoami_reads_what_the_kdc_says_through_a_user_to_user_ticket() {
+    let l = Lab::new("whoami");
+    l.login();
+    // MIT's KDC issues the user-to-user ticket (opened with the TGT's session key); its PAC
+    // carries no logon information: said so.
+    let out = l.ok(&["whoami"], b"");
+    assert!(
+        out.contains(&format!("Principal: alice@{}", l.env["AZKRB_LAB_REALM"]))
+            && out.contains("holds no logon information"),
+        "{out}"
+    );
+    let json = l.ok(&["whoami", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["logon_info"], false);
+    assert_eq!(
+        v["principal"],
+        format!("alice@{}", l.env["AZKRB_LAB_REALM"])
+    );
+    // Samba 4.17's AD DC gives no user-to-user ticket to a user: a clear error, no panic.
+    let cc = format!("{}-dc", l.ccache());
+    let dc = l.env["AZKRB_LAB_ADDC_SMB"].clone();
+    login(
+        &l,
+        &cc,
+        &dc,
+        &format!("alice@{}", l.env["AZKRB_LAB_ADDC_REALM"]),
+        &l.env["AZKRB_LAB_ADDC_PASSWORD"],
+    );
+    let out = run(&l, &cc, &dc, &["whoami"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user-to-user ticket"));
+}

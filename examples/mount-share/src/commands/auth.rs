@@ -301,3 +301,77 @@ pub(crate) fn read_prt_session_key(file: &str) -> Result<Zeroizing<Vec<u8>>, Fai
         ))),
     }
 }
+
+/// `whoami`: the user's SID and groups as the KDC puts them in a PAC (read from a
+/// user-to-user ticket to oneself), for the TGT that serves `target`'s host (the default
+/// TGT without one).
+pub(crate) async fn whoami(g: &Global, target: Option<&str>, json: bool) -> Result<(), Failure> {
+    let files = from_ccache(g)?;
+    let kerberos = files.kerberos();
+    let tgt = match target {
+        Some(t) => {
+            let unc = UncPath::parse(&format!("{}/IPC$", t.trim_end_matches(['/', '\\'])))
+                .or_else(|_| UncPath::parse(t))?;
+            kerberos.tgt_for_host(&unc.host).await?
+        }
+        None => kerberos.tgt().await?,
+    };
+    let id = kerberos.identity(&tgt).await?;
+    let info = id.pac.as_ref().and_then(|p| p.logon_info.as_ref());
+    let user_sid = info.and_then(|i| i.user_sid()).map(|s| s.to_string());
+    let groups: Vec<String> = info
+        .map(|i| i.group_sids().iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    let upn = id.pac.as_ref().and_then(|p| p.upn_dns_info.as_ref());
+    let name_of = |sid: &str| {
+        azkrb::acl::Sid::parse(sid)
+            .ok()
+            .and_then(|s| s.name())
+            .unwrap_or("")
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "principal": id.principal.to_string(),
+                "pac": id.pac.is_some(),
+                "logon_info": info.is_some(),
+                "user_sid": user_sid,
+                "name": info.map(|i| format!("{}\\{}", i.logon_domain_name, i.effective_name)),
+                "upn": upn.map(|u| u.upn.clone()),
+                "groups": groups.iter().map(|g| serde_json::json!({"sid": g, "name": name_of(g)})).collect::<Vec<_>>(),
+            })
+        );
+        return Ok(());
+    }
+    println!("Principal: {}", id.principal);
+    let Some(info) = info else {
+        if id.pac.is_some() {
+            println!(
+                "The PAC holds no logon information (MIT's KDC puts only its signatures and \
+                 the client's name there): no SIDs to show"
+            );
+        } else {
+            println!(
+                "No PAC: the KDC of {} puts none in its tickets: no SIDs to show",
+                tgt.client.realm
+            );
+        }
+        return Ok(());
+    };
+    println!("Name: {}\\{}", info.logon_domain_name, info.effective_name);
+    if let Some(u) = upn {
+        println!("UPN: {}", u.upn);
+    }
+    if let Some(s) = &user_sid {
+        println!("SID: {s}");
+    }
+    println!("Groups:");
+    for g in &groups {
+        match name_of(g) {
+            "" => println!("  {g}"),
+            n => println!("  {g}  {n}"),
+        }
+    }
+    Ok(())
+}
