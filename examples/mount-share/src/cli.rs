@@ -172,6 +172,10 @@ pub(crate) enum AclCmd {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// The SACL (auditing) too: the server asks for the right to it
+        /// (SeSecurityPrivilege on Windows).
+        #[arg(long)]
+        sacl: bool,
     },
     /// Edit the DACL as icacls does: --grant 'TRUSTEE:(OI)(CI)(M)', --deny 'TRUSTEE:(W)',
     /// --remove TRUSTEE, --inheritance e|d|r, --sddl 'O:…G:…D:…' (replace); a trustee is a
@@ -194,6 +198,10 @@ pub(crate) enum AclCmd {
         /// Replace the descriptor's parts this SDDL gives.
         #[arg(long)]
         sddl: Option<String>,
+        /// Reset to what the parent passes down (icacls /reset): explicit entries removed,
+        /// inheritance on.
+        #[arg(long)]
+        reset: bool,
         /// Then make the inherited entries of everything below a directory again.
         #[arg(short = 'r', long)]
         recursive: bool,

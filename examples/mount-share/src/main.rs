@@ -101,7 +101,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Ls { path, json } => files::ls(g, &path, json).await,
         Cmd::Stat { path, json } => files::stat(g, &path, json).await,
         Cmd::Acl { op } => match op {
-            AclCmd::Get { path, sddl, json } => acl::get(g, &path, sddl, json).await,
+            AclCmd::Get {
+                path,
+                sddl,
+                json,
+                sacl,
+            } => acl::get(g, &path, sddl, json, sacl).await,
             AclCmd::Set {
                 path,
                 grant,
@@ -109,6 +114,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 remove,
                 inheritance,
                 sddl,
+                reset,
                 recursive,
             } => {
                 acl::set(
@@ -120,6 +126,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         remove,
                         inheritance,
                         sddl,
+                        reset,
                         recursive,
                     },
                 )

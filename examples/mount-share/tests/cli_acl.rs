@@ -339,6 +339,20 @@ fn a_deny_entry_denies_and_a_recursive_grant_reaches_every_child() {
         run(&l, &bob, &smb, &["cat", &unc("/sub/b.txt")]),
         "cat b.txt (granted)",
     );
+    // icacls /reset: a.txt keeps only what d passes down; bob reads it again.
+    ok(
+        run(&l, &alice, &smb, &["acl", "set", "--reset", &unc("/a.txt")]),
+        "acl set --reset",
+    );
+    assert_eq!(bob_entries("/a.txt"), vec![(ID, m, false)]);
+    ok(
+        run(&l, &bob, &smb, &["cat", &unc("/a.txt")]),
+        "cat after reset",
+    );
+    // The SACL is asked for only with --sacl, and a user without the right to it is told.
+    let sacl = run(&l, &alice, &smb, &["acl", "get", "--sacl", &unc("/a.txt")]);
+    assert_eq!(sacl.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&sacl.stderr).contains("privilege"));
 
     for f in ["/sub/b.txt", "/a.txt"] {
         ok(run(&l, &alice, &smb, &["rm", &unc(f)]), "rm");

@@ -18,6 +18,7 @@ pub(crate) struct AclSet {
     pub(crate) remove: Vec<String>,
     pub(crate) inheritance: Option<String>,
     pub(crate) sddl: Option<String>,
+    pub(crate) reset: bool,
     pub(crate) recursive: bool,
 }
 
@@ -35,14 +36,21 @@ fn bad(e: azkrb::acl::Error) -> Failure {
 }
 
 async fn read(share: &azkrb::Share, path: &str) -> Result<SecurityDescriptor, Failure> {
+    read_parts(
+        share,
+        path,
+        security::parts::OWNER | security::parts::GROUP | security::parts::DACL,
+    )
+    .await
+}
+
+async fn read_parts(
+    share: &azkrb::Share,
+    path: &str,
+    which: u32,
+) -> Result<SecurityDescriptor, Failure> {
     let bytes = share
-        .run(|t| async move {
-            t.security(
-                path,
-                security::parts::OWNER | security::parts::GROUP | security::parts::DACL,
-            )
-            .await
-        })
+        .run(|t| async move { t.security(path, which).await })
         .await?;
     SecurityDescriptor::from_bytes(&bytes).map_err(|e| {
         Failure::from(azkrb::smb3::Error::Malformed(format!(
@@ -103,9 +111,14 @@ pub(crate) async fn get(
     unc: &str,
     as_sddl: bool,
     json: bool,
+    sacl: bool,
 ) -> Result<(), Failure> {
     let (share, p) = open(g, unc, false).await?;
-    let sd = read(&share, &p).await?;
+    let mut which = security::parts::OWNER | security::parts::GROUP | security::parts::DACL;
+    if sacl {
+        which |= security::parts::SACL;
+    }
+    let sd = read_parts(&share, &p, which).await?;
     if as_sddl {
         println!("{}", sddl::to_string(&sd).map_err(bad)?);
         return Ok(());
@@ -145,6 +158,7 @@ pub(crate) async fn get(
                 "group": sd.group.as_ref().map(|s| s.to_string()),
                 "control": control_words(sd.control),
                 "dacl": sd.dacl.as_ref().map(|_| aces),
+                "sacl": sd.sacl.as_ref().map(|s| s.aces.iter().map(|a| icacls::ace_text(a, &no_name)).collect::<Vec<_>>()),
                 "sddl": sddl::to_string(&sd).ok(),
             })
         );
@@ -156,6 +170,11 @@ pub(crate) async fn get(
     let words = control_words(sd.control);
     if !words.is_empty() {
         println!("{pad}{}", words.join(", "));
+    }
+    if let Some(sacl) = &sd.sacl {
+        for a in &sacl.aces {
+            println!("{pad}SACL {}", icacls::ace_text(a, &no_name));
+        }
     }
     match &sd.dacl {
         None => println!("{pad}(no DACL: everyone has every right)"),
@@ -208,9 +227,9 @@ pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Resul
         .map(sddl::parse)
         .transpose()
         .map_err(bad)?;
-    if edits.is_empty() && replacement.is_none() {
+    if edits.is_empty() && replacement.is_none() && !how.reset {
         return Err(usage(
-            "nothing to set: give --grant, --deny, --remove, --inheritance or --sddl",
+            "nothing to set: give --grant, --deny, --remove, --inheritance, --sddl or --reset",
         ));
     }
     let (share, p) = open(g, unc, false).await?;
@@ -228,6 +247,19 @@ pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Resul
             sd.dacl = r.dacl;
             sd.control = r.control;
         }
+    }
+    if how.reset {
+        // icacls /reset: only what the parent passes down, inheritance on.
+        if p.is_empty() {
+            return Err(usage(
+                "--reset: the share's root has no parent to inherit from",
+            ));
+        }
+        if let Some(d) = sd.dacl.as_mut() {
+            d.aces.retain(|a| a.is_inherited());
+        }
+        sd.control &= !control::DACL_PROTECTED;
+        edits.push(Edit::InheritanceEnable);
     }
     let enabling = edits.contains(&Edit::InheritanceEnable);
     for e in &edits {
