@@ -27,6 +27,7 @@ HOST=acct.file.core.windows.net
 ADHOST=acctad.file.core.windows.net
 PUBHOST=acctpub.file.core.windows.net   # in the lab DNS: privatelink CNAME, public address
 SHORTHOST=acctshort.file.core.windows.net  # its cifs tickets live 45 s (session expiry)
+PEHOST=acctpe.privatelink.file.core.windows.net  # a private endpoint's name: only its own SPN
 # The Microsoft-like KDC: a Samba AD DC on a loopback address of its own (lab/addc).
 ADDC=CONTOSO.TEST
 ADDC_ADDR=${AZKRB_LAB_ADDC_ADDR:-127.0.0.5}

@@ -24,6 +24,7 @@ pub struct Builder {
     pub(crate) kdc_proxy: Option<String>,
     pub(crate) ca_file: Option<String>,
     pub(crate) kdc_timeout: Duration,
+    pub(crate) spn_host: Option<String>,
     pub(crate) tgt: Tgt,
     pub(crate) connections: Option<crate::Connections>,
     pub(crate) smb: SmbSettings,
@@ -55,6 +56,7 @@ impl Default for Builder {
             kdc_proxy: None,
             ca_file: None,
             kdc_timeout: TransportOptions::default().timeout,
+            spn_host: None,
             tgt: Tgt::Ccache(None),
             connections: None,
             smb: SmbSettings {
@@ -114,6 +116,15 @@ impl Builder {
     /// MIT krb5 does.
     pub fn ca_file(mut self, path: impl Into<String>) -> Self {
         self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Ask for every share's ticket as `cifs/<host>` (the SPN registered for a custom DNS
+    /// name). Without it, a private endpoint's name asks for the canonical
+    /// `cifs/<account>.file.core.windows.net` first, its own SPN after
+    /// ([`azkrb_cloudtgt::spn`]).
+    pub fn spn_host(mut self, host: impl Into<String>) -> Self {
+        self.spn_host = Some(host.into());
         self
     }
 
@@ -222,7 +233,8 @@ impl Builder {
                 ..TransportOptions::default()
             },
         )?
-        .with_tgt_source(self.tgt);
+        .with_tgt_source(self.tgt)
+        .with_spn_host(self.spn_host);
         Ok(AzureFiles::new(
             kerberos,
             self.smb,

@@ -146,6 +146,8 @@ pub struct Client {
     renew_failed: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Realms whose KDCs said they support FAST (upper case).
     fast_realms: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// The host of every share's SPN, when one is named (see [`crate::spn`]).
+    spn_host: Option<String>,
 }
 
 impl Client {
@@ -161,6 +163,7 @@ impl Client {
             fetching: Arc::default(),
             renew_failed: Arc::default(),
             fast_realms: Arc::default(),
+            spn_host: None,
         })
     }
 
@@ -175,7 +178,15 @@ impl Client {
             fetching: Arc::default(),
             renew_failed: Arc::default(),
             fast_realms: Arc::clone(&self.fast_realms),
+            spn_host: self.spn_host.clone(),
         }
+    }
+
+    /// Asks for every share's ticket as `cifs/<host>` (a custom DNS name's registered SPN);
+    /// `None`: as [`crate::spn::spn_hosts`] chooses.
+    pub fn with_spn_host(mut self, host: Option<String>) -> Self {
+        self.spn_host = host;
+        self
     }
 
     /// Where [`tgt`](Self::tgt) gets the TGT from.
@@ -572,10 +583,28 @@ impl Client {
     }
 
     /// A ticket for `cifs/<host>` (host lower-cased, no DNS canonicalization), from the
-    /// cache or from the KDCs with `tgt`.
+    /// cache or from the KDCs with `tgt`. A private endpoint's host asks for the canonical
+    /// SPN first and its own after ([`crate::spn`]); when the KDC knows none of them, the
+    /// error lists what was tried.
     pub async fn cifs_ticket(&self, tgt: &Credential, host: &str) -> Result<Credential> {
-        let service = Principal::cifs(host, &self.realm_for_host(host, tgt));
-        self.service_ticket(tgt, &service).await
+        let hosts = crate::spn::spn_hosts(host, self.spn_host.as_deref());
+        // The realm of a named SPN host when krb5.conf maps it (a custom DNS name may not be).
+        let realm = match &self.spn_host {
+            Some(h) if self.config.realm_for_host(h).is_some() => self.realm_for_host(h, tgt),
+            _ => self.realm_for_host(host, tgt),
+        };
+        let mut tried = Vec::new();
+        for h in &hosts {
+            let service = Principal::cifs(h, &realm);
+            match self.service_ticket(tgt, &service).await {
+                Err(Error::Kdc(k)) if k.code == azkrb_asn1::ErrorCode::SPrincipalUnknown => {
+                    tracing::debug!("the KDC of {realm} does not know {service}");
+                    tried.push(service.to_string());
+                }
+                other => return other,
+            }
+        }
+        Err(Error::NoSpn { realm, tried })
     }
 
     /// A ticket for `service`, from the cache or through TGS exchanges (following

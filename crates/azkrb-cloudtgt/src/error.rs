@@ -117,6 +117,20 @@ pub enum Error {
         /// The server the reply names.
         got: String,
     },
+    /// The KDC knows none of the service principal names tried for a share's host.
+    #[error(
+        "the KDC of {realm} knows none of {}: register cifs/<account>.file.core.windows.net \
+         on the storage account's application (for a private endpoint, \
+         cifs/<account>.privatelink.file.core.windows.net too), or name the registered one \
+         with --spn-host",
+        tried.join(", ")
+    )]
+    NoSpn {
+        /// The realm asked.
+        realm: String,
+        /// The SPNs tried, in order.
+        tried: Vec<String>,
+    },
     /// The KDC proxy answered with an HTTP error status.
     #[error("the KDC proxy {url} answered HTTP {status}{}", hint_for_status(*.status))]
     Http {

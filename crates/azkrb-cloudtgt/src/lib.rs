@@ -166,6 +166,7 @@ pub mod gss;
 pub mod keytab;
 pub mod krbcred;
 pub mod principal;
+pub mod spn;
 pub mod spnego;
 pub mod transport;
 pub mod whoami;

@@ -59,6 +59,10 @@ pub(crate) struct Global {
     /// aes-128-ccm); default all, AES-256-GCM first.
     #[arg(long, global = true, value_delimiter = ',')]
     pub(crate) cipher: Vec<String>,
+    /// Ask for the share's ticket as cifs/<SPN_HOST> (the SPN registered for a custom DNS
+    /// name); without it a privatelink name tries the canonical SPN, then its own.
+    #[arg(long, global = true)]
+    pub(crate) spn_host: Option<String>,
     /// More logging (-v, -vv; -vvv: every SMB request); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -432,6 +436,9 @@ pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
     }
     if let Some(a) = &g.address {
         b = b.connect_to(a);
+    }
+    if let Some(h) = &g.spn_host {
+        b = b.spn_host(h);
     }
     if let Some(c) = ciphers(g)? {
         b = b.ciphers(c);

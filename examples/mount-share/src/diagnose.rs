@@ -355,10 +355,18 @@ impl Probe<'_> {
         });
         match ticket {
             Ok(t) => {
+                let spn = t.server.to_string();
+                let note = if host.contains(".privatelink.") && spn.contains(".privatelink.") {
+                    " (the private endpoint's own SPN: the canonical one is not registered)"
+                } else if host.contains(".privatelink.") {
+                    " (the canonical SPN, as for the public name)"
+                } else {
+                    ""
+                };
                 self.out.push(check(
                     "service ticket",
                     Status::Pass,
-                    format!("{} from {realm}", t.server),
+                    format!("{spn} from {realm}{note}"),
                 ));
                 self.ticket = Some((asked, t));
                 Flow::Go
