@@ -365,6 +365,14 @@ fn a_deny_entry_denies_and_a_recursive_grant_reaches_every_child() {
     );
 }
 
+/// `acl get --sddl` of `name` on the lab's share, with this test's cache.
+fn sddl_of(l: &Lab, smb: &str, name: &str) -> String {
+    ok(
+        run(l, &l.ccache(), smb, &["acl", "get", "--sddl", &l.unc(name)]),
+        "acl get",
+    )
+}
+
 /// `system.cifs_acl` of `path` through Python's os.getxattr (the kernel's call, on the mount).
 fn getxattr(path: &std::path::Path) -> Output {
     Command::new("python3")
@@ -400,15 +408,7 @@ fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("system.cifs_acl"));
     let shown = azkrb::acl::SecurityDescriptor::from_bytes(&out.stdout).unwrap();
-    let text = ok(
-        run(
-            &l,
-            &l.ccache(),
-            &smb,
-            &["acl", "get", "--sddl", &l.unc(&name)],
-        ),
-        "acl get",
-    );
+    let text = sddl_of(&l, &smb, &name);
     assert_eq!(shown, sddl::parse(text.trim()).unwrap());
 
     // A descriptor written there is the server's.
@@ -439,15 +439,7 @@ fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
         "{}",
         String::from_utf8_lossy(&set.stderr)
     );
-    let text = ok(
-        run(
-            &l,
-            &l.ccache(),
-            &smb,
-            &["acl", "get", "--sddl", &l.unc(&name)],
-        ),
-        "acl get",
-    );
+    let text = sddl_of(&l, &smb, &name);
     let after = sddl::parse(text.trim()).unwrap();
     assert_eq!(after.dacl, new.dacl, "{text}");
     // Bytes that are no descriptor are refused before they reach the server.

@@ -141,6 +141,24 @@ fn a_keytab_login_at_the_ad_dc() {
     );
 }
 
+/// MIT's kinit of alice at the AD DC into `ccache`.
+fn kinit_dc(l: &Lab, ccache: &str) {
+    let realm = &l.env["AZKRB_LAB_ADDC_REALM"];
+    let mut kinit = std::process::Command::new("kinit");
+    kinit
+        .args(["-c", ccache, &format!("alice@{realm}")])
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"]);
+    let out = common::fed(
+        &mut kinit,
+        format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]).as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `ticket` for `unc` with the cache `ccache`, its debug log, which says whether the TGS
 /// request was armored with FAST.
 fn ticket_log(l: &Lab, address: &str, ccache: &str, unc: &str) -> String {
@@ -180,37 +198,13 @@ fn tgs_requests_to_the_ad_dc_are_fast_armored_whoever_made_the_cache() {
 
     // A cache MIT's kinit made: its fast_avail entry is read.
     let mit = l.dir.join("kinit-ccache").display().to_string();
-    let mut kinit = std::process::Command::new("kinit");
-    kinit
-        .args(["-c", &mit, &format!("alice@{realm}")])
-        .env("KRB5_CONFIG", conf);
-    let out = common::fed(
-        &mut kinit,
-        format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]).as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kinit_dc(&l, &mit);
     let log = ticket_log(&l, &address, &mit, &unc);
     assert!(log.contains("armored with FAST"), "{log}");
 
     // A cache without the entry: nothing known, nothing armored (auto).
     let plain = l.dir.join("plain-ccache").display().to_string();
-    let mut kinit = std::process::Command::new("kinit");
-    kinit
-        .args(["-c", &plain, &format!("alice@{realm}")])
-        .env("KRB5_CONFIG", conf);
-    let out = common::fed(
-        &mut kinit,
-        format!("{}\n", l.env["AZKRB_LAB_ADDC_PASSWORD"]).as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kinit_dc(&l, &plain);
     // (kinit wrote fast_avail: taken out.)
     let mut cache = azkrb::cloudtgt::ccache::Ccache::load(&plain).unwrap();
     cache.entries.retain(|e| !e.is_config());

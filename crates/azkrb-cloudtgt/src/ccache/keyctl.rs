@@ -171,15 +171,21 @@ pub(crate) fn search(
     }
 }
 
-/// A key's payload (a keyring's: the serials it holds, 4 bytes each), zeroized when
-/// dropped.
-pub(crate) fn read(key: Serial) -> io::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(vec![0u8; 4096]);
+/// What `op` (READ or DESCRIBE) writes of `key`, whole: the buffer starts at `first` bytes
+/// and is made as large as the kernel says it needs (up to `max`), zeroized when dropped.
+fn fetch(
+    op: libc::c_ulong,
+    key: Serial,
+    first: usize,
+    max: usize,
+) -> io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(vec![0u8; first]);
     loop {
-        // SAFETY: `buf` is ours, initialized, and its length is passed.
+        // SAFETY: `buf` is ours, initialized, and its length is passed; READ and DESCRIBE
+        // write at most that many bytes into it.
         let n = unsafe {
             keyctl(
-                KEYCTL_READ,
+                op,
                 ring(key),
                 buf.as_mut_ptr() as libc::c_ulong,
                 buf.len() as libc::c_ulong,
@@ -190,14 +196,20 @@ pub(crate) fn read(key: Serial) -> io::Result<Zeroizing<Vec<u8>>> {
             buf.truncate(n);
             return Ok(buf);
         }
-        if n > MAX_READ {
+        if n > max {
             return Err(io::Error::other(format!(
-                "a key of {n} bytes (at most {MAX_READ} are read)"
+                "a key of {n} bytes (at most {max} are read)"
             )));
         }
         // It grew, or was larger than the first guess: read it again whole.
         buf = Zeroizing::new(vec![0u8; n]);
     }
+}
+
+/// A key's payload (a keyring's: the serials it holds, 4 bytes each), zeroized when
+/// dropped.
+pub(crate) fn read(key: Serial) -> io::Result<Zeroizing<Vec<u8>>> {
+    fetch(KEYCTL_READ, key, 4096, MAX_READ)
 }
 
 /// The serials a keyring holds.
@@ -210,27 +222,7 @@ pub(crate) fn links(keyring: Serial) -> io::Result<Vec<Serial>> {
 
 /// A key's type and name: the first and last fields of `type;uid;gid;perm;description`.
 pub(crate) fn describe(key: Serial) -> io::Result<(String, String)> {
-    let mut buf = vec![0u8; 512];
-    loop {
-        // SAFETY: `buf` is ours, initialized, and its length is passed.
-        let n = unsafe {
-            keyctl(
-                KEYCTL_DESCRIBE,
-                ring(key),
-                buf.as_mut_ptr() as libc::c_ulong,
-                buf.len() as libc::c_ulong,
-            )
-        }?;
-        let n = usize::try_from(n).map_err(|_| io::Error::other("a negative size"))?;
-        if n <= buf.len() {
-            buf.truncate(n);
-            break;
-        }
-        if n > 65536 {
-            return Err(io::Error::other("a key description too long"));
-        }
-        buf = vec![0u8; n];
-    }
+    let mut buf = fetch(KEYCTL_DESCRIBE, key, 512, 65536)?;
     // NUL-terminated.
     if buf.last() == Some(&0) {
         buf.pop();
