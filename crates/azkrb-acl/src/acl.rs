@@ -134,9 +134,12 @@ impl Ace {
         self.flags & flags::INHERITED != 0
     }
 
-    /// Denies access (plain or callback).
+    /// Denies access (plain, callback, object or callback object).
     pub fn is_deny(&self) -> bool {
-        matches!(self.ace_type, ACCESS_DENIED | ACCESS_DENIED_CALLBACK)
+        matches!(
+            self.ace_type,
+            ACCESS_DENIED | ACCESS_DENIED_CALLBACK | 0x06 | 0x0C
+        )
     }
 
     /// The encoded length (header included).
@@ -199,7 +202,7 @@ impl Ace {
         match &self.body {
             AceBody::Sid { mask, sid, extra } => {
                 out.extend_from_slice(&mask.to_le_bytes());
-                sid.write(out);
+                sid.write(out)?;
                 out.extend_from_slice(extra);
             }
             AceBody::Raw(b) => out.extend_from_slice(b),

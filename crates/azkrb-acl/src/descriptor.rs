@@ -171,11 +171,11 @@ impl SecurityDescriptor {
         };
         if let Some(s) = &self.owner {
             place(&mut out, 4);
-            s.write(&mut out);
+            s.write(&mut out)?;
         }
         if let Some(s) = &self.group {
             place(&mut out, 8);
-            s.write(&mut out);
+            s.write(&mut out)?;
         }
         if let Some(a) = &self.sacl {
             place(&mut out, 12);

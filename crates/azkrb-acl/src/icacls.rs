@@ -222,6 +222,9 @@ fn flag_tokens(f: u8) -> String {
         (flags::CONTAINER_INHERIT, "(CI)"),
         (flags::INHERIT_ONLY, "(IO)"),
         (flags::NO_PROPAGATE_INHERIT, "(NP)"),
+        // An audit entry's: on success, on failure.
+        (flags::SUCCESSFUL_ACCESS, "(SA)"),
+        (flags::FAILED_ACCESS, "(FA)"),
     ] {
         if f & bit != 0 {
             s.push_str(token);
@@ -238,6 +241,7 @@ pub fn ace_text(ace: &Ace, names: &dyn Fn(&Sid) -> Option<String>) -> String {
             let kind = match ace.ace_type {
                 ACCESS_ALLOWED => String::new(),
                 ACCESS_DENIED => "(DENY)".into(),
+                crate::acl::SYSTEM_AUDIT => "(AUDIT)".into(),
                 t => format!("(type 0x{t:02x})"),
             };
             format!(
@@ -260,8 +264,10 @@ pub fn ace_text(ace: &Ace, names: &dyn Fn(&Sid) -> Option<String>) -> String {
 /// deny). Tokens: (OI) (CI) (IO) (NP) and one set of rights; (I) is refused (an inherited
 /// entry is made by inheritance, not by hand).
 pub fn parse_ace(text: &str, ace_type: u8, names: &dyn Fn(&str) -> Option<Sid>) -> Result<Ace> {
-    let (trustee, rest) = text
-        .find(":(")
+    // The trustee ends at the last ':' before the first '(' (a name has no ':').
+    let head = text.find('(').map_or(text, |i| &text[..i]);
+    let (trustee, rest) = head
+        .rfind(':')
         .map(|i| (&text[..i], &text[i + 1..]))
         .ok_or_else(|| {
             Error::Text(format!(
@@ -273,6 +279,16 @@ pub fn parse_ace(text: &str, ace_type: u8, names: &dyn Fn(&str) -> Option<Sid>) 
     let mut mask = None;
     let mut rest = rest.trim();
     while !rest.is_empty() {
+        // icacls also takes the rights bare, last: Everyone:F, Everyone:(OI)(CI)M.
+        if !rest.starts_with('(') {
+            if mask.is_some() {
+                return Err(Error::Text(format!(
+                    "{text:?}: more than one set of rights"
+                )));
+            }
+            mask = Some(parse_mask(rest)?);
+            break;
+        }
         let inner = rest
             .strip_prefix('(')
             .and_then(|r| r.split_once(')'))
@@ -359,6 +375,17 @@ mod tests {
         assert_eq!(ace_text(&d, &no_name), "S-1-5-21-1-2-3-1105:(DENY)(W)");
         let ba = parse_ace(r"builtin\administrators:(F)", ACCESS_ALLOWED, &none).unwrap();
         assert_eq!(ba.sid().unwrap().to_string(), "S-1-5-32-544");
+        // The bare forms icacls takes.
+        let f = parse_ace("Everyone:F", ACCESS_ALLOWED, &none).unwrap();
+        assert_eq!(f.mask(), Some(rights::FULL));
+        let b = parse_ace("Everyone:(OI)(CI)M", ACCESS_ALLOWED, &none).unwrap();
+        assert_eq!(
+            (b.flags, b.mask()),
+            (
+                flags::OBJECT_INHERIT | flags::CONTAINER_INHERIT,
+                Some(rights::MODIFY)
+            )
+        );
         for bad in [
             "Everyone",
             "Everyone:(OI)",
@@ -366,7 +393,8 @@ mod tests {
             "Everyone:(I)(F)",
             "Everyone:(IO)(F)",
             "Everyone:(F)(R)",
-            "Everyone:F",
+            "Everyone:(F)R",
+            "Everyone:Q",
         ] {
             assert!(parse_ace(bad, ACCESS_ALLOWED, &none).is_err(), "{bad}");
         }

@@ -2,7 +2,7 @@
 //! its parent's DACL, and the edits icacls makes (grant, deny, remove, inheritance on and
 //! off).
 
-use crate::acl::{Ace, AceBody, Acl, flags};
+use crate::acl::{ACCESS_ALLOWED, Ace, AceBody, Acl, flags};
 use crate::descriptor::{SecurityDescriptor, control};
 use crate::icacls::rights;
 use crate::sid::Sid;
@@ -48,7 +48,13 @@ pub fn inherited(
             own_sid = g.clone();
         }
         let own_mask = rights::map_generic(*mask);
-        let changed = own_sid != *sid || own_mask != *mask;
+        // As Windows (and Samba's create_descriptor) split them: an entry naming CREATOR
+        // OWNER or GROUP, or carrying generic rights, applies changed and passes on as it
+        // was, whatever the substitution made of it here.
+        let changed = *sid == Sid::creator_owner()
+            || *sid == Sid::creator_group()
+            || own_mask != *mask
+            || own_sid != *sid;
         let entry = |flags: u8, mask: u32, sid: Sid| Ace {
             ace_type: ace.ace_type,
             flags,
@@ -122,11 +128,15 @@ pub fn reinherit(child: &SecurityDescriptor, parent: &Acl, container: bool) -> S
 /// An edit icacls makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
-    /// `/grant`: the trustee's explicit allow entries of the same inheritance replaced by
-    /// this one.
+    /// `/grant`: the rights added to the trustee's explicit allow entry of the same
+    /// inheritance (made when there is none).
     Grant(Ace),
-    /// `/deny`: an explicit deny entry added (one of the same trustee and inheritance
-    /// replaced).
+    /// `/grant:r`: the trustee's explicit allow entries, whatever their inheritance,
+    /// replaced by this one.
+    GrantReplace(Ace),
+    /// `/deny`: the rights added to the trustee's explicit deny entry of the same
+    /// inheritance (made when there is none), and taken out of its explicit allow entries
+    /// (an allow left with none is removed).
     Deny(Ace),
     /// `/remove`: every explicit entry of the trustee taken out.
     Remove(Sid),
@@ -140,16 +150,51 @@ pub enum Edit {
 
 /// Applies `edit` to `sd`'s DACL (made when absent), keeping canonical order.
 pub fn apply(sd: &mut SecurityDescriptor, edit: &Edit) {
+    // A NULL DACL (everyone, everything) stays one for edits that take away or change
+    // inheritance only: made into an empty DACL it would lock everyone out.
+    let adds = matches!(edit, Edit::Grant(_) | Edit::GrantReplace(_) | Edit::Deny(_));
+    if sd.dacl.is_none() && !adds {
+        if matches!(edit, Edit::InheritanceDisable | Edit::InheritanceRemove) {
+            sd.control |= control::DACL_PROTECTED;
+        } else if matches!(edit, Edit::InheritanceEnable) {
+            sd.control &= !control::DACL_PROTECTED;
+        }
+        return;
+    }
     let acl = sd.dacl.get_or_insert_with(Acl::default);
-    let same = |a: &Ace, b: &Ace| {
-        !a.is_inherited()
-            && a.ace_type == b.ace_type
-            && a.sid() == b.sid()
-            && a.flags & flags::INHERITANCE == b.flags & flags::INHERITANCE
+    let explicit_of = |a: &Ace, ace_type: u8, sid: Option<&Sid>| {
+        !a.is_inherited() && a.ace_type == ace_type && a.sid() == sid
     };
+    let same_inheritance =
+        |a: &Ace, b: &Ace| a.flags & flags::INHERITANCE == b.flags & flags::INHERITANCE;
     match edit {
         Edit::Grant(ace) | Edit::Deny(ace) => {
-            acl.aces.retain(|a| !same(a, ace));
+            let add = ace.mask().unwrap_or(0);
+            if let Edit::Deny(_) = edit {
+                // The denied rights leave the trustee's explicit grants.
+                for a in acl.aces.iter_mut() {
+                    if explicit_of(a, ACCESS_ALLOWED, ace.sid())
+                        && let AceBody::Sid { mask, .. } = &mut a.body
+                    {
+                        *mask &= !add;
+                    }
+                }
+                acl.aces.retain(|a| {
+                    !(explicit_of(a, ACCESS_ALLOWED, ace.sid()) && a.mask() == Some(0))
+                });
+            }
+            let existing = acl
+                .aces
+                .iter_mut()
+                .find(|a| explicit_of(a, ace.ace_type, ace.sid()) && same_inheritance(a, ace));
+            match existing.map(|a| &mut a.body) {
+                Some(AceBody::Sid { mask, .. }) => *mask |= add,
+                _ => acl.aces.push(ace.clone()),
+            }
+        }
+        Edit::GrantReplace(ace) => {
+            acl.aces
+                .retain(|a| !explicit_of(a, ACCESS_ALLOWED, ace.sid()));
             acl.aces.push(ace.clone());
         }
         Edit::Remove(sid) => acl
@@ -262,6 +307,60 @@ mod tests {
         assert_eq!(d.aces.len(), 3, "the grant replaced Everyone's read");
         assert!(d.aces[0].is_deny() && d.is_canonical());
         assert_eq!(d.aces[1].mask(), Some(rights::MODIFY));
+        // icacls /deny adds to the trustee's deny and takes the rights out of its grants;
+        // /grant adds; /grant:r replaces.
+        let bob = sid("S-1-5-21-1-2-3-1105");
+        let mut e = SecurityDescriptor {
+            dacl: Some(Acl::new(vec![Ace::allow(bob.clone(), rights::MODIFY, 0)])),
+            ..Default::default()
+        };
+        apply(
+            &mut e,
+            &Edit::Deny(Ace::deny(bob.clone(), rights::WRITE_DATA, 0)),
+        );
+        apply(
+            &mut e,
+            &Edit::Deny(Ace::deny(bob.clone(), rights::READ_DATA, 0)),
+        );
+        let d = &e.dacl.as_ref().unwrap().aces;
+        assert_eq!(d[0].mask(), Some(rights::WRITE_DATA | rights::READ_DATA));
+        assert_eq!(
+            d[1].mask(),
+            Some(rights::MODIFY & !(rights::WRITE_DATA | rights::READ_DATA))
+        );
+        apply(
+            &mut e,
+            &Edit::Grant(Ace::allow(bob.clone(), rights::WRITE_DAC, 0)),
+        );
+        assert_eq!(
+            e.dacl.as_ref().unwrap().aces[1].mask(),
+            Some((rights::MODIFY & !(rights::WRITE_DATA | rights::READ_DATA)) | rights::WRITE_DAC)
+        );
+        apply(
+            &mut e,
+            &Edit::GrantReplace(Ace::allow(bob.clone(), rights::READ, OBJECT_INHERIT)),
+        );
+        let allows: Vec<_> = e
+            .dacl
+            .as_ref()
+            .unwrap()
+            .aces
+            .iter()
+            .filter(|a| !a.is_deny())
+            .collect();
+        assert_eq!(allows.len(), 1);
+        assert_eq!(allows[0].mask(), Some(rights::READ));
+        // A deny that takes every right of a grant removes it.
+        apply(
+            &mut e,
+            &Edit::Deny(Ace::deny(bob.clone(), rights::READ, OBJECT_INHERIT)),
+        );
+        assert!(e.dacl.as_ref().unwrap().aces.iter().all(|a| a.is_deny()));
+        // A NULL DACL stays one for edits that take away.
+        let mut null = SecurityDescriptor::default();
+        apply(&mut null, &Edit::Remove(bob.clone()));
+        apply(&mut null, &Edit::InheritanceRemove);
+        assert!(null.dacl.is_none() && null.dacl_protected());
         apply(&mut sd, &Edit::Remove(everyone));
         assert_eq!(sd.dacl.as_ref().unwrap().aces.len(), 2);
         apply(&mut sd, &Edit::InheritanceDisable);

@@ -5,7 +5,7 @@ use crate::acl::{self, Ace, AceBody, Acl, flags};
 use crate::descriptor::{SecurityDescriptor, control};
 use crate::error::{Error, Result};
 use crate::icacls::rights;
-use crate::sid::Sid;
+use crate::sid::{DOMAIN_RIDS, Sid};
 
 const ACE_TYPES: &[(&str, u8)] = &[
     ("A", acl::ACCESS_ALLOWED),
@@ -56,6 +56,13 @@ const BITS: &[(&str, u32)] = &[
     ("DT", 0x40),
     ("LO", 0x80),
     ("CR", 0x100),
+    ("KA", 0x000F_003F),
+    ("KR", 0x0002_0019),
+    ("KW", 0x0002_0006),
+    ("KX", 0x0002_0019),
+    ("NR", 0x1),
+    ("NW", 0x2),
+    ("NX", 0x4),
 ];
 
 fn sid_text(sid: &Sid) -> String {
@@ -215,13 +222,30 @@ pub fn to_string(sd: &SecurityDescriptor) -> Result<String> {
     Ok(s)
 }
 
-fn parse_sid(text: &str) -> Result<Sid> {
+/// A SID in SDDL: the full `S-1-…` form, a well-known alias, or a domain-relative alias
+/// (`DA`, `DU` …), which needs `domain`.
+fn parse_sid(text: &str, domain: Option<&Sid>) -> Result<Sid> {
     if text.len() == 2 {
-        return Sid::from_sddl_alias(text).ok_or_else(|| {
-            Error::Text(format!(
-                "{text:?}: not an SDDL SID alias this client knows (give the SID)"
-            ))
-        });
+        if let Some(s) = Sid::from_sddl_alias(text) {
+            return Ok(s);
+        }
+        if let Some((_, rid)) = DOMAIN_RIDS
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(text))
+        {
+            let d = domain.ok_or_else(|| {
+                Error::Text(format!(
+                    "{text:?}: a domain-relative alias, and no domain SID to resolve it \
+                     (give the SID, or an owner or group of the domain)"
+                ))
+            })?;
+            let mut sid = d.clone();
+            sid.sub_authorities.push(*rid);
+            return Ok(sid);
+        }
+        return Err(Error::Text(format!(
+            "{text:?}: not an SDDL SID alias this client knows (give the SID)"
+        )));
     }
     Sid::parse(text)
 }
@@ -257,7 +281,7 @@ fn parse_mask(text: &str) -> Result<u32> {
     Ok(mask)
 }
 
-fn parse_ace(text: &str) -> Result<Ace> {
+fn parse_ace(text: &str, domain: Option<&Sid>) -> Result<Ace> {
     let fields: Vec<&str> = text.split(';').collect();
     if fields.len() != 6 {
         return Err(Error::Text(format!(
@@ -301,7 +325,7 @@ fn parse_ace(text: &str) -> Result<Ace> {
         flags: f,
         body: AceBody::Sid {
             mask: parse_mask(fields[2])?,
-            sid: parse_sid(fields[5].trim())?,
+            sid: parse_sid(fields[5].trim(), domain)?,
             extra: Vec::new(),
         },
     })
@@ -309,7 +333,7 @@ fn parse_ace(text: &str) -> Result<Ace> {
 
 /// An ACL's SDDL (after `D:` or `S:`): its flags, then its ACEs; the control bits the flags
 /// set.
-fn parse_acl(text: &str, dacl: bool) -> Result<(Option<Acl>, u16)> {
+fn parse_acl(text: &str, dacl: bool, domain: Option<&Sid>) -> Result<(Option<Acl>, u16)> {
     let (p, ai, ar, present) = if dacl {
         (
             control::DACL_PROTECTED,
@@ -329,11 +353,16 @@ fn parse_acl(text: &str, dacl: bool) -> Result<(Option<Acl>, u16)> {
     let (head, mut rest) = text.split_at(start);
     let mut bits = 0;
     let mut h = head.trim();
-    if h.eq_ignore_ascii_case("NO_ACCESS_CONTROL") {
+    // Flags may come before NO_ACCESS_CONTROL (D:PNO_ACCESS_CONTROL).
+    let cut = h.len().checked_sub(17).filter(|i| h.is_char_boundary(*i));
+    if let Some(i) = cut
+        && h[i..].eq_ignore_ascii_case("NO_ACCESS_CONTROL")
+    {
         if !rest.trim().is_empty() {
             return Err(Error::Text("NO_ACCESS_CONTROL takes no ACEs".into()));
         }
-        return Ok((None, present));
+        let (_, flags) = parse_acl(&h[..i], dacl, domain)?;
+        return Ok((None, present | flags));
     }
     while !h.is_empty() {
         if let Some(r) = h.strip_prefix('P') {
@@ -356,7 +385,7 @@ fn parse_acl(text: &str, dacl: bool) -> Result<(Option<Acl>, u16)> {
             .strip_prefix('(')
             .and_then(|r| r.split_once(')'))
             .ok_or_else(|| Error::Text(format!("{rest:?}: an ACE is written (…)")))?;
-        aces.push(parse_ace(inner.0)?);
+        aces.push(parse_ace(inner.0, domain)?);
         rest = inner.1;
     }
     Ok((Some(Acl::new(aces)), bits))
@@ -392,17 +421,23 @@ pub fn parse(text: &str) -> Result<SecurityDescriptor> {
         }
         i += 1;
     }
+    // The domain of domain-relative aliases: that of the owner or group, when given in full.
+    let domain = parts
+        .iter()
+        .filter(|(t, _)| matches!(t, 'O' | 'G'))
+        .find_map(|(_, b)| Sid::parse(b.trim()).ok().and_then(|s| s.domain()));
+    let domain = domain.as_ref();
     for (tag, body) in parts {
         match tag {
-            'O' => sd.owner = Some(parse_sid(body.trim())?),
-            'G' => sd.group = Some(parse_sid(body.trim())?),
+            'O' => sd.owner = Some(parse_sid(body.trim(), domain)?),
+            'G' => sd.group = Some(parse_sid(body.trim(), domain)?),
             'D' => {
-                let (acl, bits) = parse_acl(&body, true)?;
+                let (acl, bits) = parse_acl(&body, true, domain)?;
                 sd.dacl = acl;
                 sd.control |= bits;
             }
             _ => {
-                let (acl, bits) = parse_acl(&body, false)?;
+                let (acl, bits) = parse_acl(&body, false, domain)?;
                 sd.sacl = acl;
                 sd.control |= bits;
             }
@@ -434,6 +469,17 @@ mod tests {
             parse("D:NO_ACCESS_CONTROL").unwrap().control,
             control::DACL_PRESENT
         );
+        // Domain-relative aliases, from the owner's domain; flags before NO_ACCESS_CONTROL.
+        let sd = parse("O:S-1-5-21-1-2-3-1000G:DUD:(A;;FA;;;DA)").unwrap();
+        assert_eq!(sd.group.unwrap().to_string(), "S-1-5-21-1-2-3-513");
+        assert_eq!(
+            sd.dacl.unwrap().aces[0].sid().unwrap().to_string(),
+            "S-1-5-21-1-2-3-512"
+        );
+        assert!(parse("D:(A;;FA;;;DA)").is_err(), "no domain to resolve DA");
+        let p = parse("D:PNO_ACCESS_CONTROL").unwrap();
+        assert_eq!(p.control, control::DACL_PRESENT | control::DACL_PROTECTED);
+        assert!(p.dacl.is_none());
         for bad in [
             "X:BA",
             "O:ZZ",

@@ -13,7 +13,7 @@ pub const MAX_SUB_AUTHORITIES: usize = 15;
 /// let sid: Sid = "S-1-5-32-544".parse().unwrap();
 /// assert_eq!(sid.to_string(), "S-1-5-32-544");
 /// assert_eq!(sid.name(), Some(r"BUILTIN\Administrators"));
-/// assert_eq!(Sid::from_bytes(&sid.to_bytes()).unwrap().0, sid);
+/// assert_eq!(Sid::from_bytes(&sid.to_bytes().unwrap()).unwrap().0, sid);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sid {
@@ -53,7 +53,54 @@ pub(crate) const WELL_KNOWN: &[(&str, &str, &str)] = &[
     ("S-1-5-32-550", "PO", r"BUILTIN\Print Operators"),
     ("S-1-5-32-551", "BO", r"BUILTIN\Backup Operators"),
     ("S-1-5-32-552", "RE", r"BUILTIN\Replicator"),
+    (
+        "S-1-5-32-554",
+        "RU",
+        r"BUILTIN\Pre-Windows 2000 Compatible Access",
+    ),
     ("S-1-5-32-555", "RD", r"BUILTIN\Remote Desktop Users"),
+    (
+        "S-1-5-32-556",
+        "NO",
+        r"BUILTIN\Network Configuration Operators",
+    ),
+    ("S-1-5-32-558", "MU", r"BUILTIN\Performance Monitor Users"),
+    ("S-1-5-32-559", "LU", r"BUILTIN\Performance Log Users"),
+    ("S-1-5-32-568", "IS", r"BUILTIN\IIS_IUSRS"),
+    ("S-1-5-32-569", "CY", r"BUILTIN\Cryptographic Operators"),
+    ("S-1-5-32-573", "ER", r"BUILTIN\Event Log Readers"),
+    (
+        "S-1-5-32-574",
+        "CD",
+        r"BUILTIN\Certificate Service DCOM Access",
+    ),
+    ("S-1-5-32-575", "RA", r"BUILTIN\RDS Remote Access Servers"),
+    ("S-1-5-32-576", "ES", r"BUILTIN\RDS Endpoint Servers"),
+    ("S-1-5-32-577", "MS", r"BUILTIN\RDS Management Servers"),
+    ("S-1-5-32-578", "HA", r"BUILTIN\Hyper-V Administrators"),
+    (
+        "S-1-5-32-579",
+        "AA",
+        r"BUILTIN\Access Control Assistance Operators",
+    ),
+    ("S-1-5-32-580", "RM", r"BUILTIN\Remote Management Users"),
+    ("S-1-5-33", "WR", r"NT AUTHORITY\WRITE RESTRICTED"),
+    (
+        "S-1-5-84-0-0-0-0-0",
+        "UD",
+        r"NT AUTHORITY\USER MODE DRIVERS",
+    ),
+    (
+        "S-1-15-2-1",
+        "AC",
+        r"APPLICATION PACKAGE AUTHORITY\ALL APPLICATION PACKAGES",
+    ),
+    (
+        "S-1-18-1",
+        "AS",
+        "Authentication authority asserted identity",
+    ),
+    ("S-1-18-2", "SS", "Service asserted identity"),
     ("S-1-16-4096", "LW", r"Mandatory Label\Low Mandatory Level"),
     (
         "S-1-16-8192",
@@ -72,7 +119,37 @@ pub(crate) const WELL_KNOWN: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// SDDL aliases of a domain's accounts and groups, by RID (they need the domain's SID).
+pub(crate) const DOMAIN_RIDS: &[(&str, u32)] = &[
+    ("LA", 500),
+    ("LG", 501),
+    ("DA", 512),
+    ("DU", 513),
+    ("DG", 514),
+    ("DC", 515),
+    ("DD", 516),
+    ("CA", 517),
+    ("SA", 518),
+    ("EA", 519),
+    ("PA", 520),
+    ("RO", 521),
+    ("CN", 522),
+    ("AP", 525),
+    ("KA", 526),
+    ("EK", 527),
+    ("RS", 553),
+];
+
 impl Sid {
+    /// The domain of an account SID (`S-1-5-21-a-b-c-<rid>` → `S-1-5-21-a-b-c`).
+    pub fn domain(&self) -> Option<Sid> {
+        (self.authority == 5 && self.sub_authorities.len() == 5 && self.sub_authorities[0] == 21)
+            .then(|| Sid {
+                authority: 5,
+                sub_authorities: self.sub_authorities[..4].to_vec(),
+            })
+    }
+
     /// `S-<revision>-<authority>-<sub>…` (revision 1; the authority decimal, or hex `0x…`
     /// as MS-DTYP allows for values of 2^32 and above).
     pub fn parse(text: &str) -> Result<Self> {
@@ -151,21 +228,27 @@ impl Sid {
         false
     }
 
-    /// Appends the binary form.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    /// Appends the binary form; more than 15 sub-authorities is an error.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        if self.sub_authorities.len() > MAX_SUB_AUTHORITIES || self.authority >= 1 << 48 {
+            return Err(Error::TooLarge(format!(
+                "{self}: more than 15 sub-authorities or a 48-bit authority"
+            )));
+        }
         out.push(1);
         out.push(self.sub_authorities.len() as u8);
         out.extend_from_slice(&self.authority.to_be_bytes()[2..]);
         for s in &self.sub_authorities {
             out.extend_from_slice(&s.to_le_bytes());
         }
+        Ok(())
     }
 
     /// The binary form.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut v = Vec::with_capacity(self.len());
-        self.write(&mut v);
-        v
+        self.write(&mut v)?;
+        Ok(v)
     }
 
     /// The name Windows shows for a well-known SID (`Everyone`, `BUILTIN\Administrators`,
@@ -256,7 +339,7 @@ mod tests {
     #[test]
     fn sids_read_and_write_as_ms_dtyp_has_them() {
         let sid = Sid::parse("S-1-5-21-1004336348-1177238915-682003330-512").unwrap();
-        let bytes = sid.to_bytes();
+        let bytes = sid.to_bytes().unwrap();
         assert_eq!(&bytes[..8], &[1, 5, 0, 0, 0, 0, 0, 5]);
         assert_eq!(&bytes[8..12], &21u32.to_le_bytes());
         assert_eq!(Sid::from_bytes(&bytes).unwrap(), (sid.clone(), 28));

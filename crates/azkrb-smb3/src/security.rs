@@ -28,7 +28,9 @@ const MAX_OUTPUT: u32 = 1 << 20;
 
 /// The access a CREATE needs to read (or, `write`, to write) `parts`.
 fn access_for(parts: u32, write: bool) -> Access {
-    let mut access = Access::READ_ATTRIBUTES;
+    // Only the rights the operation needs (as icacls opens): an owner locked out by an
+    // empty DACL still holds READ_CONTROL and WRITE_DAC, and can mend it.
+    let mut access = Access::NONE;
     if parts & parts::SACL != 0 {
         access = access | Access::ACCESS_SYSTEM_SECURITY;
     }

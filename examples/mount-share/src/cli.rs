@@ -187,10 +187,15 @@ pub(crate) enum AclCmd {
     Set {
         /// //host/share[/path]
         path: String,
-        /// Allow: TRUSTEE:(flags)(rights), as Everyone:(OI)(CI)(RX).
+        /// Allow: TRUSTEE:(flags)(rights), as Everyone:(OI)(CI)(RX), added to the trustee's
+        /// grant of the same inheritance.
         #[arg(long)]
         grant: Vec<String>,
-        /// Deny: TRUSTEE:(flags)(rights).
+        /// Allow, replacing the trustee's other explicit grants (icacls /grant:r).
+        #[arg(long)]
+        grant_replace: Vec<String>,
+        /// Deny: TRUSTEE:(flags)(rights), added to the trustee's deny and taken out of its
+        /// grants.
         #[arg(long)]
         deny: Vec<String>,
         /// Remove every explicit entry of TRUSTEE.

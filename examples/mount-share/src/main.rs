@@ -110,6 +110,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             AclCmd::Set {
                 path,
                 grant,
+                grant_replace,
                 deny,
                 remove,
                 inheritance,
@@ -122,6 +123,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     &path,
                     acl::AclSet {
                         grant,
+                        grant_replace,
                         deny,
                         remove,
                         inheritance,

@@ -55,10 +55,12 @@ fn smbcacls(l: &Lab, ccache: &str, path: &str, extra: &[&str]) -> Output {
         "-N".into(),
         "--use-kerberos=required".into(),
         "--client-protection=encrypt".into(),
-        "--sddl".into(),
-        // A domain SID no real one matches: every SID is written out, none abbreviated.
-        "--domain-sid=S-1-5-21-1-2-3".into(),
     ];
+    if !extra.contains(&"--numeric") {
+        args.push("--sddl".into());
+        // A domain SID no real one matches: every SID is written out, none abbreviated.
+        args.push("--domain-sid=S-1-5-21-1-2-3".into());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     Command::new("unshare")
@@ -169,8 +171,79 @@ fn acls_round_trip_with_samba_smbcacls() {
         .filter(|a| a.sid().is_some_and(|s| s.to_string() == "S-1-1-0"))
         .collect();
     assert_eq!(everyone.len(), 1, "{theirs}");
-    assert_eq!(everyone[0].mask(), Some(azkrb::acl::rights::READ));
+    // icacls /grant adds: R within Everyone's RX leaves RX.
+    assert_eq!(everyone[0].mask(), Some(azkrb::acl::rights::READ_EXECUTE));
     assert!(acl.is_canonical() && acl.aces[0].is_deny(), "{theirs}");
+    // /grant:r replaces.
+    ok(
+        run(
+            &l,
+            &cc,
+            &dc,
+            &[
+                "acl",
+                "set",
+                "--grant-replace",
+                "Everyone:R",
+                &unc("/f.txt"),
+            ],
+        ),
+        "acl set --grant-replace",
+    );
+    // Checked against smbcacls's own numbers (no SDDL on either side): every entry the same
+    // type, flags, mask and SID as mount-share's JSON says.
+    let numeric = ok(
+        smbcacls(&l, &mit_cc, &format!("{dir}/f.txt"), &["--numeric"]),
+        "smbcacls --numeric",
+    );
+    let theirs: Vec<(String, u64, u64, u64)> = numeric
+        .lines()
+        .filter_map(|l| l.strip_prefix("ACL:"))
+        .map(|l| {
+            let (sid, rest) = l.rsplit_once(':').unwrap();
+            let v: Vec<u64> = rest
+                .split('/')
+                .map(|x| {
+                    u64::from_str_radix(
+                        x.trim_start_matches("0x"),
+                        if x.starts_with("0x") { 16 } else { 10 },
+                    )
+                    .unwrap()
+                })
+                .collect();
+            (sid.to_string(), v[0], v[1], v[2])
+        })
+        .collect();
+    let json = ok(
+        run(&l, &cc, &dc, &["acl", "get", "--json", &unc("/f.txt")]),
+        "acl get --json",
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ours: Vec<(String, u64, u64, u64)> = v["dacl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let t = if a["type"] == "deny" { 1 } else { 0 };
+            (
+                a["sid"].as_str().unwrap().to_string(),
+                t,
+                a["flags"].as_u64().unwrap(),
+                a["mask"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs, "{numeric}");
+    assert!(
+        ours.contains(&("S-1-1-0".into(), 0, 0, u64::from(azkrb::acl::rights::READ)))
+            && ours.contains(&(
+                "S-1-5-11".into(),
+                0,
+                0,
+                u64::from(azkrb::acl::rights::MODIFY)
+            )),
+        "{numeric}"
+    );
 
     // What smbcacls sets, mount-share reads the same as smbcacls reads it back (Samba puts
     // the entries in canonical order; its SDDL takes FA for 0x1ff, so masks are numbers).
@@ -285,6 +358,14 @@ fn a_deny_entry_denies_and_a_recursive_grant_reaches_every_child() {
         String::from_utf8_lossy(&denied.stderr)
     );
 
+    // -r on a file is refused before anything is written.
+    let file_r = run(
+        &l,
+        &alice,
+        &smb,
+        &["acl", "set", "-r", "--grant", "Everyone:R", &unc("/a.txt")],
+    );
+    assert_eq!(file_r.status.code(), Some(2));
     // A recursive grant: every child gets an inherited copy as Windows makes it.
     let out = ok(
         run(
@@ -412,9 +493,9 @@ fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
     assert_eq!(shown, sddl::parse(text.trim()).unwrap());
 
     // A descriptor written there is the server's.
+    // (Owner and group kept in it, as setcifsacl writes a whole descriptor back: the name
+    // system.cifs_acl writes the DACL alone.)
     let mut new = shown.clone();
-    new.owner = None;
-    new.group = None;
     azkrb::acl::inherit::apply(
         &mut new,
         &azkrb::acl::inherit::Edit::Deny(azkrb::acl::Ace::deny(
@@ -442,6 +523,10 @@ fn the_fuse_mount_shows_and_takes_the_descriptor_as_system_cifs_acl() {
     let text = sddl_of(&l, &smb, &name);
     let after = sddl::parse(text.trim()).unwrap();
     assert_eq!(after.dacl, new.dacl, "{text}");
+    assert_eq!(
+        (after.owner, after.group),
+        (shown.owner.clone(), shown.group.clone())
+    );
     // Bytes that are no descriptor are refused before they reach the server.
     let bad = Command::new("python3")
         .args([

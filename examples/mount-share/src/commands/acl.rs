@@ -14,6 +14,7 @@ use crate::failure::{Failure, usage};
 /// What `acl set` was asked to do.
 pub(crate) struct AclSet {
     pub(crate) grant: Vec<String>,
+    pub(crate) grant_replace: Vec<String>,
     pub(crate) deny: Vec<String>,
     pub(crate) remove: Vec<String>,
     pub(crate) inheritance: Option<String>,
@@ -59,24 +60,18 @@ async fn read_parts(
     })
 }
 
-/// Writes `sd`'s DACL (and its owner and group when `owner` says so).
+/// Writes the `which` parts of `sd` (security::parts), and nothing else.
 async fn write(
     share: &azkrb::Share,
     path: &str,
     sd: &SecurityDescriptor,
-    owner: bool,
+    which: u32,
 ) -> Result<(), Failure> {
     let mut out = sd.clone();
-    let mut which = security::parts::DACL;
-    if owner {
-        if out.owner.is_some() {
-            which |= security::parts::OWNER;
-        }
-        if out.group.is_some() {
-            which |= security::parts::GROUP;
-        }
-    } else {
+    if which & security::parts::OWNER == 0 {
         out.owner = None;
+    }
+    if which & security::parts::GROUP == 0 {
         out.group = None;
     }
     out.sacl = None;
@@ -138,6 +133,7 @@ pub(crate) async fn get(
                     "type": match a.ace_type {
                         ACCESS_ALLOWED => "allow".to_string(),
                         ACCESS_DENIED => "deny".to_string(),
+                        azkrb::acl::acl::SYSTEM_AUDIT => "audit".to_string(),
                         t => format!("0x{t:02x}"),
                     },
                     "flags": a.flags,
@@ -216,6 +212,11 @@ pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Resul
             icacls::parse_ace(a, ACCESS_ALLOWED, &no_sid).map_err(bad)?,
         ));
     }
+    for a in &how.grant_replace {
+        edits.push(Edit::GrantReplace(
+            icacls::parse_ace(a, ACCESS_ALLOWED, &no_sid).map_err(bad)?,
+        ));
+    }
     for a in &how.deny {
         edits.push(Edit::Deny(
             icacls::parse_ace(a, ACCESS_DENIED, &no_sid).map_err(bad)?,
@@ -229,24 +230,53 @@ pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Resul
         .map_err(bad)?;
     if edits.is_empty() && replacement.is_none() && !how.reset {
         return Err(usage(
-            "nothing to set: give --grant, --deny, --remove, --inheritance, --sddl or --reset",
+            "nothing to set: give --grant, --grant-replace, --deny, --remove, --inheritance, \
+             --sddl or --reset",
+        ));
+    }
+    if replacement
+        .as_ref()
+        .is_some_and(|r| r.sacl.is_some() || r.control & control::SACL_PRESENT != 0)
+    {
+        return Err(usage(
+            "--sddl: a SACL (S:) is not written here; give O:, G: and D: parts",
         ));
     }
     let (share, p) = open(g, unc, false).await?;
+    let is_dir = {
+        let p = &p;
+        let info = share.run(|t| async move { t.stat(p).await }).await?;
+        info.attributes & 0x10 != 0
+    };
+    if how.recursive && !is_dir {
+        return Err(usage(format!(
+            "{unc}: -r passes entries down a directory; this is a file"
+        )));
+    }
     let mut sd = read(&share, &p).await?;
-    let mut owner = false;
+    // Only the parts asked for are written: the DACL for an edit; what --sddl names.
+    let mut which = if edits.is_empty() && !how.reset {
+        0
+    } else {
+        security::parts::DACL
+    };
     if let Some(r) = replacement {
-        owner = r.owner.is_some() || r.group.is_some();
         if r.owner.is_some() {
             sd.owner = r.owner;
+            which |= security::parts::OWNER;
         }
         if r.group.is_some() {
             sd.group = r.group;
+            which |= security::parts::GROUP;
         }
         if r.dacl.is_some() || r.control & control::DACL_PRESENT != 0 {
             sd.dacl = r.dacl;
             sd.control = r.control;
+            which |= security::parts::DACL;
         }
+    }
+    if which == 0 {
+        return Err(usage("--sddl: no O:, G: or D: part to write"));
     }
     if how.reset {
         // icacls /reset: only what the parent passes down, inheritance on.
@@ -268,38 +298,62 @@ pub(crate) async fn set(g: &crate::cli::Global, unc: &str, how: AclSet) -> Resul
     if enabling && !p.is_empty() {
         // Inheriting again: the parent's inheritable entries come back, as Windows adds them.
         let parent = read(&share, parent_of(&p)).await?;
-        let info = share
-            .run(|t| {
-                let p = &p;
-                async move { t.stat(p).await }
-            })
-            .await?;
-        let is_dir = info.attributes & 0x10 != 0;
         sd = reinherit(&sd, &parent.dacl.unwrap_or_default(), is_dir);
     }
-    write(&share, &p, &sd, owner).await?;
+    write(&share, &p, &sd, which).await?;
     if how.recursive {
-        let n = propagate(&share, &p, &sd.dacl.clone().unwrap_or_default()).await?;
-        eprintln!("{unc}: inherited entries made again below it ({n} files and directories)");
+        let (n, failed) = propagate(&share, &p, &sd.dacl.clone().unwrap_or_default()).await?;
+        eprintln!(
+            "{unc}: inherited entries made again below it ({n} files and directories written)"
+        );
+        if !failed.is_empty() {
+            for (path, e) in &failed {
+                eprintln!("  {path}: {}", e.message);
+            }
+            return Err(Failure {
+                code: failed[0].1.code,
+                message: format!(
+                    "{} of the files and directories below {unc} could not be done (listed above)",
+                    failed.len()
+                ),
+            });
+        }
     }
     Ok(())
 }
 
 /// Makes the inherited entries of everything below directory `dir` again from its DACL
-/// `acl`, depth first; returns how many were written.
-async fn propagate(share: &azkrb::Share, dir: &str, acl: &Acl) -> Result<usize, Failure> {
+/// `acl`, depth first, carrying on past a file or directory that cannot be done (as icacls
+/// `/C`): returns how many were written, and what failed. Reparse points (links, junctions)
+/// are not followed, a directory is walked once (by its FileId), and a protected DACL's
+/// subtree inherits nothing from here.
+async fn propagate(
+    share: &azkrb::Share,
+    dir: &str,
+    acl: &Acl,
+) -> Result<(usize, Vec<(String, Failure)>), Failure> {
+    const REPARSE_POINT: u32 = 0x400;
     let mut written = 0;
+    let mut failed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     // (directory, its DACL) still to walk.
     let mut todo = vec![(dir.to_string(), acl.clone())];
     while let Some((d, parent)) = todo.pop() {
-        let entries = share
+        let listed = share
             .run(|t| {
                 let d = &d;
                 async move { t.list(d).await }
             })
-            .await?;
+            .await;
+        let entries = match listed {
+            Ok(e) => e,
+            Err(e) => {
+                failed.push((d.clone(), Failure::from(e)));
+                continue;
+            }
+        };
         for e in entries {
-            if e.name == "." || e.name == ".." {
+            if e.name == "." || e.name == ".." || e.attributes & REPARSE_POINT != 0 {
                 continue;
             }
             let child = if d.is_empty() {
@@ -308,16 +362,29 @@ async fn propagate(share: &azkrb::Share, dir: &str, acl: &Acl) -> Result<usize, 
                 format!("{d}/{}", e.name)
             };
             let is_dir = e.attributes & 0x10 != 0;
-            let sd = read(share, &child).await?;
-            let again = reinherit(&sd, &parent, is_dir);
-            if again != sd {
-                write(share, &child, &again, false).await?;
-                written += 1;
+            if is_dir && e.file_id != 0 && !seen.insert(e.file_id) {
+                continue;
             }
-            if is_dir {
-                todo.push((child, again.dacl.unwrap_or_default()));
+            let done = async {
+                let sd = read(share, &child).await?;
+                let again = reinherit(&sd, &parent, is_dir);
+                let changed = again != sd;
+                if changed {
+                    write(share, &child, &again, security::parts::DACL).await?;
+                }
+                Ok::<_, Failure>((again, changed))
+            }
+            .await;
+            match done {
+                Ok((again, changed)) => {
+                    written += usize::from(changed);
+                    if is_dir && !again.dacl_protected() {
+                        todo.push((child, again.dacl.unwrap_or_default()));
+                    }
+                }
+                Err(f) => failed.push((child, f)),
             }
         }
     }
-    Ok(written)
+    Ok((written, failed))
 }

@@ -1,8 +1,10 @@
-//! A file's Windows security descriptor as an extended attribute, under the name the Linux
-//! kernel's CIFS client gives it: `system.cifs_acl` holds the self-relative descriptor
-//! (owner, group, DACL) as the server keeps it, so `getfattr -n system.cifs_acl -e hex` and
-//! cifs-utils' `getcifsacl`/`setcifsacl` work on the mount as on a `mount.cifs` one. Writing
-//! it sets the parts the descriptor carries.
+//! A file's Windows security descriptor as extended attributes, under the names and with the
+//! meanings the Linux kernel's CIFS client gives them, so `getfattr -e hex` and cifs-utils'
+//! `getcifsacl`/`setcifsacl` work on the mount as on a `mount.cifs` one. Each reads the
+//! self-relative descriptor; writing sets only its parts:
+//! - `system.cifs_acl`: reads owner, group and DACL; writes the DACL;
+//! - `system.cifs_ntsd`: reads and writes owner, group and DACL;
+//! - `system.cifs_ntsd_full`: the SACL too (the server asks for the right to it).
 
 use std::ffi::OsStr;
 
@@ -13,8 +15,19 @@ use fuser::{Errno, INodeNo, ReplyEmpty, ReplyXattr};
 use super::SmbFs;
 use super::convert::lock;
 
-/// The attribute's name.
+/// The attribute listed.
 pub(super) const NAME: &str = "system.cifs_acl";
+
+/// The parts an attribute reads and those it writes.
+fn parts_of(name: &OsStr) -> Option<(u32, u32)> {
+    let ogd = parts::OWNER | parts::GROUP | parts::DACL;
+    match name.to_str()? {
+        "system.cifs_acl" => Some((ogd, parts::DACL)),
+        "system.cifs_ntsd" => Some((ogd, ogd)),
+        "system.cifs_ntsd_full" => Some((ogd | parts::SACL, ogd | parts::SACL)),
+        _ => None,
+    }
+}
 
 /// `listxattr`'s answer: the one name, NUL-terminated.
 fn names() -> Vec<u8> {
@@ -39,19 +52,16 @@ fn reply_value(value: &[u8], size: u32, reply: ReplyXattr) {
 
 impl SmbFs {
     pub(super) fn get_acl_xattr(&self, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
-        if name != NAME {
+        let Some((reads, _)) = parts_of(name) else {
             return reply.error(Errno::ENODATA);
-        }
+        };
         let path = match lock(&self.inodes).path(ino) {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
         let got = self.run(|t| {
             let path = &path;
-            async move {
-                t.security(path, parts::OWNER | parts::GROUP | parts::DACL)
-                    .await
-            }
+            async move { t.security(path, reads).await }
         });
         match got {
             Ok(bytes) => reply_value(&bytes, size, reply),
@@ -70,23 +80,37 @@ impl SmbFs {
         value: &[u8],
         reply: ReplyEmpty,
     ) {
-        if name != NAME {
+        let Some((_, writes)) = parts_of(name) else {
             return reply.error(Errno::ENOTSUP);
-        }
-        // Only a well-formed descriptor goes to the server, with the parts it carries.
-        let Ok(sd) = SecurityDescriptor::from_bytes(value) else {
+        };
+        // Only a well-formed descriptor goes to the server, with the parts this name writes
+        // that it carries (the rest is left out of what is sent).
+        let Ok(mut sd) = SecurityDescriptor::from_bytes(value) else {
             return reply.error(Errno::EINVAL);
         };
-        let which = sd.parts() & (parts::OWNER | parts::GROUP | parts::DACL | parts::SACL);
+        let which = sd.parts() & writes;
         if which == 0 {
             return reply.error(Errno::EINVAL);
         }
+        if which & parts::OWNER == 0 {
+            sd.owner = None;
+        }
+        if which & parts::GROUP == 0 {
+            sd.group = None;
+        }
+        if which & parts::SACL == 0 {
+            sd.sacl = None;
+        }
+        let Ok(value) = sd.to_bytes() else {
+            return reply.error(Errno::EINVAL);
+        };
         let path = match lock(&self.inodes).path(ino) {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
         let set = self.run(|t| {
             let path = &path;
+            let value = &value;
             async move { t.set_security(path, which, value).await }
         });
         match set {
