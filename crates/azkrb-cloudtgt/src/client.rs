@@ -597,7 +597,10 @@ impl Client {
         for h in &hosts {
             let service = Principal::cifs(h, &realm);
             match self.service_ticket(tgt, &service).await {
-                Err(Error::Kdc(k)) if k.code == azkrb_asn1::ErrorCode::SPrincipalUnknown => {
+                // One SPN tried: the KDC's own error, as it is.
+                Err(Error::Kdc(k))
+                    if k.code == azkrb_asn1::ErrorCode::SPrincipalUnknown && hosts.len() > 1 =>
+                {
                     tracing::debug!("the KDC of {realm} does not know {service}");
                     tried.push(service.to_string());
                 }
