@@ -206,6 +206,9 @@ async fn a_file_opened_with_its_first_bytes_keeps_a_lease_until_another_client_w
     // the handle caching; the holder closes, and the delete goes through.
     let keep = OpenOptions::read().share(1 | 2);
     let (h, _) = t.open_and_read(path, keep, 1 << 20).await.unwrap();
+    // As the mount keeps such a file: the break's acknowledgment waits for the close (else
+    // a busy server may retry the delete between the two and refuse it).
+    t.close_on_break(h);
     let handle = azkrb_smb3::msg::lease::HANDLE;
     assert!(t.lease(h).is_some_and(|l| l.state & handle != 0));
     let remove = tokio::spawn(async move { other.remove(path, false).await });
