@@ -117,6 +117,19 @@ pub enum Error {
         /// The server the reply names.
         got: String,
     },
+    /// The storage account refused to exchange a bearer token for a ticket (SMB OAuth).
+    #[error(
+        "the storage account refused the token exchange: HTTP {status}{}: {cause}",
+        code.as_deref().map(|c| format!(" (x-ms-error-code {c})")).unwrap_or_default()
+    )]
+    SmbOAuth {
+        /// The HTTP status.
+        status: u16,
+        /// The `x-ms-error-code` header, if any.
+        code: Option<String>,
+        /// What it most likely means, and the fix.
+        cause: String,
+    },
     /// The KDC knows none of the service principal names tried for a share's host.
     #[error(
         "the KDC of {realm} knows none of {}: register cifs/<account>.file.core.windows.net \

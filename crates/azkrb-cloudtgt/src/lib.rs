@@ -165,6 +165,7 @@ mod files;
 pub mod gss;
 pub mod keytab;
 pub mod krbcred;
+pub mod oauth;
 pub mod principal;
 pub mod spn;
 pub mod spnego;

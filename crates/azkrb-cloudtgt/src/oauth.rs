@@ -1,0 +1,439 @@
+//! SMB OAuth, sans I/O: a bearer token for Azure Storage that the storage account itself
+//! exchanges for a ready Kerberos service ticket, with no KDC (how managed identities and
+//! workload identities reach an Azure Files share). These are the messages: the token
+//! requests (IMDS, Entra's token endpoint for a workload identity's federated credential),
+//! the token replies, and the `kerbticket` request and its reply, a KRB-CRED whose service
+//! ticket and session key an SMB session setup uses as they are.
+
+use azkrb_asn1::KerberosMessage;
+use zeroize::Zeroizing;
+
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+
+/// The audience a token for Azure Files must have: no trailing slash (a token for
+/// `https://storage.azure.com/` is refused).
+pub const STORAGE_AUDIENCE: &str = "https://storage.azure.com";
+/// The storage REST API version the exchange is asked with.
+pub const API_VERSION: &str = "2024-05-04";
+/// The Azure instance metadata service (a VM's managed identity).
+pub const IMDS_ENDPOINT: &str = "http://169.254.169.254";
+/// Entra ID's public-cloud authority (a sovereign cloud's is another: AZURE_AUTHORITY_HOST).
+pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// A bearer token: zeroized when dropped, never printed.
+#[derive(Clone)]
+pub struct Token {
+    secret: Zeroizing<String>,
+    /// When it expires (Unix seconds), if said.
+    pub expires_on: Option<i64>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("secret", &"<redacted>")
+            .field("expires_on", &self.expires_on)
+            .finish()
+    }
+}
+
+impl Token {
+    /// A token given by the caller (trailing whitespace, as a file or a pipe leaves it,
+    /// taken off).
+    pub fn new(secret: &str, expires_on: Option<i64>) -> Result<Self> {
+        let secret = secret.trim();
+        if secret.is_empty() || secret.contains(char::is_whitespace) {
+            return Err(Error::Config(
+                "a bearer token is one word (a JWT, as eyJ…): this is empty or has spaces".into(),
+            ));
+        }
+        Ok(Self {
+            secret: Zeroizing::new(secret.to_string()),
+            expires_on,
+        })
+    }
+
+    /// The token itself, for the Authorization header.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// Expired at `now` (Unix seconds), or within `margin` seconds of it.
+    pub fn expires_within(&self, now: i64, margin: i64) -> bool {
+        self.expires_on.is_some_and(|e| e - now <= margin)
+    }
+}
+
+/// Which managed identity of a VM (a user-assigned one, by one of its ids; the
+/// system-assigned one when none is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityId {
+    /// Its client (application) id.
+    ClientId(String),
+    /// Its object (principal) id.
+    ObjectId(String),
+    /// Its Azure resource id.
+    ResourceId(String),
+}
+
+/// Percent-encodes a query or form value (RFC 3986 unreserved characters kept).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The IMDS request for a storage token: `GET` this URL with the header `Metadata: true`.
+///
+/// ```
+/// use azkrb_cloudtgt::oauth::{IdentityId, imds_url};
+/// let u = imds_url("http://169.254.169.254", Some(&IdentityId::ClientId("c1".into())));
+/// assert_eq!(u, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01\
+///     &resource=https%3A%2F%2Fstorage.azure.com&client_id=c1");
+/// ```
+pub fn imds_url(endpoint: &str, id: Option<&IdentityId>) -> String {
+    let mut url = format!(
+        "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={}",
+        endpoint.trim_end_matches('/'),
+        encode(STORAGE_AUDIENCE)
+    );
+    match id {
+        Some(IdentityId::ClientId(c)) => url.push_str(&format!("&client_id={}", encode(c))),
+        Some(IdentityId::ObjectId(o)) => url.push_str(&format!("&object_id={}", encode(o))),
+        Some(IdentityId::ResourceId(r)) => url.push_str(&format!("&msi_res_id={}", encode(r))),
+        None => {}
+    }
+    url
+}
+
+/// The token request of a workload identity (a federated credential, as AKS's webhook sets
+/// it up): `POST` the form to the URL.
+pub fn workload_request(
+    authority: &str,
+    tenant: &str,
+    client_id: &str,
+    assertion: &str,
+) -> (String, Zeroizing<String>) {
+    let url = format!(
+        "{}/{}/oauth2/v2.0/token",
+        authority.trim_end_matches('/'),
+        encode(tenant)
+    );
+    let form = Zeroizing::new(format!(
+        "client_id={}&scope={}&grant_type=client_credentials\
+         &client_assertion_type={}&client_assertion={}",
+        encode(client_id),
+        encode(&format!("{STORAGE_AUDIENCE}/.default")),
+        encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        encode(assertion.trim())
+    ));
+    (url, form)
+}
+
+/// The token in an IMDS or Entra token reply (`access_token`, and `expires_on` or
+/// `expires_in` from `now`); an error reply's `error` and `error_description` said.
+pub fn token_from_reply(what: &str, status: u16, body: &[u8], now: i64) -> Result<Token> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::Protocol(format!("{what} answered HTTP {status} with no JSON: {e}")))?;
+    if status != 200 {
+        let error = v["error"].as_str().unwrap_or("");
+        let description = v["error_description"].as_str().unwrap_or("");
+        return Err(Error::Protocol(format!(
+            "{what} refused the token request: HTTP {status} {error}: {description}"
+        )));
+    }
+    let secret = v["access_token"]
+        .as_str()
+        .ok_or_else(|| Error::Protocol(format!("{what}'s reply has no access_token")))?;
+    // Numbers or strings of digits, as IMDS and Entra write them.
+    let number = |k: &str| match &v[k] {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let expires_on = number("expires_on").or_else(|| number("expires_in").map(|s| now + s));
+    Token::new(secret, expires_on)
+}
+
+/// The `kerbticket` request: `POST` this URL, empty body, with these headers.
+pub fn kerbticket_request(
+    endpoint: &str,
+    token: &Token,
+    date: &str,
+) -> (String, Vec<(&'static str, Zeroizing<String>)>) {
+    let url = format!(
+        "{}/?restype=service&comp=kerbticket",
+        endpoint.trim_end_matches('/')
+    );
+    let headers = vec![
+        (
+            "Authorization",
+            Zeroizing::new(format!("Bearer {}", token.secret())),
+        ),
+        ("x-ms-version", Zeroizing::new(API_VERSION.to_string())),
+        ("x-ms-date", Zeroizing::new(date.to_string())),
+    ];
+    (url, headers)
+}
+
+/// What a refusal of the exchange most likely means, and the fix.
+fn cause(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "the request was not understood (the storage API version, or the account's endpoint)"
+        }
+        401 => {
+            "the token was not accepted: it must be for https://storage.azure.com (no trailing \
+             slash), unexpired, and from the storage account's tenant"
+        }
+        403 => {
+            "the identity may not do this: give it the Storage File Data SMB MI Admin role on \
+             the storage account (or the share)"
+        }
+        404 => "no such storage account or endpoint: check the account name",
+        409 => {
+            "SMB OAuth is not on for the storage account: az storage account update \
+             --enable-smb-oauth true"
+        }
+        _ => "an answer the exchange does not expect",
+    }
+}
+
+/// The service ticket in the `kerbticket` reply (`status`, the `x-ms-error-code` header,
+/// the body): a KRB-CRED, base64 in JSON's `kerberosServiceTicket`, with a null (etype 0)
+/// enc-part, its first ticket for `cifs/<host>`. Anything else is an error that names the
+/// cause and shows the status and error code.
+pub fn kerbticket_reply(
+    host: &str,
+    status: u16,
+    error_code: Option<&str>,
+    body: &[u8],
+) -> Result<Credential> {
+    if status != 200 {
+        return Err(Error::SmbOAuth {
+            status,
+            code: error_code.map(str::to_string),
+            cause: cause(status).to_string(),
+        });
+    }
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::Protocol(format!("the kerbticket reply is not JSON: {e}")))?;
+    let b64 = v["kerberosServiceTicket"].as_str().ok_or_else(|| {
+        Error::Protocol("the kerbticket reply has no kerberosServiceTicket".into())
+    })?;
+    use base64::Engine;
+    let der = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| Error::Protocol(format!("kerberosServiceTicket is not base64: {e}")))?,
+    );
+    match KerberosMessage::from_der(&der)? {
+        KerberosMessage::KrbCred(c) if c.enc_part.etype != 0 => {
+            return Err(Error::Protocol(format!(
+                "the storage account's KRB-CRED is encrypted (etype {}): only its null \
+                 (etype 0) form is taken, as no key is shared with it",
+                c.enc_part.etype
+            )));
+        }
+        KerberosMessage::KrbCred(_) => {}
+        other => {
+            return Err(Error::Protocol(format!(
+                "kerberosServiceTicket holds a {}, not a KRB-CRED",
+                other.message_type()
+            )));
+        }
+    }
+    let cred = crate::krbcred::import(&der, None)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Protocol("the storage account's KRB-CRED holds no ticket".into()))?;
+    let want = ["cifs".to_string(), host.to_ascii_lowercase()];
+    let got: Vec<String> = cred
+        .server
+        .name
+        .name_string
+        .iter()
+        .map(|c| c.to_string_lossy().to_ascii_lowercase())
+        .collect();
+    if got != want {
+        return Err(Error::WrongServer {
+            what: "kerbticket reply's ticket",
+            expected: format!("cifs/{host}"),
+            got: cred.server.to_string(),
+        });
+    }
+    Ok(cred)
+}
+
+#[cfg(test)]
+mod tests {
+    use azkrb_asn1::krb::{EncryptedData, Ticket};
+    use azkrb_asn1::{KerberosTime, TicketFlags};
+    use azkrb_crypto::{EncryptionType, Key};
+    use base64::Engine;
+
+    use super::*;
+    use crate::principal::Principal;
+
+    const REALM: &str = "FILES.AZURE.STORAGE.MICROSOFT.COM";
+
+    fn cred(host: &str) -> Credential {
+        let server = Principal::cifs(host, REALM);
+        Credential {
+            client: Principal::parse("AzureFileClient", REALM).unwrap(),
+            server: server.clone(),
+            session_key: Key::new(EncryptionType::Aes256CtsHmacSha196, &[7; 32]).unwrap(),
+            ticket: Ticket {
+                tkt_vno: 5,
+                realm: REALM.into(),
+                sname: server.name.clone(),
+                enc_part: EncryptedData {
+                    etype: 18,
+                    kvno: Some(2),
+                    cipher: vec![9; 80].into(),
+                },
+            },
+            flags: TicketFlags::RENEWABLE,
+            authtime: KerberosTime::from_unix(2_000_000_000),
+            starttime: None,
+            endtime: KerberosTime::from_unix(2_000_086_400),
+            renew_till: Some(KerberosTime::from_unix(2_000_086_400)),
+        }
+    }
+
+    fn reply(der: &[u8]) -> Vec<u8> {
+        serde_json::json!({
+            "kerberosServiceTicket": base64::engine::general_purpose::STANDARD.encode(der),
+            "expirationTime": "2033-05-18T03:33:20.000Z",
+            "sessionKey": "unused",
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_kerbticket_reply_becomes_a_ticket_and_its_key() {
+        let host = "acct.file.core.windows.net";
+        let der = crate::krbcred::export(&[cred(host)]).unwrap();
+        let got = kerbticket_reply(host, 200, None, &reply(&der)).unwrap();
+        assert_eq!(got.server.to_string(), format!("cifs/{host}@{REALM}"));
+        assert_eq!(got.session_key.as_bytes(), &[7; 32]);
+        assert_eq!(got.ticket, cred(host).ticket);
+        // For another account: refused.
+        let err = kerbticket_reply("other.file.core.windows.net", 200, None, &reply(&der))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cifs/other.file.core.windows.net"), "{err}");
+    }
+
+    #[test]
+    fn what_the_exchange_refuses_says_why_and_how_to_mend_it() {
+        let host = "acct.file.core.windows.net";
+        for (status, says) in [
+            (401, "https://storage.azure.com (no trailing slash)"),
+            (403, "Storage File Data SMB MI Admin"),
+            (404, "account name"),
+            (409, "--enable-smb-oauth true"),
+        ] {
+            let e = kerbticket_reply(host, status, Some("AuthorizationFailure"), b"<Error/>")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(says)
+                    && e.contains(&status.to_string())
+                    && e.contains("AuthorizationFailure"),
+                "{e}"
+            );
+        }
+        // Bodies that are no ticket.
+        for body in [
+            &b"not json"[..],
+            b"{}",
+            br#"{"kerberosServiceTicket":"@@@"}"#,
+        ] {
+            assert!(kerbticket_reply(host, 200, None, body).is_err());
+        }
+        // An encrypted KRB-CRED: no key is shared with the account.
+        let mut c: azkrb_asn1::krb::KrbCred =
+            azkrb_asn1::decode("KRB-CRED", &crate::krbcred::export(&[cred(host)]).unwrap())
+                .unwrap();
+        c.enc_part.etype = 18;
+        let der = azkrb_asn1::encode("KRB-CRED", &c).unwrap();
+        let e = kerbticket_reply(host, 200, None, &reply(&der))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("etype 18"), "{e}");
+        // Another message altogether.
+        let e = kerbticket_reply(host, 200, None, &reply(&cred(host).ticket_der().unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.is_empty());
+    }
+
+    #[test]
+    fn token_requests_and_replies_as_imds_and_entra_write_them() {
+        let now = 1_900_000_000;
+        // IMDS: numbers as strings.
+        let t = token_from_reply(
+            "IMDS",
+            200,
+            br#"{"access_token":"eyJ0eXAi.x.y","expires_on":"1900003600","resource":"https://storage.azure.com"}"#,
+            now,
+        )
+        .unwrap();
+        assert_eq!(t.secret(), "eyJ0eXAi.x.y");
+        assert_eq!(t.expires_on, Some(1_900_003_600));
+        assert!(!format!("{t:?}").contains("eyJ"));
+        // Entra: expires_in.
+        let t = token_from_reply(
+            "Entra",
+            200,
+            br#"{"access_token":"a.b.c","expires_in":3599}"#,
+            now,
+        )
+        .unwrap();
+        assert_eq!(t.expires_on, Some(now + 3599));
+        assert!(t.expires_within(now + 3500, 300) && !t.expires_within(now, 300));
+        let e = token_from_reply(
+            "Entra",
+            400,
+            br#"{"error":"invalid_client","error_description":"AADSTS700024: assertion expired"}"#,
+            now,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("invalid_client") && e.contains("AADSTS700024"),
+            "{e}"
+        );
+        assert!(token_from_reply("IMDS", 200, br#"{"expires_in":1}"#, now).is_err());
+        assert!(Token::new("two words", None).is_err() && Token::new(" \n", None).is_err());
+        let (url, form) =
+            workload_request("https://login.microsoftonline.us/", "t-1", "c 1", "jwt\n");
+        assert_eq!(
+            url,
+            "https://login.microsoftonline.us/t-1/oauth2/v2.0/token"
+        );
+        assert!(form.contains("client_id=c%201") && !form.contains("client_assertion=jwt&"));
+        assert!(form.ends_with("client_assertion=jwt"));
+        assert!(form.contains("scope=https%3A%2F%2Fstorage.azure.com%2F.default"));
+        let (url, headers) = kerbticket_request(
+            "https://acct.file.core.windows.net/",
+            &Token::new("a.b.c", None).unwrap(),
+            "Tue, 02 Dec 2026 10:00:00 GMT",
+        );
+        assert_eq!(
+            url,
+            "https://acct.file.core.windows.net/?restype=service&comp=kerbticket"
+        );
+        assert_eq!(headers[0].1.as_str(), "Bearer a.b.c");
+        assert_eq!(headers[1].1.as_str(), API_VERSION);
+    }
+}
