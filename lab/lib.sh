@@ -15,6 +15,8 @@ SMB_PORT=${AZKRB_LAB_SMB_PORT:-4445}          # Azure "maximum security": 3.1.1,
 SMB_PLAIN_PORT=${AZKRB_LAB_SMB_PLAIN_PORT:-4446}  # no encryption, for comparisons
 HTTP_PROXY_PORT=${AZKRB_LAB_HTTP_PROXY_PORT:-18888}  # an HTTP CONNECT proxy, for HTTPS_PROXY tests
 DNS_PORT=${AZKRB_LAB_DNS_PORT:-15353}          # DNS with private-endpoint style CNAMEs
+OAUTH_PORT=${AZKRB_LAB_OAUTH_PORT:-18447}      # kerbticket and Entra token stand-ins (HTTPS)
+IMDS_PORT=${AZKRB_LAB_IMDS_PORT:-18446}        # an IMDS stand-in (HTTP)
 TENANT=${AZKRB_LAB_TENANT:-00000000-1111-2222-3333-444444444444}
 # Set AZKRB_LAB_SMB_CIPHERS=AES-256-GCM to make the encrypted instance exactly Azure's
 # maximum-security cipher list.
@@ -40,7 +42,7 @@ DEBIAN_PY=/usr/bin/python3   # Debian's python: the one that has python3-kdcprox
 PACKAGES="krb5-kdc krb5-admin-server krb5-user krb5-k5tls python3-kdcproxy gunicorn
 python3-gunicorn samba samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools heimdal-kcm libdhash1 libini-config5 libref-array1 libbasicobjects0 libcollection4 libpath-utils1 smbclient libnss-wrapper openssl iproute2 procps tinyproxy curl fuse3 faketime dnsmasq-base bind9-dnsutils"
 
-ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT $DNS_PORT"
+ALL_PORTS="$KDC_PORT $PROXY_PORT $SMB_PORT $SMB_PLAIN_PORT $HTTP_PROXY_PORT $DNS_PORT $OAUTH_PORT $IMDS_PORT"
 
 say() { printf '%s\n' "lab: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -61,6 +63,7 @@ services() {
     cat <<SERVICES
 krb5kdc $RUN/krb5kdc.pid krb5kdc
 kdcproxy $RUN/gunicorn.pid $LAB_DIR/kkdcp
+oauth $RUN/oauth.pid $LAB_DIR/oauth/oauth_app.py
 kdcproxy-flaky $RUN/gunicorn-flaky.pid $LAB_DIR/kkdcp-flaky
 smbd-enc $LAB_DIR/smb/enc/pid/smbd.pid $LAB_DIR/smb/enc/smb.conf
 smbd-plain $LAB_DIR/smb/plain/pid/smbd.pid $LAB_DIR/smb/plain/smb.conf

@@ -272,6 +272,186 @@ pub fn kerbticket_reply(
     Ok(cred)
 }
 
+/// Where a bearer token for Azure Storage comes from.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// Given by the caller.
+    Given(Token),
+    /// Read from a file (a token written there by another tool).
+    File(String),
+    /// A VM's managed identity, from IMDS ([`IMDS_ENDPOINT`] in Azure).
+    ManagedIdentity {
+        /// The IMDS base URL.
+        endpoint: String,
+        /// A user-assigned identity; the system-assigned one when `None`.
+        id: Option<IdentityId>,
+    },
+    /// A workload identity (a federated credential: AKS, GitHub …).
+    WorkloadIdentity {
+        /// The Entra authority (`AZURE_AUTHORITY_HOST`; a sovereign cloud's, say).
+        authority: String,
+        /// The tenant (`AZURE_TENANT_ID`).
+        tenant: String,
+        /// The application (`AZURE_CLIENT_ID`).
+        client_id: String,
+        /// The federated token's file (`AZURE_FEDERATED_TOKEN_FILE`), read at each request.
+        token_file: String,
+    },
+}
+
+impl TokenSource {
+    /// The workload identity the environment describes, as the Azure SDKs read it:
+    /// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and, optionally,
+    /// `AZURE_AUTHORITY_HOST`.
+    pub fn workload_from_env() -> Result<Self> {
+        let var = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "{k} is not set: a workload identity needs AZURE_FEDERATED_TOKEN_FILE, \
+                     AZURE_CLIENT_ID and AZURE_TENANT_ID (set by AKS's workload identity \
+                     webhook)"
+                    ))
+                })
+        };
+        Ok(Self::WorkloadIdentity {
+            authority: std::env::var("AZURE_AUTHORITY_HOST")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| ENTRA_AUTHORITY.to_string()),
+            tenant: var("AZURE_TENANT_ID")?,
+            client_id: var("AZURE_CLIENT_ID")?,
+            token_file: var("AZURE_FEDERATED_TOKEN_FILE")?,
+        })
+    }
+}
+
+/// `unix` as RFC 1123 writes it (`Tue, 02 Dec 2026 10:00:00 GMT`), for `x-ms-date`.
+pub fn rfc1123(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn http_error(what: &str, e: reqwest::Error) -> Error {
+    Error::Protocol(format!("{what}: {e}"))
+}
+
+impl crate::client::Client {
+    /// A bearer token for Azure Storage from `source`.
+    pub async fn smb_oauth_token(&self, source: &TokenSource) -> Result<Token> {
+        let now = azkrb_asn1::KerberosTime::now().unix();
+        let http = self.transport().http();
+        match source {
+            TokenSource::Given(t) => Ok(t.clone()),
+            TokenSource::File(path) => {
+                let text =
+                    Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Error::File {
+                        file: path.clone(),
+                        detail: format!("{e} (the token file)"),
+                    })?);
+                Token::new(&text, None)
+            }
+            TokenSource::ManagedIdentity { endpoint, id } => {
+                let url = imds_url(endpoint, id.as_ref());
+                let r = http
+                    .get(&url)
+                    .header("Metadata", "true")
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        http_error("IMDS (is this an Azure VM with a managed identity?)", e)
+                    })?;
+                let status = r.status().as_u16();
+                let body = r.bytes().await.map_err(|e| http_error("IMDS", e))?;
+                token_from_reply("IMDS", status, &body, now)
+            }
+            TokenSource::WorkloadIdentity {
+                authority,
+                tenant,
+                client_id,
+                token_file,
+            } => {
+                let assertion =
+                    Zeroizing::new(std::fs::read_to_string(token_file).map_err(|e| {
+                        Error::File {
+                            file: token_file.clone(),
+                            detail: format!("{e} (AZURE_FEDERATED_TOKEN_FILE)"),
+                        }
+                    })?);
+                let (url, form) = workload_request(authority, tenant, client_id, &assertion);
+                let r = http
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| http_error("Entra's token endpoint", e))?;
+                let status = r.status().as_u16();
+                let body = r
+                    .bytes()
+                    .await
+                    .map_err(|e| http_error("Entra's token endpoint", e))?;
+                token_from_reply("Entra's token endpoint", status, &body, now)
+            }
+        }
+    }
+
+    /// The service ticket for `cifs/<host>` that the storage account at `endpoint`
+    /// (`https://<host>` in Azure) exchanges `token` for.
+    pub async fn smb_oauth_ticket(
+        &self,
+        endpoint: &str,
+        host: &str,
+        token: &Token,
+    ) -> Result<Credential> {
+        let date = rfc1123(azkrb_asn1::KerberosTime::now().unix());
+        let (url, headers) = kerbticket_request(endpoint, token, &date);
+        let mut req = self.transport().http().post(&url).body(Vec::new());
+        for (k, v) in &headers {
+            req = req.header(*k, v.as_str());
+        }
+        let r = req
+            .send()
+            .await
+            .map_err(|e| http_error("the storage account's kerbticket endpoint", e))?;
+        let status = r.status().as_u16();
+        let code = r
+            .headers()
+            .get("x-ms-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = r
+            .bytes()
+            .await
+            .map_err(|e| http_error("the storage account's kerbticket endpoint", e))?;
+        kerbticket_reply(host, status, code.as_deref(), &body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use azkrb_asn1::krb::{EncryptedData, Ticket};
@@ -375,6 +555,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.is_empty());
+    }
+
+    #[test]
+    fn dates_as_rfc_1123_writes_them() {
+        assert_eq!(rfc1123(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(rfc1123(1_796_205_600), "Wed, 02 Dec 2026 10:00:00 GMT");
+        assert_eq!(rfc1123(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
     }
 
     #[test]

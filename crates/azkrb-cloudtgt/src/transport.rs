@@ -280,6 +280,12 @@ fn classify(url: &str, timeout: Duration, err: reqwest::Error) -> Error {
 }
 
 impl Transport {
+    /// The HTTP client of realms without `http_anchors` (system roots plus the CA file, the
+    /// environment's proxy, no redirects): what SMB OAuth's token and ticket requests use.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A transport with these options (every realm's KDC proxies checked against the
     /// system roots and `options.ca_file`).
     pub fn new(options: &TransportOptions) -> Result<Self> {
