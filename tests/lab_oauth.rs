@@ -7,13 +7,10 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
-use azkrb::KerberosAuth;
 use azkrb_cloudtgt::oauth::{IdentityId, Token, TokenSource};
 use azkrb_cloudtgt::{Credential, Error};
-use azkrb_smb3::msg::NegotiateOptions;
-use azkrb_smb3::{Cipher, Connection, Security, Session};
+use azkrb_smb3::Cipher;
 use azkrb_test_support::{Env, kerberos_client, lab};
 
 /// A JWT signed with the lab's token-issuer key (HS256), with these claims.
@@ -47,26 +44,14 @@ fn endpoint(env: &Env, host: &str) -> String {
 
 /// An encrypted SMB session with `ticket`, a file written and read back.
 async fn use_ticket(env: &Env, ticket: Credential) {
-    let opts = NegotiateOptions {
-        ciphers: vec![Cipher::Aes256Gcm],
-        server_name: env["AZKRB_LAB_HOST"].clone(),
-        ..Default::default()
-    };
-    let conn = Connection::connect(
-        &format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]),
-        &opts,
-        Duration::from_secs(20),
+    let (_conn, _session, tree) = common::connect_with(
+        env,
+        &env["AZKRB_LAB_SMB_PORT"],
+        vec![Cipher::Aes256Gcm],
+        ticket,
     )
     .await
     .unwrap();
-    let mut auth = KerberosAuth::new(ticket).unwrap();
-    let session = Session::setup(&conn, &mut auth, Security::default())
-        .await
-        .unwrap();
-    let tree = session
-        .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHARE"])
-        .await
-        .unwrap();
     let name = format!("oauth-{}.bin", std::process::id());
     let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     tree.write_whole(&name, &data).await.unwrap();

@@ -28,6 +28,16 @@ pub async fn connect(
     port: &str,
     ciphers: Vec<Cipher>,
 ) -> azkrb_smb3::Result<(Connection, Session, Tree)> {
+    connect_with(env, port, ciphers, ticket(env).await).await
+}
+
+/// [`connect`] with a ticket of the caller's.
+pub async fn connect_with(
+    env: &Env,
+    port: &str,
+    ciphers: Vec<Cipher>,
+    ticket: Credential,
+) -> azkrb_smb3::Result<(Connection, Session, Tree)> {
     let opts = NegotiateOptions {
         ciphers,
         server_name: env["AZKRB_LAB_HOST"].clone(),
@@ -35,7 +45,7 @@ pub async fn connect(
     };
     let conn =
         Connection::connect(&format!("127.0.0.1:{port}"), &opts, Duration::from_secs(20)).await?;
-    let mut auth = KerberosAuth::new(ticket(env).await)?;
+    let mut auth = KerberosAuth::new(ticket)?;
     let session = Session::setup(&conn, &mut auth, Security::default()).await?;
     let tree = session
         .tree_connect(&env["AZKRB_LAB_HOST"], &env["AZKRB_LAB_SHARE"])
