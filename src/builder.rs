@@ -25,6 +25,8 @@ pub struct Builder {
     pub(crate) ca_file: Option<String>,
     pub(crate) kdc_timeout: Duration,
     pub(crate) spn_host: Option<String>,
+    pub(crate) oauth: Option<azkrb_cloudtgt::oauth::TokenSource>,
+    pub(crate) oauth_endpoint: Option<String>,
     pub(crate) tgt: Tgt,
     pub(crate) connections: Option<crate::Connections>,
     pub(crate) smb: SmbSettings,
@@ -57,6 +59,8 @@ impl Default for Builder {
             ca_file: None,
             kdc_timeout: TransportOptions::default().timeout,
             spn_host: None,
+            oauth: None,
+            oauth_endpoint: None,
             tgt: Tgt::Ccache(None),
             connections: None,
             smb: SmbSettings {
@@ -125,6 +129,50 @@ impl Builder {
     /// ([`azkrb_cloudtgt::spn`]).
     pub fn spn_host(mut self, host: impl Into<String>) -> Self {
         self.spn_host = Some(host.into());
+        self
+    }
+
+    /// Open shares with SMB OAuth: a bearer token for Azure Storage from `source`, which the
+    /// storage account exchanges for the share's ticket (no TGT, no KDC).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), azkrb::Error> {
+    /// let files = azkrb::AzureFiles::builder().managed_identity(None).build()?;
+    /// let share = files.open("//acct.file.core.windows.net/data").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn oauth(mut self, source: azkrb_cloudtgt::oauth::TokenSource) -> Self {
+        self.oauth = Some(source);
+        self
+    }
+
+    /// SMB OAuth with the VM's managed identity (a user-assigned one by `id`; the
+    /// system-assigned one with `None`), from IMDS.
+    pub fn managed_identity(self, id: Option<azkrb_cloudtgt::oauth::IdentityId>) -> Self {
+        self.oauth(azkrb_cloudtgt::oauth::TokenSource::ManagedIdentity {
+            endpoint: azkrb_cloudtgt::oauth::IMDS_ENDPOINT.into(),
+            id,
+        })
+    }
+
+    /// SMB OAuth with the workload identity the environment describes
+    /// (`AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
+    /// `AZURE_AUTHORITY_HOST`).
+    pub fn workload_identity(self) -> Result<Self, Error> {
+        Ok(self.oauth(azkrb_cloudtgt::oauth::TokenSource::workload_from_env()?))
+    }
+
+    /// SMB OAuth with a token given (for `https://storage.azure.com`).
+    pub fn bearer_token(self, token: &str) -> Result<Self, Error> {
+        Ok(self.oauth(azkrb_cloudtgt::oauth::TokenSource::Given(
+            azkrb_cloudtgt::oauth::Token::new(token, None)?,
+        )))
+    }
+
+    /// The kerbticket endpoint, `{host}` standing for the share's host (default
+    /// `https://{host}`, the storage account itself; another for tests or a proxy).
+    pub fn oauth_endpoint(mut self, template: impl Into<String>) -> Self {
+        self.oauth_endpoint = Some(template.into());
         self
     }
 
@@ -235,10 +283,12 @@ impl Builder {
         )?
         .with_tgt_source(self.tgt)
         .with_spn_host(self.spn_host);
-        Ok(AzureFiles::new(
+        Ok(AzureFiles::with_oauth(
             kerberos,
             self.smb,
             self.connections.unwrap_or_default(),
+            self.oauth
+                .map(|source| crate::oauth::OAuth::new(source, self.oauth_endpoint)),
         ))
     }
 }

@@ -44,6 +44,8 @@ pub struct AzureFiles {
 #[derive(Debug)]
 struct Inner {
     kerberos: Client,
+    /// SMB OAuth, when shares are opened with a bearer token's tickets instead of a TGT's.
+    oauth: Option<crate::oauth::OAuth>,
     smb: SmbSettings,
     /// The connections and sessions the shares use (shared with other users' clients).
     pool: Connections,
@@ -51,13 +53,41 @@ struct Inner {
     id: u64,
 }
 
+/// What a share's tickets are made from.
+pub(crate) enum Source {
+    /// A TGT (from a credential cache, a login, a cloud TGT).
+    Tgt(Box<Credential>),
+    /// SMB OAuth, as the client's label names it.
+    OAuth(String),
+}
+
+impl Source {
+    /// Whose the share's session is.
+    pub(crate) fn principal(&self) -> String {
+        match self {
+            Source::Tgt(t) => t.client.to_string(),
+            Source::OAuth(label) => label.clone(),
+        }
+    }
+}
+
 /// Numbers of clients, unique in the process.
 static NEXT_CLIENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl AzureFiles {
     pub(crate) fn new(kerberos: Client, smb: SmbSettings, pool: Connections) -> Self {
+        Self::with_oauth(kerberos, smb, pool, None)
+    }
+
+    pub(crate) fn with_oauth(
+        kerberos: Client,
+        smb: SmbSettings,
+        pool: Connections,
+        oauth: Option<crate::oauth::OAuth>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                oauth,
                 kerberos,
                 smb,
                 pool,
@@ -130,20 +160,35 @@ impl AzureFiles {
     }
 
     /// A service ticket for `cifs/<host>`, from the cache or the KDC (through the realm
-    /// `[domain_realm]` routes the host to), with the TGT that serves the host.
+    /// `[domain_realm]` routes the host to), with the TGT that serves the host; with SMB
+    /// OAuth, from the storage account for the client's token.
     pub async fn cifs_ticket(&self, host: &str) -> Result<Credential, Error> {
-        let tgt = self.tgt_for_host(host).await?;
-        Ok(self.inner.kerberos.cifs_ticket(&tgt, host).await?)
+        let source = self.source_for_host(host).await?;
+        self.ticket_with(&source, host).await
     }
 
-    /// A service ticket for `cifs/<host>` made with `tgt` (one checked to be the expected
-    /// principal's).
+    /// What `host`'s tickets come from: the TGT that serves it, or SMB OAuth.
+    pub(crate) async fn source_for_host(&self, host: &str) -> Result<Source, Error> {
+        Ok(match &self.inner.oauth {
+            Some(o) => Source::OAuth(o.label()),
+            None => Source::Tgt(Box::new(self.tgt_for_host(host).await?)),
+        })
+    }
+
+    /// A service ticket for `cifs/<host>` from `source` (a TGT checked to be the expected
+    /// principal's, or SMB OAuth).
     pub(crate) async fn ticket_with(
         &self,
-        tgt: &Credential,
+        source: &Source,
         host: &str,
     ) -> Result<Credential, Error> {
-        Ok(self.inner.kerberos.cifs_ticket(tgt, host).await?)
+        match (source, &self.inner.oauth) {
+            (Source::Tgt(tgt), _) => Ok(self.inner.kerberos.cifs_ticket(tgt, host).await?),
+            (Source::OAuth(_), Some(o)) => self.oauth_ticket(o, host).await,
+            (Source::OAuth(_), None) => Err(Error::Usage(
+                "an SMB OAuth source on a client without SMB OAuth".into(),
+            )),
+        }
     }
 
     /// How long a share keeps trying to reconnect.
@@ -200,8 +245,8 @@ impl AzureFiles {
         // stay its principal's.
         // The very TGT checked makes the tickets below (a cache read again later might hold
         // another principal's by then).
-        let tgt = self.tgt_for_host(&unc.host).await?;
-        let client = tgt.client.to_string();
+        let tgt = self.source_for_host(&unc.host).await?;
+        let client = tgt.principal();
         if let Some(want) = expect
             && want != client
         {
@@ -269,7 +314,7 @@ impl AzureFiles {
         unc: &UncPath,
         addr: &str,
         client_guid: Option<[u8; 16]>,
-        tgt: &Credential,
+        tgt: &Source,
     ) -> Result<(Connection, Session, String), Error> {
         let s = &self.inner.smb;
         let mut opts = NegotiateOptions {
@@ -288,7 +333,7 @@ impl AzureFiles {
             Ok::<_, Error>(Connection::connect(addr, &opts, s.timeout).await?)
         })?;
         conn.set_keepalive(s.keepalive.0, s.keepalive.1)?;
-        let client = ticket.client.to_string();
+        let client = tgt.principal();
         let session = self.session_on(&conn, ticket).await?;
         Ok((conn, session, client))
     }

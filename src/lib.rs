@@ -41,6 +41,7 @@ pub mod builder;
 pub mod client;
 pub mod error;
 pub mod gss_spnego;
+mod oauth;
 pub mod pool;
 pub mod share;
 pub mod unc;

@@ -477,14 +477,18 @@ impl Share {
         // The session may serve other shares: one re-authentication of it at a time.
         let slot = o.files.slot(&o.unc, &o.addr);
         let _one = slot.lock().await;
-        let tgt = o.files.tgt_for_host(&o.unc.host).await?;
-        if tgt.client.to_string() != o.client {
+        let tgt = o.files.source_for_host(&o.unc.host).await?;
+        if tgt.principal() != o.client {
             // Not kept: the next try reads the source again (the right principal may log in).
             o.files.forget_tgt();
             return Err(Error::Usage(format!(
                 "the credential cache now holds {}'s TGT, but //{}/{} was opened as {}: log \
                  in as {} to keep it",
-                tgt.client, o.unc.host, o.unc.share, o.client, o.client
+                tgt.principal(),
+                o.unc.host,
+                o.unc.share,
+                o.client,
+                o.client
             )));
         }
         let ticket = o.files.ticket_with(&tgt, &o.unc.host).await?;

@@ -206,3 +206,75 @@ async fn each_refusal_names_its_cause() {
         .to_string();
     assert!(e.contains("managed identity"), "{e}");
 }
+
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_share_opened_with_a_managed_identity_works_and_re_authenticates() {
+    let env = lab();
+    let files = azkrb::AzureFiles::builder()
+        .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+        .ca_file(&env["AZKRB_LAB_CA"])
+        .connect_to(format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]))
+        .oauth(TokenSource::ManagedIdentity {
+            endpoint: env["AZKRB_LAB_IMDS_URL"].clone(),
+            id: Some(IdentityId::ClientId("55555555-6666".into())),
+        })
+        .oauth_endpoint(format!("{}/{{host}}", env["AZKRB_LAB_OAUTH_URL"]))
+        .build()
+        .unwrap();
+    let unc = format!("//{}/{}", env["AZKRB_LAB_HOST"], env["AZKRB_LAB_SHARE"]);
+    let share = files.open(&unc).await.unwrap();
+    assert!(share.session().encrypted);
+    assert!(
+        share.principal().contains("client id 55555555-6666"),
+        "{}",
+        share.principal()
+    );
+    let name = format!("oauth-share-{}.txt", std::process::id());
+    let run = |data: &'static [u8]| {
+        let name = name.clone();
+        let share = share.clone();
+        async move {
+            share
+                .run(|t| {
+                    let name = name.clone();
+                    async move { t.write_whole(&name, data).await }
+                })
+                .await
+                .unwrap();
+            share
+                .run(|t| {
+                    let name = name.clone();
+                    async move { t.read_start(&name, 1 << 16).await }
+                })
+                .await
+                .unwrap()
+                .data
+        }
+    };
+    assert_eq!(run(b"first").await, b"first");
+    // Re-authentication asks the storage account again; the session and its tree live on.
+    share.reauthenticate().await.unwrap();
+    assert_eq!(run(b"second").await, b"second");
+    share
+        .run(|t| {
+            let name = name.clone();
+            async move { t.remove(&name, false).await }
+        })
+        .await
+        .unwrap();
+    // A client whose identity has no role is refused with the cause, not a panic.
+    let norole = azkrb::AzureFiles::builder()
+        .krb5_conf(&env["AZKRB_LAB_KRB5_CONF"])
+        .ca_file(&env["AZKRB_LAB_CA"])
+        .connect_to(format!("127.0.0.1:{}", env["AZKRB_LAB_SMB_PORT"]))
+        .oauth(TokenSource::ManagedIdentity {
+            endpoint: env["AZKRB_LAB_IMDS_URL"].clone(),
+            id: Some(IdentityId::ClientId("norole".into())),
+        })
+        .oauth_endpoint(format!("{}/{{host}}", env["AZKRB_LAB_OAUTH_URL"]))
+        .build()
+        .unwrap();
+    let e = norole.open(&unc).await.unwrap_err().to_string();
+    assert!(e.contains("SMB MI Admin") && e.contains("403"), "{e}");
+}

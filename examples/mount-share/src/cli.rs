@@ -59,6 +59,26 @@ pub(crate) struct Global {
     /// aes-128-ccm); default all, AES-256-GCM first.
     #[arg(long, global = true, value_delimiter = ',')]
     pub(crate) cipher: Vec<String>,
+    /// SMB OAuth: open shares with the VM's managed identity (a token from IMDS, exchanged by
+    /// the storage account for the share's ticket) instead of a TGT.
+    #[arg(long, global = true)]
+    pub(crate) managed_identity: bool,
+    /// With --managed-identity: a user-assigned identity by its client id.
+    #[arg(long, global = true, requires = "managed_identity")]
+    pub(crate) client_id: Option<String>,
+    /// With --managed-identity: a user-assigned identity by its object id.
+    #[arg(long, global = true, requires = "managed_identity")]
+    pub(crate) object_id: Option<String>,
+    /// With --managed-identity: a user-assigned identity by its resource id.
+    #[arg(long, global = true, requires = "managed_identity")]
+    pub(crate) resource_id: Option<String>,
+    /// SMB OAuth with the environment's workload identity (AZURE_FEDERATED_TOKEN_FILE,
+    /// AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_AUTHORITY_HOST).
+    #[arg(long, global = true, conflicts_with = "managed_identity")]
+    pub(crate) workload_identity: bool,
+    /// SMB OAuth with the bearer token in FILE (`-`: standard input).
+    #[arg(long, global = true, conflicts_with_all = ["managed_identity", "workload_identity"])]
+    pub(crate) token_file: Option<String>,
     /// Ask for the share's ticket as cifs/<SPN_HOST> (the SPN registered for a custom DNS
     /// name); without it a privatelink name tries the canonical SPN, then its own.
     #[arg(long, global = true)]
@@ -445,10 +465,54 @@ pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
     if let Some(h) = &g.spn_host {
         b = b.spn_host(h);
     }
+    if let Some(source) = oauth_source(g)? {
+        b = b.oauth(source);
+        // The storage account's kerbticket endpoint ({host}: the share's host), and IMDS,
+        // elsewhere than Azure's (a test's stand-ins, say).
+        if let Ok(e) = std::env::var("AZKRB_KERBTICKET_ENDPOINT") {
+            b = b.oauth_endpoint(e);
+        }
+    }
     if let Some(c) = ciphers(g)? {
         b = b.ciphers(c);
     }
     Ok(b.build()?)
+}
+
+/// The SMB OAuth token source the flags name, if any.
+pub(crate) fn oauth_source(
+    g: &Global,
+) -> Result<Option<azkrb::cloudtgt::oauth::TokenSource>, Failure> {
+    use azkrb::cloudtgt::oauth::{IMDS_ENDPOINT, IdentityId, Token, TokenSource};
+    if g.managed_identity {
+        let id = match (&g.client_id, &g.object_id, &g.resource_id) {
+            (Some(c), None, None) => Some(IdentityId::ClientId(c.clone())),
+            (None, Some(o), None) => Some(IdentityId::ObjectId(o.clone())),
+            (None, None, Some(r)) => Some(IdentityId::ResourceId(r.clone())),
+            (None, None, None) => None,
+            _ => {
+                return Err(usage(
+                    "one of --client-id, --object-id and --resource-id, not several",
+                ));
+            }
+        };
+        let endpoint =
+            std::env::var("AZKRB_IMDS_ENDPOINT").unwrap_or_else(|_| IMDS_ENDPOINT.into());
+        return Ok(Some(TokenSource::ManagedIdentity { endpoint, id }));
+    }
+    if g.workload_identity {
+        return Ok(Some(TokenSource::workload_from_env()?));
+    }
+    match g.token_file.as_deref() {
+        Some("-") => {
+            let mut text = zeroize::Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| usage(format!("reading the token from standard input: {e}")))?;
+            Ok(Some(TokenSource::Given(Token::new(&text, None)?)))
+        }
+        Some(f) => Ok(Some(TokenSource::File(f.to_string()))),
+        None => Ok(None),
+    }
 }
 
 /// A client whose TGT is the credential cache's.

@@ -36,6 +36,9 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
                 .ok_or_else(|| usage(format!("-r {d}: not a duration (7d, 24h, 10h30m, 3600)")))
         })
         .transpose()?;
+    if g.managed_identity || g.workload_identity || g.token_file.is_some() {
+        return login_oauth(g, principal.as_deref()).await;
+    }
     let place = ccache_place(g)?;
     // The TGT, and whether its KDC said it supports FAST.
     let (tgt, fast): (Credential, bool) = if let Some((file, session_key)) = tgt_cloud {
@@ -91,6 +94,29 @@ pub(crate) async fn login(g: &Global, how: Login) -> Result<(), Failure> {
     eprintln!(
         "Logged in as {} (TGT valid until {}{renewable}); credential cache {path}",
         tgt.client, tgt.endtime
+    );
+    Ok(())
+}
+
+/// `login --managed-identity | --workload-identity | --token-file F //host/share`: the
+/// share's ticket from the storage account (SMB OAuth), stored in the credential cache as
+/// its own (for `mount -t cifs -o sec=krb5` and smbclient; a cache of its own, as its
+/// client is the storage account's, not a user).
+async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
+    let target = target.ok_or_else(|| {
+        usage("with SMB OAuth, login takes the share: login --managed-identity //host/share")
+    })?;
+    let unc = UncPath::parse(target)?;
+    // A token from standard input is read once, by this client.
+    let files = client(g, Tgt::Ccache(None))?;
+    let t = files.cifs_ticket(&unc.host).await?;
+    let mut cache = Ccache::new(t.client.clone());
+    cache.store(&t)?;
+    let place = ccache_place(g)?;
+    place.save(&cache)?;
+    eprintln!(
+        "{} from the storage account (SMB OAuth: {}) stored in {place} (valid until {})",
+        t.server, t.client, t.endtime
     );
     Ok(())
 }

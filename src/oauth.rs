@@ -1,0 +1,89 @@
+//! SMB OAuth in the facade: a client whose shares are opened with tickets the storage
+//! account exchanges for a bearer token (a managed identity's, a workload identity's, or one
+//! given), instead of tickets a TGT gets from a KDC. Re-authentication and reconnects ask
+//! again, with the token held while it lasts.
+
+use azkrb_cloudtgt::Credential;
+use azkrb_cloudtgt::oauth::{IdentityId, Token, TokenSource};
+
+use crate::client::AzureFiles;
+use crate::error::Error;
+
+/// A token is fetched again when it has less than this left.
+const TOKEN_MARGIN: i64 = 300;
+
+/// What a client opens shares with when it uses SMB OAuth.
+pub(crate) struct OAuth {
+    pub(crate) source: TokenSource,
+    /// The kerbticket endpoint, `{host}` standing for the share's host (`https://{host}` in
+    /// Azure).
+    pub(crate) endpoint: String,
+    token: tokio::sync::Mutex<Option<Token>>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth")
+            .field("source", &self.label())
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuth {
+    pub(crate) fn new(source: TokenSource, endpoint: Option<String>) -> Self {
+        Self {
+            source,
+            endpoint: endpoint.unwrap_or_else(|| "https://{host}".into()),
+            token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whose the shares' sessions are, as the pool and reconnects name them.
+    pub(crate) fn label(&self) -> String {
+        match &self.source {
+            TokenSource::Given(_) => "SMB OAuth: a given token".into(),
+            TokenSource::File(f) => format!("SMB OAuth: the token in {f}"),
+            TokenSource::ManagedIdentity { id: None, .. } => {
+                "SMB OAuth: the system-assigned managed identity".into()
+            }
+            TokenSource::ManagedIdentity { id: Some(id), .. } => format!(
+                "SMB OAuth: the managed identity {}",
+                match id {
+                    IdentityId::ClientId(c) => format!("client id {c}"),
+                    IdentityId::ObjectId(o) => format!("object id {o}"),
+                    IdentityId::ResourceId(r) => format!("resource id {r}"),
+                }
+            ),
+            TokenSource::WorkloadIdentity { client_id, .. } => {
+                format!("SMB OAuth: the workload identity {client_id}")
+            }
+        }
+    }
+}
+
+impl AzureFiles {
+    /// The ticket for `cifs/<host>` the storage account gives for this client's token (the
+    /// one held while it has over five minutes left, else a fresh one).
+    pub(crate) async fn oauth_ticket(
+        &self,
+        oauth: &OAuth,
+        host: &str,
+    ) -> Result<Credential, Error> {
+        let kerberos = self.kerberos();
+        let token = {
+            let mut held = oauth.token.lock().await;
+            let now = azkrb_asn1::KerberosTime::now().unix();
+            match held.as_ref() {
+                Some(t) if !t.expires_within(now, TOKEN_MARGIN) => t.clone(),
+                _ => {
+                    let t = kerberos.smb_oauth_token(&oauth.source).await?;
+                    *held = Some(t.clone());
+                    t
+                }
+            }
+        };
+        let endpoint = oauth.endpoint.replace("{host}", host);
+        Ok(kerberos.smb_oauth_ticket(&endpoint, host, &token).await?)
+    }
+}
