@@ -70,20 +70,36 @@ impl AzureFiles {
         oauth: &OAuth,
         host: &str,
     ) -> Result<Credential, Error> {
+        let endpoint = azkrb_cloudtgt::oauth::kerbticket_endpoint(&oauth.endpoint, host)?;
         let kerberos = self.kerberos();
-        let token = {
-            let mut held = oauth.token.lock().await;
-            let now = azkrb_asn1::KerberosTime::now().unix();
-            match held.as_ref() {
-                Some(t) if !t.expires_within(now, TOKEN_MARGIN) => t.clone(),
-                _ => {
-                    let t = kerberos.smb_oauth_token(&oauth.source).await?;
-                    *held = Some(t.clone());
-                    t
+        for fresh in [false, true] {
+            let token = {
+                let mut held = oauth.token.lock().await;
+                let now = azkrb_asn1::KerberosTime::now().unix();
+                match held.as_ref() {
+                    // A file's token is read at each exchange (another tool rotates it).
+                    Some(t)
+                        if !fresh
+                            && !matches!(oauth.source, TokenSource::File(_))
+                            && !t.expires_within(now, TOKEN_MARGIN) =>
+                    {
+                        t.clone()
+                    }
+                    _ => {
+                        let t = kerberos.smb_oauth_token(&oauth.source).await?;
+                        *held = Some(t.clone());
+                        t
+                    }
                 }
+            };
+            match kerberos.smb_oauth_ticket(&endpoint, host, &token).await {
+                // A token refused as expired or unknown: asked for once more.
+                Err(azkrb_cloudtgt::Error::SmbOAuth { status: 401, .. }) if !fresh => continue,
+                other => return Ok(other?),
             }
-        };
-        let endpoint = oauth.endpoint.replace("{host}", host);
-        Ok(kerberos.smb_oauth_ticket(&endpoint, host, &token).await?)
+        }
+        Err(Error::Usage(
+            "the storage account refused a fresh token too".into(),
+        ))
     }
 }

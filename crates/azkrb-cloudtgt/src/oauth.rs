@@ -61,7 +61,8 @@ impl Token {
 
     /// Expired at `now` (Unix seconds), or within `margin` seconds of it.
     pub fn expires_within(&self, now: i64, margin: i64) -> bool {
-        self.expires_on.is_some_and(|e| e - now <= margin)
+        self.expires_on
+            .is_some_and(|e| e.saturating_sub(now) <= margin)
     }
 }
 
@@ -158,7 +159,11 @@ pub fn token_from_reply(what: &str, status: u16, body: &[u8], now: i64) -> Resul
         serde_json::Value::String(s) => s.parse().ok(),
         _ => None,
     };
-    let expires_on = number("expires_on").or_else(|| number("expires_in").map(|s| now + s));
+    // Out-of-range values (a spoofed reply) are no expiry at all: the token is asked for
+    // again at the next exchange.
+    let expires_on = number("expires_on")
+        .or_else(|| number("expires_in").and_then(|s| now.checked_add(s)))
+        .filter(|e| (0..1 << 40).contains(e));
     Token::new(secret, expires_on)
 }
 
@@ -254,7 +259,7 @@ pub fn kerbticket_reply(
         .into_iter()
         .next()
         .ok_or_else(|| Error::Protocol("the storage account's KRB-CRED holds no ticket".into()))?;
-    let want = ["cifs".to_string(), host.to_ascii_lowercase()];
+    // cifs/<host>, or, for a private endpoint's name, the canonical SPN it stands for.
     let got: Vec<String> = cred
         .server
         .name
@@ -262,12 +267,15 @@ pub fn kerbticket_reply(
         .iter()
         .map(|c| c.to_string_lossy().to_ascii_lowercase())
         .collect();
-    if got != want {
-        return Err(Error::WrongServer {
-            what: "kerbticket reply's ticket",
-            expected: format!("cifs/{host}"),
-            got: cred.server.to_string(),
-        });
+    let fits = crate::spn::spn_hosts(host, None)
+        .iter()
+        .any(|h| got == ["cifs".to_string(), h.clone()]);
+    if !fits {
+        return Err(Error::Protocol(format!(
+            "the storage account's ticket is for {}, not cifs/{host} (a reply spliced from \
+             another account's, or the wrong endpoint)",
+            cred.server
+        )));
     }
     Ok(cred)
 }
@@ -360,6 +368,64 @@ fn http_error(what: &str, e: reqwest::Error) -> Error {
     Error::Protocol(format!("{what}: {e}"))
 }
 
+/// The most a token or kerbticket reply may hold (as the KDC proxy's replies).
+const MAX_BODY: usize = 1 << 20;
+
+/// A reply's body, at most [`MAX_BODY`] bytes, zeroized when dropped (it holds a token, or
+/// a session key in the clear).
+async fn body(what: &str, mut r: reqwest::Response) -> Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    while let Some(chunk) = r.chunk().await.map_err(|e| http_error(what, e))? {
+        if chunk.len() > MAX_BODY - out.len() {
+            return Err(Error::Protocol(format!(
+                "{what} sent a reply longer than {MAX_BODY} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// IMDS is reached directly, never through a proxy (its link-local address is the VM's
+/// own), with a short timeout.
+fn imds_client() -> Result<reqwest::Client> {
+    // Plain HTTP: no certificate is ever trusted through it.
+    crate::transport::http_client(
+        rustls::RootCertStore::empty(),
+        std::time::Duration::from_secs(10),
+        false,
+    )
+}
+
+/// The storage account's kerbticket endpoint for `host` from `template`: only HTTPS, and,
+/// with Azure's own template, only a host in an Azure Files zone (the token opens every
+/// account the identity may use: it goes to no other host).
+pub fn kerbticket_endpoint(template: &str, host: &str) -> Result<String> {
+    const ZONES: [&str; 3] = [
+        ".file.core.windows.net",
+        ".file.core.usgovcloudapi.net",
+        ".file.core.chinacloudapi.cn",
+    ];
+    let host = host.to_ascii_lowercase();
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !plain || (template == "https://{host}" && !ZONES.iter().any(|z| host.ends_with(z))) {
+        return Err(Error::Config(format!(
+            "{host}: SMB OAuth sends the token only to an Azure Files account \
+             (<account>.file.core.windows.net, a sovereign cloud's, or a privatelink name)"
+        )));
+    }
+    let url = template.replace("{host}", &host);
+    if !url.starts_with("https://") {
+        return Err(Error::Config(format!(
+            "{url}: the kerbticket endpoint must be HTTPS (the token would travel in the clear)"
+        )));
+    }
+    Ok(url)
+}
+
 impl crate::client::Client {
     /// A bearer token for Azure Storage from `source`.
     pub async fn smb_oauth_token(&self, source: &TokenSource) -> Result<Token> {
@@ -377,7 +443,7 @@ impl crate::client::Client {
             }
             TokenSource::ManagedIdentity { endpoint, id } => {
                 let url = imds_url(endpoint, id.as_ref());
-                let r = http
+                let r = imds_client()?
                     .get(&url)
                     .header("Metadata", "true")
                     .send()
@@ -386,7 +452,7 @@ impl crate::client::Client {
                         http_error("IMDS (is this an Azure VM with a managed identity?)", e)
                     })?;
                 let status = r.status().as_u16();
-                let body = r.bytes().await.map_err(|e| http_error("IMDS", e))?;
+                let body = body("IMDS", r).await?;
                 token_from_reply("IMDS", status, &body, now)
             }
             TokenSource::WorkloadIdentity {
@@ -406,15 +472,12 @@ impl crate::client::Client {
                 let r = http
                     .post(&url)
                     .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(form.to_string())
+                    .body(form.as_bytes().to_vec())
                     .send()
                     .await
                     .map_err(|e| http_error("Entra's token endpoint", e))?;
                 let status = r.status().as_u16();
-                let body = r
-                    .bytes()
-                    .await
-                    .map_err(|e| http_error("Entra's token endpoint", e))?;
+                let body = body("Entra's token endpoint", r).await?;
                 token_from_reply("Entra's token endpoint", status, &body, now)
             }
         }
@@ -430,8 +493,13 @@ impl crate::client::Client {
     ) -> Result<Credential> {
         let date = rfc1123(azkrb_asn1::KerberosTime::now().unix());
         let (url, headers) = kerbticket_request(endpoint, token, &date);
-        let mut req = self.transport().http().post(&url).body(Vec::new());
-        for (k, v) in &headers {
+        let mut req = self
+            .transport()
+            .http()
+            .post(&url)
+            .body(Vec::new())
+            .bearer_auth(token.secret());
+        for (k, v) in headers.iter().filter(|(k, _)| *k != "Authorization") {
             req = req.header(*k, v.as_str());
         }
         let r = req
@@ -444,10 +512,7 @@ impl crate::client::Client {
             .get("x-ms-error-code")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = r
-            .bytes()
-            .await
-            .map_err(|e| http_error("the storage account's kerbticket endpoint", e))?;
+        let body = body("the storage account's kerbticket endpoint", r).await?;
         kerbticket_reply(host, status, code.as_deref(), &body)
     }
 }
@@ -555,6 +620,49 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.is_empty());
+    }
+
+    #[test]
+    fn the_token_goes_only_to_an_azure_files_account_over_https() {
+        let azure = "https://{host}";
+        assert_eq!(
+            kerbticket_endpoint(azure, "Acct.File.Core.Windows.Net").unwrap(),
+            "https://acct.file.core.windows.net"
+        );
+        assert!(kerbticket_endpoint(azure, "acct.privatelink.file.core.windows.net").is_ok());
+        for bad in [
+            "evil.example",
+            "evil.com?.file.core.windows.net",
+            "a b.file.core.windows.net",
+            "",
+        ] {
+            assert!(kerbticket_endpoint(azure, bad).is_err(), "{bad}");
+        }
+        assert!(
+            kerbticket_endpoint("http://127.0.0.1:1/{host}", "acct.file.core.windows.net").is_err()
+        );
+        assert!(kerbticket_endpoint("https://127.0.0.1:1/{host}", "any.test").is_ok());
+        // A privatelink name takes the canonical SPN's ticket.
+        let der = crate::krbcred::export(&[cred("acct.file.core.windows.net")]).unwrap();
+        assert!(
+            kerbticket_reply(
+                "acct.privatelink.file.core.windows.net",
+                200,
+                None,
+                &reply(&der)
+            )
+            .is_ok()
+        );
+        // Expiry values out of range are no expiry.
+        let t = token_from_reply(
+            "IMDS",
+            200,
+            br#"{"access_token":"a.b.c","expires_in":9223372036854775807}"#,
+            5,
+        )
+        .unwrap();
+        assert_eq!(t.expires_on, None);
+        assert!(!t.expires_within(i64::MIN, 300));
     }
 
     #[test]

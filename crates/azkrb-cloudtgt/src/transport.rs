@@ -208,7 +208,7 @@ fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig> {
 /// An HTTP client trusting `roots`. Redirects are never followed: a KDC proxy that
 /// redirects is misconfigured, and following one would send Kerberos messages where
 /// nobody configured them to go.
-fn http_client(
+pub(crate) fn http_client(
     roots: rustls::RootCertStore,
     timeout: Duration,
     use_proxy: bool,
