@@ -46,6 +46,8 @@ pub(crate) struct SmbSettings {
     pub(crate) reconnect_for: Duration,
     /// ECHO after this much silence; dead when unanswered `.1` later.
     pub(crate) keepalive: (Duration, Duration),
+    /// A session is re-authenticated this long before its ticket ends (zero: not before).
+    pub(crate) refresh_margin: Duration,
 }
 
 impl Default for Builder {
@@ -72,6 +74,7 @@ impl Default for Builder {
                 smb30: false,
                 reconnect_for: Duration::from_secs(60),
                 keepalive: (Duration::from_secs(30), Duration::from_secs(30)),
+                refresh_margin: Duration::from_secs(300),
             },
         }
     }
@@ -212,6 +215,23 @@ impl Builder {
     /// off with jitter (default 60 s: how long servers keep a durable open by default).
     pub fn reconnect_for(mut self, time: Duration) -> Self {
         self.smb.reconnect_for = time;
+        self
+    }
+
+    /// How long before its ticket ends an open share's session is re-authenticated with a
+    /// fresh ticket, in the background, while transfers go on (default 5 minutes; at most a
+    /// third of the ticket's life; a random part of a fifth of it earlier still, so that
+    /// many clients do not all ask at once). The fresh ticket comes from a TGT renewed or
+    /// read again from its cache, or from SMB OAuth. `Duration::ZERO` turns it off: the
+    /// session is then re-authenticated only after the server said it expired.
+    ///
+    /// ```
+    /// let files = azkrb::AzureFiles::builder()
+    ///     .refresh_margin(std::time::Duration::from_secs(600))
+    ///     .build();
+    /// ```
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.smb.refresh_margin = margin;
         self
     }
 

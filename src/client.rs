@@ -167,6 +167,15 @@ impl AzureFiles {
         self.ticket_with(&source, host).await
     }
 
+    /// [`cifs_ticket`](Self::cifs_ticket), passing over a cached ticket that ends at or
+    /// before `end` (Unix seconds): a fresh ticket to replace one that is about to end (a
+    /// credential cache's, for kernel mounts). The KDC gives none that outlives the TGT:
+    /// check the result's `endtime`.
+    pub async fn cifs_ticket_outliving(&self, host: &str, end: i64) -> Result<Credential, Error> {
+        let source = self.source_for_host(host).await?;
+        self.ticket_outliving(&source, host, Some(end)).await
+    }
+
     /// What `host`'s tickets come from: the TGT that serves it, or SMB OAuth.
     pub(crate) async fn source_for_host(&self, host: &str) -> Result<Source, Error> {
         Ok(match &self.inner.oauth {
@@ -182,8 +191,23 @@ impl AzureFiles {
         source: &Source,
         host: &str,
     ) -> Result<Credential, Error> {
+        self.ticket_outliving(source, host, None).await
+    }
+
+    /// [`ticket_with`](Self::ticket_with), passing over a cached ticket that ends at or
+    /// before `end` (SMB OAuth's are never cached).
+    pub(crate) async fn ticket_outliving(
+        &self,
+        source: &Source,
+        host: &str,
+        end: Option<i64>,
+    ) -> Result<Credential, Error> {
         match (source, &self.inner.oauth) {
-            (Source::Tgt(tgt), _) => Ok(self.inner.kerberos.cifs_ticket(tgt, host).await?),
+            (Source::Tgt(tgt), _) => Ok(self
+                .inner
+                .kerberos
+                .cifs_ticket_outliving(tgt, host, end)
+                .await?),
             (Source::OAuth(_), Some(o)) => self.oauth_ticket(o, host).await,
             (Source::OAuth(_), None) => Err(Error::Usage(
                 "an SMB OAuth source on a client without SMB OAuth".into(),
@@ -194,6 +218,11 @@ impl AzureFiles {
     /// How long a share keeps trying to reconnect.
     pub(crate) fn reconnect_for(&self) -> std::time::Duration {
         self.inner.smb.reconnect_for
+    }
+
+    /// How long before its ticket ends a session is re-authenticated.
+    pub(crate) fn refresh_margin(&self) -> std::time::Duration {
+        self.inner.smb.refresh_margin
     }
 
     /// Connects to `//host/share` (any path part is kept in [`Share::unc`]): service ticket,

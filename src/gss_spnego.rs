@@ -19,12 +19,15 @@ fn auth_err(e: azkrb_cloudtgt::Error) -> Error {
 /// and none is sent unless the server asks for one.
 pub struct KerberosAuth {
     spnego: SpnegoInitiator,
+    /// The ticket's end (Unix seconds).
+    ends: i64,
 }
 
 impl KerberosAuth {
     /// An authenticator presenting `cred` (a ticket for `cifs/<host>`).
     pub fn new(cred: Credential) -> Result<Self> {
         Ok(Self {
+            ends: cred.endtime.unix(),
             spnego: SpnegoInitiator::new(cred),
         })
     }
@@ -44,5 +47,9 @@ impl azkrb_smb3::Authenticator for KerberosAuth {
     fn session_key(&self) -> Option<Zeroizing<Vec<u8>>> {
         let key = self.spnego.session_key()?;
         Some(Zeroizing::new(key.as_bytes().to_vec()))
+    }
+
+    fn valid_until(&self) -> Option<i64> {
+        Some(self.ends)
     }
 }

@@ -43,6 +43,7 @@ pub mod error;
 pub mod gss_spnego;
 mod oauth;
 pub mod pool;
+mod refresh;
 pub mod share;
 pub mod unc;
 

@@ -37,6 +37,7 @@ impl Drop for Inner {
         if self.released.swap(true, Ordering::SeqCst) {
             return;
         }
+        crate::refresh::stop(&self.refresher);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let o = Opened {
                 files: self.opened.files.clone(),
@@ -95,6 +96,32 @@ struct Inner {
     failed: std::sync::Mutex<Option<(Instant, String)>>,
     /// Closed or disconnected: no longer a user of its session and connection.
     released: std::sync::atomic::AtomicBool,
+    /// The task that re-authenticates the session before its ticket ends.
+    refresher: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+/// A hold on a share that does not keep it open (the refresher's).
+pub(crate) struct WeakShare(std::sync::Weak<Inner>);
+
+impl WeakShare {
+    /// The share, while it is open somewhere.
+    pub(crate) fn upgrade(&self) -> Option<Share> {
+        self.0
+            .upgrade()
+            .map(|inner| Share { inner })
+            .filter(|s| !s.inner.released.load(Ordering::SeqCst))
+    }
+}
+
+/// What [`Share::refresh_session`] did.
+pub(crate) enum Refreshed {
+    /// Re-authenticated: the session lasts until then (Unix seconds).
+    Until(i64),
+    /// Another share of the session re-authenticated it meanwhile.
+    Already,
+    /// The freshest ticket to be had ends when the session does (with the TGT that makes
+    /// it, which cannot be renewed): nothing gained.
+    NoLonger,
 }
 
 /// What the share has lived through: reconnects, opens reclaimed and lost, operations
@@ -161,7 +188,7 @@ async fn answers(conn: &Connection) -> bool {
 
 impl Share {
     pub(crate) fn new(opened: Opened) -> Self {
-        Self {
+        let share = Self {
             inner: Arc::new(Inner {
                 live: RwLock::new(opened.live.clone()),
                 reconnect_for: opened.files.reconnect_for(),
@@ -171,8 +198,21 @@ impl Share {
                 replayed: AtomicU64::new(0),
                 failed: std::sync::Mutex::new(None),
                 released: std::sync::atomic::AtomicBool::new(false),
+                refresher: std::sync::Mutex::new(None),
             }),
-        }
+        };
+        let task = crate::refresh::start(share.weak(), share.inner.opened.files.refresh_margin());
+        *share
+            .inner
+            .refresher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = task;
+        share
+    }
+
+    /// A hold on the share that does not keep it open.
+    pub(crate) fn weak(&self) -> WeakShare {
+        WeakShare(Arc::downgrade(&self.inner))
     }
 
     /// The share's file operations (read, write, list, stat, …) on the connection in use
@@ -477,6 +517,16 @@ impl Share {
         // The session may serve other shares: one re-authentication of it at a time.
         let slot = o.files.slot(&o.unc, &o.addr);
         let _one = slot.lock().await;
+        let tgt = self.own_source().await?;
+        let ticket = o.files.ticket_with(&tgt, &o.unc.host).await?;
+        let mut auth = KerberosAuth::new(ticket)?;
+        Ok(self.session().reauthenticate(&mut auth).await?)
+    }
+
+    /// What the share's tickets come from now, if it is still the principal the share was
+    /// opened as.
+    async fn own_source(&self) -> Result<crate::client::Source, Error> {
+        let o = &self.inner.opened;
         let tgt = o.files.source_for_host(&o.unc.host).await?;
         if tgt.principal() != o.client {
             // Not kept: the next try reads the source again (the right principal may log in).
@@ -491,9 +541,34 @@ impl Share {
                 o.client
             )));
         }
-        let ticket = o.files.ticket_with(&tgt, &o.unc.host).await?;
+        Ok(tgt)
+    }
+
+    /// Re-authenticates the session, which ends at `ends` (Unix seconds), with a ticket
+    /// that outlives it, while requests go on: the refresher's work (see
+    /// [`Builder::refresh_margin`](crate::Builder::refresh_margin)). One at a time per
+    /// session, and not again when another share of it has done it meanwhile.
+    pub(crate) async fn refresh_session(&self, ends: i64) -> Result<Refreshed, Error> {
+        let o = &self.inner.opened;
+        self.still_open()?;
+        let slot = o.files.slot(&o.unc, &o.addr);
+        let _one = slot.lock().await;
+        let session = self.session();
+        if session.valid_until().is_some_and(|e| e > ends) {
+            return Ok(Refreshed::Already);
+        }
+        let source = self.own_source().await?;
+        let ticket = o
+            .files
+            .ticket_outliving(&source, &o.unc.host, Some(ends))
+            .await?;
+        let new_end = ticket.endtime.unix();
+        if new_end <= ends {
+            return Ok(Refreshed::NoLonger);
+        }
         let mut auth = KerberosAuth::new(ticket)?;
-        Ok(self.session().reauthenticate(&mut auth).await?)
+        session.reauthenticate(&mut auth).await?;
+        Ok(Refreshed::Until(session.valid_until().unwrap_or(new_end)))
     }
 
     /// Ends the share without a round trip: closes the connection, and the server ends the
@@ -546,6 +621,7 @@ impl Share {
         if self.inner.released.swap(true, Ordering::SeqCst) {
             return (false, false);
         }
+        crate::refresh::stop(&self.inner.refresher);
         self.inner.opened.release().await
     }
 

@@ -43,7 +43,7 @@ impl Backoff {
 }
 
 /// A random fraction of `d` (0..d) from the system's generator (none if it fails).
-fn jitter(d: Duration) -> Duration {
+pub fn jitter(d: Duration) -> Duration {
     let mut b = [0u8; 2];
     if getrandom::fill(&mut b).is_err() {
         return Duration::ZERO;

@@ -587,6 +587,18 @@ impl Client {
     /// SPN first and its own after ([`crate::spn`]); when the KDC knows none of them, the
     /// error lists what was tried.
     pub async fn cifs_ticket(&self, tgt: &Credential, host: &str) -> Result<Credential> {
+        self.cifs_ticket_outliving(tgt, host, None).await
+    }
+
+    /// [`cifs_ticket`](Self::cifs_ticket), passing over a cached ticket that ends at or
+    /// before `end` (Unix seconds): the ticket that re-authenticates a session before its
+    /// ticket ends. The KDC may still give one that ends no later (it ends with the TGT).
+    pub async fn cifs_ticket_outliving(
+        &self,
+        tgt: &Credential,
+        host: &str,
+        end: Option<i64>,
+    ) -> Result<Credential> {
         let hosts = crate::spn::spn_hosts(host, self.spn_host.as_deref());
         // The realm of a named SPN host when krb5.conf maps it (a custom DNS name may not be).
         let realm = match &self.spn_host {
@@ -596,7 +608,7 @@ impl Client {
         let mut tried = Vec::new();
         for h in &hosts {
             let service = Principal::cifs(h, &realm);
-            match self.service_ticket(tgt, &service).await {
+            match self.service_ticket_outliving(tgt, &service, end).await {
                 // One SPN tried: the KDC's own error, as it is.
                 Err(Error::Kdc(k))
                     if k.code == azkrb_asn1::ErrorCode::SPrincipalUnknown && hosts.len() > 1 =>
@@ -617,8 +629,21 @@ impl Client {
         tgt: &Credential,
         service: &Principal,
     ) -> Result<Credential> {
+        self.service_ticket_outliving(tgt, service, None).await
+    }
+
+    /// [`service_ticket`](Self::service_ticket), passing over a cached ticket that ends at
+    /// or before `end`.
+    async fn service_ticket_outliving(
+        &self,
+        tgt: &Credential,
+        service: &Principal,
+        end: Option<i64>,
+    ) -> Result<Credential> {
         let now = KerberosTime::now();
-        if let Some(c) = self.cache.get(&tgt.client, service, now) {
+        if let Some(c) = self.cache.get(&tgt.client, service, now)
+            && end.is_none_or(|e| c.endtime.unix() > e)
+        {
             return Ok(c);
         }
         let mut x = TgsExchange::new(tgt.clone(), service.clone(), now)?

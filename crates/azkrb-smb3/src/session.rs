@@ -20,6 +20,12 @@ pub trait Authenticator: Send {
     fn next_token(&mut self, server_token: &[u8], complete: bool) -> Result<Option<Vec<u8>>>;
     /// The full session key (all of the GSS key) once authentication completed.
     fn session_key(&self) -> Option<Zeroizing<Vec<u8>>>;
+    /// When the credential authenticated with ends (Unix seconds), if it does: the server
+    /// ends the session then (STATUS_NETWORK_SESSION_EXPIRED) unless it is re-authenticated
+    /// before ([`Session::valid_until`]).
+    fn valid_until(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Client-side security requirements.
@@ -38,6 +44,14 @@ pub struct Session {
     id: u64,
     /// True if the session's messages are encrypted.
     pub encrypted: bool,
+    /// When the last authentication's credential ends (Unix seconds; `i64::MAX`: unknown),
+    /// shared by the session's clones.
+    valid_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// An authentication's end, as [`Session::valid_until`] keeps it.
+fn end_of(auth: &dyn Authenticator) -> i64 {
+    auth.valid_until().unwrap_or(i64::MAX)
 }
 
 impl Session {
@@ -69,6 +83,7 @@ impl Session {
                         conn: conn.clone(),
                         id,
                         encrypted,
+                        valid_until: std::sync::Arc::new(end_of(auth).into()),
                     });
                 }
                 Step::Reauthenticated => {
@@ -94,7 +109,11 @@ impl Session {
                 .await?;
             match setup.handle_response(&resp.sent, &resp.header, resp.bytes(), auth)? {
                 Step::Continue(next) => token = next,
-                Step::Reauthenticated => return Ok(()),
+                Step::Reauthenticated => {
+                    self.valid_until
+                        .store(end_of(auth), std::sync::atomic::Ordering::SeqCst);
+                    return Ok(());
+                }
                 Step::Established(_) => {
                     return Err(Error::Protocol(
                         "a re-authentication ended as a new session".into(),
@@ -102,6 +121,13 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// When the credential of the session's last (re-)authentication ends, as its
+    /// [`Authenticator`] said (Unix seconds; `None`: not said). Re-authenticate before then
+    /// to keep the session.
+    pub fn valid_until(&self) -> Option<i64> {
+        Some(self.valid_until.load(std::sync::atomic::Ordering::SeqCst)).filter(|&t| t != i64::MAX)
     }
 
     /// The session id.
