@@ -25,6 +25,9 @@ SMB_CIPHERS=${AZKRB_LAB_SMB_CIPHERS:-}
 ENTRA=KERBEROS.MICROSOFTONLINE.COM
 ADDS=CONTOSO.LOCAL
 SHA2=SHA2.KERBEROS.TEST
+# The realm of the tickets a storage account gives for a bearer token (SMB OAuth), as Azure
+# names it; its client is AzureFileClient.
+AZFILES=FILES.AZURE.STORAGE.MICROSOFT.COM
 HOST=acct.file.core.windows.net
 ADHOST=acctad.file.core.windows.net
 PUBHOST=acctpub.file.core.windows.net   # in the lab DNS: privatelink CNAME, public address

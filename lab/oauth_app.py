@@ -7,10 +7,12 @@ Tokens are JWTs signed (HS256) with the lab's token-issuer secret. The kerbticke
 checks a token's signature, expiry and audience, as the storage account does, then mints a
 real ticket for the account's SMB server from the lab KDC (kinit with the
 azurefileclient keytab, kvno cifs/<account host>) and returns it as a KRB-CRED whose
-enc-part is null (etype 0), base64 in JSON, as Azure does.
+enc-part is null (etype 0), base64 in JSON, as Azure does: client AzureFileClient in realm
+FILES.AZURE.STORAGE.MICROSOFT.COM (the REALM argument).
 
 Accounts, by the first path segment (https://127.0.0.1:<port>/<account host>/?restype=...):
-  acct.file.core.windows.net and acctpe.privatelink.file.core.windows.net: SMB OAuth on;
+  acct, acctshort (45 s tickets) .file.core.windows.net and
+  acctpe.privatelink.file.core.windows.net: SMB OAuth on;
   acctnooauth.file.core.windows.net: SMB OAuth off (409);
   anything else: no such account (404).
 The identity "norole" has no SMB MI Admin role on any account (403).
@@ -35,7 +37,11 @@ import urllib.parse
 LAB_DIR, HTTPS_PORT, IMDS_PORT, REALM = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 SECRET = open(os.path.join(LAB_DIR, "oauth", "issuer.key"), "rb").read()
 AUDIENCE = "https://storage.azure.com"
-ACCOUNTS_ON = {"acct.file.core.windows.net", "acctpe.privatelink.file.core.windows.net"}
+ACCOUNTS_ON = {
+    "acct.file.core.windows.net",
+    "acctshort.file.core.windows.net",  # its tickets live 45 s
+    "acctpe.privatelink.file.core.windows.net",
+}
 ACCOUNT_OFF = "acctnooauth.file.core.windows.net"
 
 
@@ -189,12 +195,12 @@ def krb_cred(cred):
 
 
 def mint(host):
-    """A real ticket for cifs/<host> from the lab KDC, for the lab's azurefileclient."""
+    """A real ticket for cifs/<host> from the lab KDC, for AzureFileClient in Azure's realm."""
     env = dict(os.environ, KRB5_CONFIG=os.path.join(LAB_DIR, "krb5.conf"))
     with tempfile.TemporaryDirectory() as d:
         env["KRB5CCNAME"] = "FILE:" + os.path.join(d, "cc")
         keytab = os.path.join(LAB_DIR, "keytabs", "azurefileclient.keytab")
-        subprocess.run(["kinit", "-k", "-t", keytab, f"azurefileclient@{REALM}"], env=env, check=True,
+        subprocess.run(["kinit", "-k", "-t", keytab, f"AzureFileClient@{REALM}"], env=env, check=True,
                        capture_output=True)
         subprocess.run(["kvno", f"cifs/{host}@{REALM}"], env=env, check=True, capture_output=True)
         for c in read_ccache(os.path.join(d, "cc")):

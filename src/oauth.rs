@@ -4,7 +4,7 @@
 //! again, with the token held while it lasts.
 
 use azkrb_cloudtgt::Credential;
-use azkrb_cloudtgt::oauth::{IdentityId, Token, TokenSource};
+use azkrb_cloudtgt::oauth::{Token, TokenSource};
 
 use crate::client::AzureFiles;
 use crate::error::Error;
@@ -41,24 +41,7 @@ impl OAuth {
 
     /// Whose the shares' sessions are, as the pool and reconnects name them.
     pub(crate) fn label(&self) -> String {
-        match &self.source {
-            TokenSource::Given(_) => "SMB OAuth: a given token".into(),
-            TokenSource::File(f) => format!("SMB OAuth: the token in {f}"),
-            TokenSource::ManagedIdentity { id: None, .. } => {
-                "SMB OAuth: the system-assigned managed identity".into()
-            }
-            TokenSource::ManagedIdentity { id: Some(id), .. } => format!(
-                "SMB OAuth: the managed identity {}",
-                match id {
-                    IdentityId::ClientId(c) => format!("client id {c}"),
-                    IdentityId::ObjectId(o) => format!("object id {o}"),
-                    IdentityId::ResourceId(r) => format!("resource id {r}"),
-                }
-            ),
-            TokenSource::WorkloadIdentity { client_id, .. } => {
-                format!("SMB OAuth: the workload identity {client_id}")
-            }
-        }
+        format!("SMB OAuth: {}", self.source.describe())
     }
 }
 

@@ -119,9 +119,14 @@ async fn every_token_source_gets_a_ticket_that_opens_the_share() {
             .smb_oauth_ticket(&endpoint(&env, host), host, &token)
             .await
             .unwrap();
+        // Names as Azure's: its own client and realm, whatever krb5.conf says.
         assert_eq!(
             ticket.server.to_string(),
-            format!("cifs/{host}@{}", env["AZKRB_LAB_REALM"])
+            format!("cifs/{host}@FILES.AZURE.STORAGE.MICROSOFT.COM")
+        );
+        assert_eq!(
+            ticket.client.to_string(),
+            "AzureFileClient@FILES.AZURE.STORAGE.MICROSOFT.COM"
         );
         use_ticket(&env, ticket).await;
     }

@@ -336,6 +336,144 @@ impl TokenSource {
     }
 }
 
+impl TokenSource {
+    /// Whose tokens these are, for people (never the token itself).
+    ///
+    /// ```
+    /// use azkrb_cloudtgt::oauth::{IdentityId, TokenSource};
+    /// let mi = TokenSource::ManagedIdentity {
+    ///     endpoint: "http://169.254.169.254".into(),
+    ///     id: Some(IdentityId::ClientId("c0ffee".into())),
+    /// };
+    /// assert_eq!(mi.describe(), "the managed identity client id c0ffee");
+    /// ```
+    pub fn describe(&self) -> String {
+        match self {
+            TokenSource::Given(_) => "a given token".into(),
+            TokenSource::File(f) => format!("the token in {f}"),
+            TokenSource::ManagedIdentity { id: None, .. } => {
+                "the system-assigned managed identity".into()
+            }
+            TokenSource::ManagedIdentity { id: Some(id), .. } => format!(
+                "the managed identity {}",
+                match id {
+                    IdentityId::ClientId(c) => format!("client id {c}"),
+                    IdentityId::ObjectId(o) => format!("object id {o}"),
+                    IdentityId::ResourceId(r) => format!("resource id {r}"),
+                }
+            ),
+            TokenSource::WorkloadIdentity { client_id, .. } => {
+                format!("the workload identity {client_id}")
+            }
+        }
+    }
+
+    /// How to get a token again, as text to keep beside a ticket (a credential cache's
+    /// configuration entry): one `key=value` per line, no secret in it. `None` for a token
+    /// given once (it cannot be fetched again), or a value with a line break.
+    ///
+    /// ```
+    /// use azkrb_cloudtgt::oauth::{IdentityId, TokenSource};
+    /// let mi = TokenSource::ManagedIdentity {
+    ///     endpoint: "http://169.254.169.254".into(),
+    ///     id: Some(IdentityId::ObjectId("0b1".into())),
+    /// };
+    /// let spec = mi.spec().unwrap();
+    /// assert_eq!(spec, "source=managed-identity\nobject-id=0b1");
+    /// let again = TokenSource::from_spec(&spec, "http://169.254.169.254").unwrap();
+    /// assert_eq!(again.spec().unwrap(), spec);
+    /// ```
+    pub fn spec(&self) -> Option<String> {
+        let lines: Vec<(&str, &str)> = match self {
+            TokenSource::Given(_) => return None,
+            TokenSource::File(f) => vec![("source", "token-file"), ("path", f)],
+            TokenSource::ManagedIdentity { id, .. } => {
+                let mut l = vec![("source", "managed-identity")];
+                match id {
+                    Some(IdentityId::ClientId(c)) => l.push(("client-id", c)),
+                    Some(IdentityId::ObjectId(o)) => l.push(("object-id", o)),
+                    Some(IdentityId::ResourceId(r)) => l.push(("resource-id", r)),
+                    None => {}
+                }
+                l
+            }
+            TokenSource::WorkloadIdentity {
+                authority,
+                tenant,
+                client_id,
+                token_file,
+            } => vec![
+                ("source", "workload-identity"),
+                ("authority", authority),
+                ("tenant", tenant),
+                ("client-id", client_id),
+                ("token-file", token_file),
+            ],
+        };
+        if lines.iter().any(|(_, v)| v.contains(['\n', '\r'])) {
+            return None;
+        }
+        Some(
+            lines
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+
+    /// The source a [`spec`](Self::spec) describes (a managed identity asks IMDS at
+    /// `imds_endpoint`, [`IMDS_ENDPOINT`] in Azure).
+    pub fn from_spec(spec: &str, imds_endpoint: &str) -> Result<Self> {
+        let bad = |why: &str| Error::Config(format!("an SMB OAuth token source: {why}"));
+        let mut fields = std::collections::BTreeMap::new();
+        for line in spec.lines() {
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| bad(&format!("`{line}` is not key=value")))?;
+            if fields.insert(k, v).is_some() {
+                return Err(bad(&format!("{k} given twice")));
+            }
+        }
+        let mut take = |k: &str| fields.remove(k).map(str::to_string);
+        let source = match take("source").as_deref() {
+            Some("token-file") => {
+                TokenSource::File(take("path").ok_or_else(|| bad("a token file without a path"))?)
+            }
+            Some("managed-identity") => {
+                let id = match (take("client-id"), take("object-id"), take("resource-id")) {
+                    (Some(c), None, None) => Some(IdentityId::ClientId(c)),
+                    (None, Some(o), None) => Some(IdentityId::ObjectId(o)),
+                    (None, None, Some(r)) => Some(IdentityId::ResourceId(r)),
+                    (None, None, None) => None,
+                    _ => return Err(bad("a managed identity named by several ids")),
+                };
+                TokenSource::ManagedIdentity {
+                    endpoint: imds_endpoint.to_string(),
+                    id,
+                }
+            }
+            Some("workload-identity") => {
+                let mut need = |k: &str| {
+                    take(k).ok_or_else(|| bad(&format!("a workload identity without {k}")))
+                };
+                TokenSource::WorkloadIdentity {
+                    authority: need("authority")?,
+                    tenant: need("tenant")?,
+                    client_id: need("client-id")?,
+                    token_file: need("token-file")?,
+                }
+            }
+            Some(other) => return Err(bad(&format!("unknown source {other}"))),
+            None => return Err(bad("no source")),
+        };
+        if let Some(k) = fields.keys().next() {
+            return Err(bad(&format!("unknown field {k}")));
+        }
+        Ok(source)
+    }
+}
+
 /// `unix` as RFC 1123 writes it (`Tue, 02 Dec 2026 10:00:00 GMT`), for `x-ms-date`.
 pub fn rfc1123(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];

@@ -283,8 +283,24 @@ pub(crate) enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// List the credential cache like MIT klist.
+    /// List the credential cache like MIT klist (SMB OAuth tickets with their token's
+    /// source).
     Klist,
+    /// Keep the credential cache's cifs/ tickets current for kernel CIFS mounts
+    /// (mount -t cifs -o sec=krb5): each fetched again before it ends, from the SMB OAuth
+    /// source login noted beside it, else with the cache's TGT (renewed when it can be);
+    /// one line per renewal. Runs in the foreground (a systemd service: see the README).
+    Refresh {
+        /// Fetch a ticket again when it has this long left (10m, 1h, 600).
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        before: String,
+        /// Look at the cache this often (with a little jitter).
+        #[arg(long, default_value = "60s", value_name = "DURATION")]
+        every: String,
+        /// One look, then exit (status 3 if a ticket could not be renewed).
+        #[arg(long)]
+        once: bool,
+    },
     /// Fetch cifs/<host> into the credential cache (for mount -t cifs -o sec=krb5) and print
     /// the mount command.
     Ticket {
@@ -440,6 +456,24 @@ pub(crate) fn ciphers(g: &Global) -> Result<Option<Vec<Cipher>>, Failure> {
 }
 
 pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
+    let source = oauth_source(g)?;
+    build(g, tgt, source)
+}
+
+/// A client whose shares' tickets come from SMB OAuth with `source`, whatever the flags
+/// say.
+pub(crate) fn client_with_oauth(
+    g: &Global,
+    source: azkrb::cloudtgt::oauth::TokenSource,
+) -> Result<AzureFiles, Failure> {
+    build(g, Tgt::Ccache(None), Some(source))
+}
+
+fn build(
+    g: &Global,
+    tgt: Tgt,
+    oauth: Option<azkrb::cloudtgt::oauth::TokenSource>,
+) -> Result<AzureFiles, Failure> {
     let mut b = AzureFiles::builder().tgt(tgt).smb_port(g.port());
     for (realm, kdcs) in &g.realms {
         b = b.realm_kdcs(realm, kdcs.clone());
@@ -465,7 +499,7 @@ pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
     if let Some(h) = &g.spn_host {
         b = b.spn_host(h);
     }
-    if let Some(source) = oauth_source(g)? {
+    if let Some(source) = oauth {
         b = b.oauth(source);
         // The storage account's kerbticket endpoint ({host}: the share's host), and IMDS,
         // elsewhere than Azure's (a test's stand-ins, say).
@@ -479,11 +513,17 @@ pub(crate) fn client(g: &Global, tgt: Tgt) -> Result<AzureFiles, Failure> {
     Ok(b.build()?)
 }
 
+/// IMDS: Azure's, or a stand-in's (`AZKRB_IMDS_ENDPOINT`).
+pub(crate) fn imds_endpoint() -> String {
+    std::env::var("AZKRB_IMDS_ENDPOINT")
+        .unwrap_or_else(|_| azkrb::cloudtgt::oauth::IMDS_ENDPOINT.into())
+}
+
 /// The SMB OAuth token source the flags name, if any.
 pub(crate) fn oauth_source(
     g: &Global,
 ) -> Result<Option<azkrb::cloudtgt::oauth::TokenSource>, Failure> {
-    use azkrb::cloudtgt::oauth::{IMDS_ENDPOINT, IdentityId, Token, TokenSource};
+    use azkrb::cloudtgt::oauth::{IdentityId, Token, TokenSource};
     if g.managed_identity {
         let id = match (&g.client_id, &g.object_id, &g.resource_id) {
             (Some(c), None, None) => Some(IdentityId::ClientId(c.clone())),
@@ -496,9 +536,10 @@ pub(crate) fn oauth_source(
                 ));
             }
         };
-        let endpoint =
-            std::env::var("AZKRB_IMDS_ENDPOINT").unwrap_or_else(|_| IMDS_ENDPOINT.into());
-        return Ok(Some(TokenSource::ManagedIdentity { endpoint, id }));
+        return Ok(Some(TokenSource::ManagedIdentity {
+            endpoint: imds_endpoint(),
+            id,
+        }));
     }
     if g.workload_identity {
         return Ok(Some(TokenSource::workload_from_env()?));

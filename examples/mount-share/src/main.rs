@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use azkrb::UncPath;
 
 use cli::{AclCmd, Cli, Cmd, from_ccache};
-use commands::{acl, auth, files, mount, transfer};
+use commands::{acl, auth, files, mount, refresh, transfer};
 use failure::{Failure, usage};
 
 fn main() -> ExitCode {
@@ -93,6 +93,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Renew => auth::renew(g).await,
         Cmd::Whoami { target, json } => auth::whoami(g, target.as_deref(), json).await,
         Cmd::Klist => auth::klist(g),
+        Cmd::Refresh {
+            before,
+            every,
+            once,
+        } => refresh::refresh(g, refresh::Refresh::parse(&before, &every, once)?).await,
         Cmd::Config => {
             auth::show_config(g);
             Ok(())

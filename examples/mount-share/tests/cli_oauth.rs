@@ -139,3 +139,138 @@ fn file_commands_and_login_with_smb_oauth() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SMB MI Admin"));
     ok(run(&["rm", &l.unc(&name)]), "rm");
 }
+
+/// smbclient on the short-ticket host with `ccache` alone (as the kernel's upcall would use
+/// it): `command` must work.
+fn smbclient_short(l: &Lab, ccache: &str, command: &str) {
+    let out = Command::new("smbclient")
+        .args([
+            &format!(
+                "//{}/{}",
+                l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
+            ),
+            "-I",
+            "127.0.0.1",
+            "-p",
+            &l.env["AZKRB_LAB_SMB_PORT"],
+            "--use-kerberos=required",
+            "-c",
+            command,
+        ])
+        .env("KRB5CCNAME", format!("FILE:{ccache}"))
+        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "smbclient {command}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `cifs/` line of MIT klist's listing of `ccache` and the line after it (its times).
+fn mit_klist(l: &Lab, ccache: &str) -> String {
+    ok(
+        Command::new("klist")
+            .args(["-c", ccache])
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .output()
+            .unwrap(),
+        "klist",
+    )
+}
+
+/// `refresh` keeps a cache's tickets for kernel mounts current, both kinds: an SMB OAuth
+/// ticket from the source `login` noted beside it (shown by `klist`), a Kerberos one with
+/// the cache's TGT. The lab's short host's tickets live 45 s. MIT's klist lists the fresh
+/// tickets and smbclient uses them; a token given once cannot be renewed and says so.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn refresh_keeps_a_caches_tickets_current() {
+    let l = Lab::new("oauth-refresh");
+    let short = format!(
+        "//{}/{}",
+        l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
+    );
+    let mi = ["--managed-identity", "--client-id", "77777777-8888"];
+    ok(
+        oauth(&l).args(mi).args(["login", &short]).output().unwrap(),
+        "login",
+    );
+    let listed = ok(oauth(&l).arg("klist").output().unwrap(), "klist");
+    assert!(
+        listed.contains("SMB OAuth: the managed identity client id 77777777-8888"),
+        "{listed}"
+    );
+    let before = mit_klist(&l, &l.ccache());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // One look: the ticket has under a minute left, so it is fetched again.
+    let out = oauth(&l)
+        .args(["refresh", "--once", "--before", "60s"])
+        .output()
+        .unwrap();
+    let said = ok(out, "refresh --once");
+    assert!(
+        said.contains(&format!("renewed cifs/{}", l.env["AZKRB_LAB_SHORT_HOST"]))
+            && said.contains("SMB OAuth: the managed identity client id 77777777-8888"),
+        "{said}"
+    );
+    let after = mit_klist(&l, &l.ccache());
+    assert_ne!(before, after, "MIT klist shows the same ticket");
+    smbclient_short(&l, &l.ccache(), "ls");
+
+    // As a daemon: a line per renewal, every ticket kept alive (here: every few seconds).
+    let mut daemon = oauth(&l)
+        .args(["refresh", "--before", "40s", "--every", "2s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(14));
+    daemon.kill().unwrap();
+    let out = daemon.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout);
+    assert!(lines.matches("renewed cifs/").count() >= 2, "{lines}");
+    smbclient_short(&l, &l.ccache(), "ls");
+
+    // A Kerberos ticket, with the cache's TGT.
+    let k = Lab::new("oauth-refresh-tgt");
+    k.login();
+    k.ok(&["ticket", &short], b"");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let said = k.ok(&["refresh", "--once", "--before", "60s"], b"");
+    assert!(
+        said.contains(&format!("renewed cifs/{}", k.env["AZKRB_LAB_SHORT_HOST"]))
+            && said.contains("with the TGT of alice@"),
+        "{said}"
+    );
+    smbclient_short(&k, &k.ccache(), "ls");
+
+    // A token given once: not renewable, and said so (exit 3).
+    let g = Lab::new("oauth-refresh-given");
+    let exp = azkrb::asn1::KerberosTime::now().unix() + 3600;
+    let token = jwt(
+        &g,
+        &format!(r#"{{"aud":"https://storage.azure.com","oid":"t","exp":{exp}}}"#),
+    );
+    ok(
+        common::fed(
+            oauth(&g).args(["--token-file", "-", "login", &short]),
+            token.as_bytes(),
+        ),
+        "login (token)",
+    );
+    let out = oauth(&g)
+        .args(["refresh", "--once", "--before", "60s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("given once"), "{said}");
+    // A user's cache is never overwritten by the storage account's ticket.
+    let out = oauth(&k).args(mi).args(["login", &short]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("a cache of their own"), "{said}");
+}

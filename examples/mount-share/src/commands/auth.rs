@@ -108,17 +108,90 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     })?;
     let unc = UncPath::parse(target)?;
     // A token from standard input is read once, by this client.
-    let files = client(g, Tgt::Ccache(None))?;
+    let source = crate::cli::oauth_source(g)?
+        .ok_or_else(|| usage("login with SMB OAuth needs a token source"))?;
+    let spec = source.spec();
+    let files = crate::cli::client_with_oauth(g, source)?;
     let t = files.cifs_ticket(&unc.host).await?;
-    let mut cache = Ccache::new(t.client.clone());
-    cache.store(&t)?;
     let place = ccache_place(g)?;
+    // The cache's other SMB OAuth tickets are kept (one per storage account); a cache of
+    // another principal (a user's TGT) is never overwritten.
+    let mut cache = match place.load() {
+        Ok(c) if c.principal.same_as(&t.client) => c,
+        Ok(c) if !c.credentials().is_empty() => {
+            return Err(usage(format!(
+                "{place} holds {}'s credentials; the storage account's tickets are \
+                 {}'s: keep them in a cache of their own (-c FILE:/path, or KRB5CCNAME)",
+                c.principal, t.client
+            )));
+        }
+        _ => Ccache::new(t.client.clone()),
+    };
+    store_oauth_ticket(g, &mut cache, &t)?;
+    // How `refresh` gets the next one (a token given once cannot be fetched again).
+    cache.set_config(
+        OAUTH_SOURCE,
+        Some(&t.server),
+        spec.as_deref().unwrap_or(GIVEN).as_bytes(),
+    );
     place.save(&cache)?;
     eprintln!(
         "{} from the storage account (SMB OAuth: {}) stored in {place} (valid until {})",
         t.server, t.client, t.endtime
     );
     Ok(())
+}
+
+/// Stores an SMB OAuth ticket in `cache`, also under the names other tools look it up by:
+/// the ticket is for `cifs/<host>@FILES.AZURE.STORAGE.MICROSOFT.COM`, but MIT's GSS library
+/// (smbclient) and the kernel's upcall ask the cache for `cifs/<host>` in the realm
+/// krb5.conf maps the host to, or in none (the referral realm) when it maps it to none, as
+/// MIT keeps a ticket a referral brought.
+pub(crate) fn store_oauth_ticket(
+    g: &Global,
+    cache: &mut Ccache,
+    t: &Credential,
+) -> Result<(), Failure> {
+    cache.store(t)?;
+    let config = azkrb::cloudtgt::RealmConfig::discover(g.krb5_conf.as_deref())?;
+    let host = match t.server.name.name_string.as_slice() {
+        [_, host] => host.to_string_lossy().to_string(),
+        _ => return Ok(()),
+    };
+    let mapped = config.realm_for_host(&host).unwrap_or("").to_string();
+    let mut alias = t.clone();
+    alias.server.realm = mapped;
+    if !alias.server.same_as(&t.server) {
+        cache.store(&alias)?;
+    }
+    Ok(())
+}
+
+/// Whether `c` is a ticket listed under another realm's name than its own (see
+/// [`store_oauth_ticket`]).
+pub(crate) fn is_alias(c: &Credential) -> bool {
+    !c.ticket
+        .realm
+        .to_string_lossy()
+        .eq_ignore_ascii_case(&c.server.realm)
+}
+
+/// The credential cache's configuration entry, beside an SMB OAuth ticket, that says where
+/// its token came from (see `TokenSource::spec`).
+pub(crate) const OAUTH_SOURCE: &str = "azkrb_smb_oauth";
+/// Its value for a token given once.
+pub(crate) const GIVEN: &str = "source=given";
+
+/// How an SMB OAuth ticket's token came, for people.
+pub(crate) fn oauth_source_label(spec: &[u8]) -> String {
+    let spec = String::from_utf8_lossy(spec);
+    if spec == GIVEN {
+        return "a token given once".into();
+    }
+    match azkrb::cloudtgt::oauth::TokenSource::from_spec(&spec, "") {
+        Ok(s) => s.describe(),
+        Err(e) => format!("unreadable ({e})"),
+    }
 }
 
 /// `renew`: the credential cache's TGT renewed in place (its service tickets kept).
@@ -198,6 +271,15 @@ pub(crate) fn klist(g: &Global) -> Result<(), Failure> {
             c.flags.names().join(" "),
             c.session_key.etype().name()
         );
+        if let Some(spec) = cache.config(OAUTH_SOURCE, Some(&c.server)) {
+            println!("\tSMB OAuth: {}", oauth_source_label(spec));
+        }
+        if is_alias(c) {
+            println!(
+                "\t(the ticket of {}, listed under the name local tools look it up by)",
+                c.ticket.realm.to_string_lossy()
+            );
+        }
     }
     Ok(())
 }
