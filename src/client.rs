@@ -59,6 +59,10 @@ pub(crate) enum Source {
     Tgt(Box<Credential>),
     /// SMB OAuth, as the client's label names it.
     OAuth(String),
+    /// A service ticket the credential cache holds with no TGT behind it (SMB OAuth's, as
+    /// `mount-share login` stores it), read again from the cache for each session (another
+    /// process, `mount-share refresh`, keeps it current).
+    Ticket(Box<Credential>),
 }
 
 impl Source {
@@ -67,6 +71,7 @@ impl Source {
         match self {
             Source::Tgt(t) => t.client.to_string(),
             Source::OAuth(label) => label.clone(),
+            Source::Ticket(t) => t.client.to_string(),
         }
     }
 }
@@ -180,7 +185,14 @@ impl AzureFiles {
     pub(crate) async fn source_for_host(&self, host: &str) -> Result<Source, Error> {
         Ok(match &self.inner.oauth {
             Some(o) => Source::OAuth(o.label()),
-            None => Source::Tgt(Box::new(self.tgt_for_host(host).await?)),
+            None => match self.tgt_for_host(host).await {
+                Ok(tgt) => Source::Tgt(Box::new(tgt)),
+                // No TGT (or none that serves): a ticket for the host stored alone will do.
+                Err(e) => match self.inner.kerberos.stored_cifs_ticket(host) {
+                    Ok(Some(t)) => Source::Ticket(Box::new(t)),
+                    _ => return Err(e.into()),
+                },
+            },
         })
     }
 
@@ -209,6 +221,13 @@ impl AzureFiles {
                 .cifs_ticket_outliving(tgt, host, end)
                 .await?),
             (Source::OAuth(_), Some(o)) => self.oauth_ticket(o, host).await,
+            // The cache's freshest (it may have been renewed since), else the one found.
+            (Source::Ticket(t), _) => Ok(self
+                .inner
+                .kerberos
+                .stored_cifs_ticket(host)?
+                .filter(|n| n.client.same_as(&t.client))
+                .unwrap_or_else(|| (**t).clone())),
             (Source::OAuth(_), None) => Err(Error::Usage(
                 "an SMB OAuth source on a client without SMB OAuth".into(),
             )),

@@ -582,6 +582,46 @@ impl Client {
             .unwrap_or_else(|| tgt.client.realm.clone())
     }
 
+    /// A ticket for `cifs/<host>` that the TGT source's credential cache holds, for use
+    /// with no TGT behind it (a storage account's SMB OAuth ticket that `mount-share login`
+    /// stored; one `kvno` fetched): valid now, of the cache's principal, under any realm's
+    /// name; the one that ends last. `None` when the source is no cache, or it holds none.
+    pub fn stored_cifs_ticket(&self, host: &str) -> Result<Option<Credential>> {
+        let Some(TgtSource::Ccache(name)) = self.tgt_source.as_deref() else {
+            return Ok(None);
+        };
+        let name = match name {
+            Some(n) => n.clone(),
+            None => ccache::default_name_in(&self.config)?,
+        };
+        let cache = ccache::locate(&name, &self.config)?.load()?;
+        let hosts = crate::spn::spn_hosts(host, self.spn_host.as_deref());
+        let now = KerberosTime::now().unix();
+        let for_host = |c: &Credential| match c.server.name.name_string.as_slice() {
+            [service, h] => {
+                service.to_string_lossy().eq_ignore_ascii_case("cifs")
+                    && hosts
+                        .iter()
+                        .any(|x| h.to_string_lossy().eq_ignore_ascii_case(x))
+            }
+            _ => false,
+        };
+        Ok(cache
+            .credentials()
+            .into_iter()
+            .filter(|c| c.endtime.unix() > now && c.client.same_as(&cache.principal))
+            .filter(for_host)
+            // Of equals, the entry under the ticket's own name (not another realm's).
+            .max_by_key(|c| {
+                let own = c
+                    .ticket
+                    .realm
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case(&c.server.realm);
+                (c.endtime.unix(), own)
+            }))
+    }
+
     /// A ticket for `cifs/<host>` (host lower-cased, no DNS canonicalization), from the
     /// cache or from the KDCs with `tgt`. A private endpoint's host asks for the canonical
     /// SPN first and its own after ([`crate::spn`]); when the KDC knows none of them, the

@@ -123,6 +123,14 @@ fn file_commands_and_login_with_smb_oauth() {
         std::fs::read(l.dir.join("back.txt")).unwrap(),
         b"over SMB OAuth\n"
     );
+    // Every file command uses the stored ticket alone (no TGT, no token source given), as
+    // `ticket` does.
+    assert!(l.ok(&["ls", &l.unc("")], b"").contains(&name));
+    assert_eq!(l.ok(&["cat", &l.unc(&name)], b""), "over SMB OAuth\n");
+    let copy = format!("copy-{name}");
+    l.ok(&["put", local.to_str().unwrap(), &l.unc(&copy)], b"");
+    l.ok(&["rm", &l.unc(&copy)], b"");
+    l.ok(&["ticket", &l.unc("")], b"");
 
     // No role: exit 3 and the cause.
     let out = oauth(&l)
