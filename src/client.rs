@@ -190,7 +190,7 @@ impl AzureFiles {
                 // No TGT (or none that serves): a ticket for the host stored alone will do.
                 Err(e) => match self.inner.kerberos.stored_cifs_ticket(host) {
                     Ok(Some(t)) => Source::Ticket(Box::new(t)),
-                    _ => return Err(e.into()),
+                    _ => return Err(e),
                 },
             },
         })
