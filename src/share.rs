@@ -557,7 +557,16 @@ impl Share {
         if session.valid_until().is_some_and(|e| e > ends) {
             return Ok(Refreshed::Already);
         }
-        let source = self.own_source().await?;
+        let source = match self.own_source().await? {
+            // A TGT that ends with the session is renewed first, when it can be (the
+            // ticket it makes would end no later).
+            crate::client::Source::Tgt(t) if t.endtime.unix() <= ends => {
+                crate::client::Source::Tgt(Box::new(
+                    o.files.kerberos().renew_before(*t, ends).await,
+                ))
+            }
+            s => s,
+        };
         let ticket = o
             .files
             .ticket_outliving(&source, &o.unc.host, Some(ends))

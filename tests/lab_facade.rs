@@ -333,6 +333,76 @@ async fn a_session_is_re_authenticated_before_its_ticket_ends_while_a_transfer_g
     lapsing.close().await.unwrap();
 }
 
+/// A session whose ticket ends with its TGT (a minute long, renewable for an hour, from
+/// MIT's kinit) is kept past the TGT's end: the share renews the TGT before it ends, writes
+/// it back to the cache, and re-authenticates with a ticket of the renewed TGT, while
+/// requests go on for 100 s.
+#[tokio::test]
+#[ignore = "needs the lab: scripts/test starts it"]
+async fn a_renewable_tgt_is_renewed_to_keep_a_session_past_its_end() {
+    use std::time::{Duration, Instant};
+    let env = lab();
+    let dir = std::env::temp_dir().join(format!("azkrb-renew-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = format!("FILE:{}", dir.join("cc").display());
+    let mut kinit = Command::new("kinit")
+        .args(["-l", "1m", "-r", "1h"])
+        .arg(format!(
+            "{}@{}",
+            env["AZKRB_LAB_USER"], env["AZKRB_LAB_REALM"]
+        ))
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", &cc)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = kinit.stdin.take().unwrap();
+        writeln!(stdin, "{}", env["AZKRB_LAB_PASSWORD"]).unwrap();
+    }
+    assert!(kinit.wait().unwrap().success());
+    let tgt_end = |cc: &str| {
+        azkrb::cloudtgt::ccache::Ccache::load(cc.trim_start_matches("FILE:"))
+            .unwrap()
+            .tgt()
+            .unwrap()
+            .endtime
+            .unix()
+    };
+    let first_tgt = tgt_end(&cc);
+    let files = builder(&env)
+        .tgt(Tgt::Ccache(Some(cc.clone())))
+        .build()
+        .unwrap();
+    let share = files
+        .open(&unc(&env, &env["AZKRB_LAB_SHARE"]))
+        .await
+        .unwrap();
+    let mut ends = vec![share.session().valid_until().unwrap()];
+    assert!(ends[0] <= first_tgt, "the ticket ends with the TGT");
+    let tree = share.tree();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(100) {
+        tree.stat("")
+            .await
+            .unwrap_or_else(|e| panic!("at {:?}: {e}", started.elapsed()));
+        let end = share.session().valid_until().unwrap();
+        if ends.last() != Some(&end) {
+            ends.push(end);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(ends.len() >= 3, "session ends seen: {ends:?}");
+    assert!(
+        tgt_end(&cc) > first_tgt + 60,
+        "the cache's TGT was not renewed"
+    );
+    share.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs the lab: scripts/test starts it"]
 async fn an_expired_session_is_revived_by_reauthentication() {

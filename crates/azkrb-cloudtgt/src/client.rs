@@ -23,6 +23,12 @@ pub const REFRESH_MARGIN_SECONDS: i64 = 300;
 /// lifetime, up to its renewal limit: a TGT that would come back as short is not renewed on
 /// every use).
 fn renewal_due(tgt: &Credential, now: KerberosTime) -> bool {
+    renewal_due_within(tgt, now, REFRESH_MARGIN_SECONDS)
+}
+
+/// [`renewal_due`] with another margin: within `margin` seconds of its end, and the
+/// renewed one would outlast it.
+fn renewal_due_within(tgt: &Credential, now: KerberosTime, margin: i64) -> bool {
     let left = tgt.remaining(now);
     let Some(limit) = tgt.renew_till.map(|r| r.unix()) else {
         return false;
@@ -30,9 +36,9 @@ fn renewal_due(tgt: &Credential, now: KerberosTime) -> bool {
     let lifetime = tgt.endtime.unix() - tgt.starttime.unwrap_or(tgt.authtime).unix();
     let renewed_end = limit.min(now.unix().saturating_add(lifetime));
     left > 0
-        && left <= REFRESH_MARGIN_SECONDS
+        && left <= margin
         && tgt.flags.contains(TicketFlags::RENEWABLE)
-        && renewed_end - now.unix() > REFRESH_MARGIN_SECONDS
+        && renewed_end.saturating_sub(now.unix()) > margin
 }
 
 /// `cache` holds a credential for `cred`'s server that lasts longer (a new login made
@@ -350,7 +356,29 @@ impl Client {
     /// credential cache it came from); else as it is. A failed renewal is a warning: the
     /// TGT serves until it expires.
     async fn renew_if_due(&self, tgt: Credential) -> Credential {
-        if !renewal_due(&tgt, KerberosTime::now()) {
+        self.renew_within(tgt, REFRESH_MARGIN_SECONDS).await
+    }
+
+    /// `tgt` renewed now if it ends at or before `end` (Unix seconds; what the caller keeps
+    /// lasts longer, as a session refreshed before its ticket ends) and a renewal would
+    /// outlast `end`; else as it is (see [`renew_if_due`](Self::renew_if_due)).
+    pub async fn renew_before(&self, tgt: Credential, end: i64) -> Credential {
+        let now = KerberosTime::now().unix();
+        // Due when it ends by `end`, if the renewal outlasts `end`.
+        let margin = end.saturating_sub(now).max(0);
+        let default = self
+            .cache
+            .tgt()
+            .is_some_and(|held| held.server.same_as(&tgt.server));
+        let renewed = self.renew_within(tgt, margin).await;
+        if default {
+            self.cache.set_tgt(Some(&renewed));
+        }
+        renewed
+    }
+
+    async fn renew_within(&self, tgt: Credential, margin: i64) -> Credential {
+        if !renewal_due_within(&tgt, KerberosTime::now(), margin) {
             return tgt;
         }
         let failed_at = || *self.renew_failed.lock().unwrap_or_else(|p| p.into_inner());
@@ -753,6 +781,18 @@ mod renewal_tests {
         assert!(!renewal_due(&tgt(240, 200, Some(86_400), n), now));
         // Its limit is a minute away: the renewal would be as short.
         assert!(!renewal_due(&tgt(36_000, 240, Some(60), n), now));
+        // A wider margin (a session refreshed ten minutes before its end): due earlier, if
+        // the renewal outlasts it.
+        assert!(renewal_due_within(
+            &tgt(36_000, 500, Some(86_400), n),
+            now,
+            600
+        ));
+        assert!(!renewal_due_within(
+            &tgt(36_000, 500, Some(550), n),
+            now,
+            600
+        ));
         // No limit, or not renewable.
         assert!(!renewal_due(&tgt(36_000, 240, None, n), now));
         let mut plain = tgt(36_000, 240, Some(86_400), n);
