@@ -178,7 +178,36 @@ impl AzureFiles {
     /// check the result's `endtime`.
     pub async fn cifs_ticket_outliving(&self, host: &str, end: i64) -> Result<Credential, Error> {
         let source = self.source_for_host(host).await?;
+        let source = self.source_outliving(host, source, end).await?;
         self.ticket_outliving(&source, host, Some(end)).await
+    }
+
+    /// `source` made to outlast `end` where it can: a TGT that ends by then renewed, else
+    /// (a TGT that cannot be renewed) read again from its source, which may hold a newer
+    /// one by now (a login since; a password logs in again). Else as it is.
+    pub(crate) async fn source_outliving(
+        &self,
+        host: &str,
+        source: Source,
+        end: i64,
+    ) -> Result<Source, Error> {
+        let Source::Tgt(t) = source else {
+            return Ok(source);
+        };
+        if t.endtime.unix() > end {
+            return Ok(Source::Tgt(t));
+        }
+        let renewed = self.inner.kerberos.renew_before(*t, end).await;
+        if renewed.endtime.unix() > end {
+            return Ok(Source::Tgt(Box::new(renewed)));
+        }
+        self.forget_tgt();
+        match self.source_for_host(host).await? {
+            Source::Tgt(again) if again.endtime.unix() > renewed.endtime.unix() => {
+                Ok(Source::Tgt(again))
+            }
+            _ => Ok(Source::Tgt(Box::new(renewed))),
+        }
     }
 
     /// What `host`'s tickets come from: the TGT that serves it, or SMB OAuth.
@@ -220,7 +249,10 @@ impl AzureFiles {
                 .kerberos
                 .cifs_ticket_outliving(tgt, host, end)
                 .await?),
-            (Source::OAuth(_), Some(o)) => self.oauth_ticket(o, host).await,
+            (Source::OAuth(_), Some(o)) => match end {
+                Some(end) => self.oauth_ticket_outliving(o, host, end).await,
+                None => self.oauth_ticket(o, host).await,
+            },
             // The cache's freshest (it may have been renewed since), else the one found.
             (Source::Ticket(t), _) => Ok(self
                 .inner

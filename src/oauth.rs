@@ -53,6 +53,31 @@ impl AzureFiles {
         oauth: &OAuth,
         host: &str,
     ) -> Result<Credential, Error> {
+        self.oauth_ticket_with(oauth, host, false).await
+    }
+
+    /// [`oauth_ticket`](Self::oauth_ticket) with a ticket that ends after `end` if the
+    /// storage account gives one: when the held token's ticket ends no later (the account
+    /// may end its tickets with the token), once more with a fresh token.
+    pub(crate) async fn oauth_ticket_outliving(
+        &self,
+        oauth: &OAuth,
+        host: &str,
+        end: i64,
+    ) -> Result<Credential, Error> {
+        let t = self.oauth_ticket_with(oauth, host, false).await?;
+        if t.endtime.unix() > end {
+            return Ok(t);
+        }
+        self.oauth_ticket_with(oauth, host, true).await
+    }
+
+    async fn oauth_ticket_with(
+        &self,
+        oauth: &OAuth,
+        host: &str,
+        fresh_token: bool,
+    ) -> Result<Credential, Error> {
         let endpoint = azkrb_cloudtgt::oauth::kerbticket_endpoint(&oauth.endpoint, host)?;
         let kerberos = self.kerberos();
         for fresh in [false, true] {
@@ -60,10 +85,13 @@ impl AzureFiles {
                 let mut held = oauth.token.lock().await;
                 let now = azkrb_asn1::KerberosTime::now().unix();
                 match held.as_ref() {
-                    // A file's token is read at each exchange (another tool rotates it).
+                    // A file's token is read at each exchange (another tool rotates it); one
+                    // whose expiry is not known, too.
                     Some(t)
                         if !fresh
+                            && !fresh_token
                             && !matches!(oauth.source, TokenSource::File(_))
+                            && t.expires_on.is_some()
                             && !t.expires_within(now, TOKEN_MARGIN) =>
                     {
                         t.clone()

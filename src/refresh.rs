@@ -18,8 +18,12 @@ const RETRY_FIRST: Duration = Duration::from_secs(10);
 const RETRY_MAX: Duration = Duration::from_secs(300);
 /// A session whose end is not known is looked at again after this.
 const UNKNOWN: Duration = Duration::from_secs(60);
-/// The longest sleep before the session's end is looked at again.
-const NAP: i64 = 3600;
+/// The longest sleep before the session's end is looked at again (a monotonic clock stops
+/// while the machine sleeps: a short nap notices a resume soon).
+const NAP: i64 = 60;
+/// A session this close to its end (or past it) is re-authenticated under the share's gate,
+/// as after an expiry: requests wait for it rather than meet a session being revived.
+const LATE: i64 = 5;
 
 /// Starts the refresher of a share (none with a zero margin, or outside a Tokio runtime).
 pub(crate) fn start(share: WeakShare, margin: Duration) -> Option<tokio::task::AbortHandle> {
@@ -85,7 +89,16 @@ async fn run(share: WeakShare, margin: Duration) {
             continue;
         }
         let unc = s.unc().clone();
-        let failed = match s.refresh_session(ends).await {
+        let tried = if ends - now() <= LATE {
+            s.reauthenticate().await.map(|()| {
+                s.session()
+                    .valid_until()
+                    .map_or(Refreshed::Already, Refreshed::Until)
+            })
+        } else {
+            s.refresh_session(ends).await
+        };
+        let failed = match tried {
             Ok(Refreshed::Until(t)) => {
                 tracing::info!(
                     "//{}/{}: session re-authenticated before its ticket ended; now valid \
@@ -102,8 +115,9 @@ async fn run(share: WeakShare, margin: Duration) {
                     warned = Some(ends);
                     tracing::warn!(
                         "//{}/{}: the session ends at {} (in {} min) with its ticket, and no \
-                         fresh ticket lasts longer: the TGT that makes them ends then and \
-                         cannot be renewed. Log in again before then to keep the share.",
+                         fresh ticket lasts longer: what makes them (a TGT that cannot be \
+                         renewed, a token) ends then. Log in again before then to keep the \
+                         share.",
                         unc.host,
                         unc.share,
                         azkrb_asn1::KerberosTime::from_unix(ends),
@@ -134,7 +148,14 @@ async fn run(share: WeakShare, margin: Duration) {
         };
         drop(s);
         if failed {
-            retry.wait().await;
+            // Backing off, but never past the session's end by much while it is ahead (a
+            // retry then still comes in time); past it, backing off alone.
+            let mut wait = retry.next_wait();
+            let left = ends - now();
+            if left > 0 {
+                wait = wait.min(Duration::from_secs((left.unsigned_abs() / 2).max(1)));
+            }
+            tokio::time::sleep(wait).await;
         }
     }
 }

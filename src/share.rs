@@ -551,22 +551,13 @@ impl Share {
     pub(crate) async fn refresh_session(&self, ends: i64) -> Result<Refreshed, Error> {
         let o = &self.inner.opened;
         self.still_open()?;
-        let slot = o.files.slot(&o.unc, &o.addr);
-        let _one = slot.lock().await;
-        let session = self.session();
-        if session.valid_until().is_some_and(|e| e > ends) {
+        if self.session().valid_until().is_some_and(|e| e > ends) {
             return Ok(Refreshed::Already);
         }
-        let source = match self.own_source().await? {
-            // A TGT that ends with the session is renewed first, when it can be (the
-            // ticket it makes would end no later).
-            crate::client::Source::Tgt(t) if t.endtime.unix() <= ends => {
-                crate::client::Source::Tgt(Box::new(
-                    o.files.kerberos().renew_before(*t, ends).await,
-                ))
-            }
-            s => s,
-        };
+        // The ticket first (a TGS exchange, or SMB OAuth's token and exchange), with no
+        // lock held: opens and closes of the server's shares go on meanwhile.
+        let source = self.own_source().await?;
+        let source = o.files.source_outliving(&o.unc.host, source, ends).await?;
         let ticket = o
             .files
             .ticket_outliving(&source, &o.unc.host, Some(ends))
@@ -574,6 +565,13 @@ impl Share {
         let new_end = ticket.endtime.unix();
         if new_end <= ends {
             return Ok(Refreshed::NoLonger);
+        }
+        // One re-authentication of the session at a time.
+        let slot = o.files.slot(&o.unc, &o.addr);
+        let _one = slot.lock().await;
+        let session = self.session();
+        if session.valid_until().is_some_and(|e| e > ends) {
+            return Ok(Refreshed::Already);
         }
         let mut auth = KerberosAuth::new(ticket)?;
         session.reauthenticate(&mut auth).await?;

@@ -20,6 +20,13 @@ pub const API_VERSION: &str = "2024-05-04";
 pub const IMDS_ENDPOINT: &str = "http://169.254.169.254";
 /// Entra ID's public-cloud authority (a sovereign cloud's is another: AZURE_AUTHORITY_HOST).
 pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// Entra's authorities: the public cloud's, the US Government's, China's (21Vianet).
+pub const ENTRA_AUTHORITIES: [&str; 4] = [
+    ENTRA_AUTHORITY,
+    "https://login.microsoftonline.us",
+    "https://login.chinacloudapi.cn",
+    "https://login.partner.microsoftonline.cn",
+];
 
 /// A bearer token: zeroized when dropped, never printed.
 #[derive(Clone)]
@@ -380,7 +387,7 @@ impl TokenSource {
     /// };
     /// let spec = mi.spec().unwrap();
     /// assert_eq!(spec, "source=managed-identity\nobject-id=0b1");
-    /// let again = TokenSource::from_spec(&spec, "http://169.254.169.254").unwrap();
+    /// let again = TokenSource::from_spec(&spec, "http://169.254.169.254", None).unwrap();
     /// assert_eq!(again.spec().unwrap(), spec);
     /// ```
     pub fn spec(&self) -> Option<String> {
@@ -423,8 +430,12 @@ impl TokenSource {
     }
 
     /// The source a [`spec`](Self::spec) describes (a managed identity asks IMDS at
-    /// `imds_endpoint`, [`IMDS_ENDPOINT`] in Azure).
-    pub fn from_spec(spec: &str, imds_endpoint: &str) -> Result<Self> {
+    /// `imds_endpoint`, [`IMDS_ENDPOINT`] in Azure). A spec is read from a credential cache,
+    /// which others may have written: a workload identity's federated token goes only to
+    /// `authority` when given (`AZURE_AUTHORITY_HOST`, as the caller reads it), else to one
+    /// of Entra's own authorities ([`ENTRA_AUTHORITIES`]), over HTTPS; files are named by
+    /// absolute paths only.
+    pub fn from_spec(spec: &str, imds_endpoint: &str, authority: Option<&str>) -> Result<Self> {
         let bad = |why: &str| Error::Config(format!("an SMB OAuth token source: {why}"));
         let mut fields = std::collections::BTreeMap::new();
         for line in spec.lines() {
@@ -436,10 +447,17 @@ impl TokenSource {
             }
         }
         let mut take = |k: &str| fields.remove(k).map(str::to_string);
-        let source = match take("source").as_deref() {
-            Some("token-file") => {
-                TokenSource::File(take("path").ok_or_else(|| bad("a token file without a path"))?)
+        let absolute = |p: String| {
+            if p.starts_with('/') {
+                Ok(p)
+            } else {
+                Err(bad(&format!("{p} is not an absolute path")))
             }
+        };
+        let source = match take("source").as_deref() {
+            Some("token-file") => TokenSource::File(absolute(
+                take("path").ok_or_else(|| bad("a token file without a path"))?,
+            )?),
             Some("managed-identity") => {
                 let id = match (take("client-id"), take("object-id"), take("resource-id")) {
                     (Some(c), None, None) => Some(IdentityId::ClientId(c)),
@@ -457,11 +475,30 @@ impl TokenSource {
                 let mut need = |k: &str| {
                     take(k).ok_or_else(|| bad(&format!("a workload identity without {k}")))
                 };
+                let noted = need("authority")?;
+                let authority = match authority {
+                    Some(a) => a.to_string(),
+                    None if ENTRA_AUTHORITIES
+                        .iter()
+                        .any(|e| noted.trim_end_matches('/').eq_ignore_ascii_case(e)) =>
+                    {
+                        noted
+                    }
+                    None => {
+                        return Err(bad(&format!(
+                            "{noted} is not one of Entra's authorities (set \
+                             AZURE_AUTHORITY_HOST to use it)"
+                        )));
+                    }
+                };
+                if !authority.starts_with("https://") {
+                    return Err(bad(&format!("{authority} is not HTTPS")));
+                }
                 TokenSource::WorkloadIdentity {
-                    authority: need("authority")?,
+                    authority,
                     tenant: need("tenant")?,
                     client_id: need("client-id")?,
-                    token_file: need("token-file")?,
+                    token_file: absolute(need("token-file")?)?,
                 }
             }
             Some(other) => return Err(bad(&format!("unknown source {other}"))),
@@ -801,6 +838,56 @@ mod tests {
         .unwrap();
         assert_eq!(t.expires_on, None);
         assert!(!t.expires_within(i64::MIN, 300));
+    }
+
+    #[test]
+    fn a_spec_from_a_cache_sends_no_token_where_the_cache_says_unless_it_is_entra() {
+        let wl = |authority: &str, file: &str| {
+            format!(
+                "source=workload-identity\nauthority={authority}\ntenant=t\nclient-id=c\n\
+                 token-file={file}"
+            )
+        };
+        let ok = TokenSource::from_spec(
+            &wl("https://login.microsoftonline.us/", "/var/run/token"),
+            "",
+            None,
+        );
+        assert!(ok.is_ok());
+        for (spec, authority) in [
+            // Not Entra's, unless the caller's own setting says so.
+            (wl("https://evil.example", "/t"), None),
+            (
+                wl("http://login.microsoftonline.com", "/t"),
+                Some("http://x"),
+            ),
+            // Relative paths (whose directory?).
+            (wl("https://login.microsoftonline.com", "t"), None),
+            ("source=token-file\npath=tok".into(), None),
+            (
+                "source=managed-identity\nclient-id=a\nobject-id=b".into(),
+                None,
+            ),
+            ("source=managed-identity\nendpoint=http://evil".into(), None),
+            ("source=given".into(), None),
+            ("no equals sign".into(), None),
+            ("source=token-file\npath=/a\npath=/b".into(), None),
+        ] {
+            assert!(
+                TokenSource::from_spec(&spec, "", authority).is_err(),
+                "{spec}"
+            );
+        }
+        // The caller's authority wins over the cache's.
+        let TokenSource::WorkloadIdentity { authority, .. } = TokenSource::from_spec(
+            &wl("https://evil.example", "/t"),
+            "",
+            Some("https://login.example.test"),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(authority, "https://login.example.test");
     }
 
     #[test]

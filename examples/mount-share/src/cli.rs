@@ -551,7 +551,13 @@ pub(crate) fn oauth_source(
                 .map_err(|e| usage(format!("reading the token from standard input: {e}")))?;
             Ok(Some(TokenSource::Given(Token::new(&text, None)?)))
         }
-        Some(f) => Ok(Some(TokenSource::File(f.to_string()))),
+        // Absolute: `refresh` reads it again from wherever it runs.
+        Some(f) => Ok(Some(TokenSource::File(
+            std::path::absolute(f)
+                .map_err(|e| usage(format!("--token-file {f}: {e}")))?
+                .to_string_lossy()
+                .into_owned(),
+        ))),
         None => Ok(None),
     }
 }

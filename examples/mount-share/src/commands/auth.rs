@@ -114,8 +114,11 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     let files = crate::cli::client_with_oauth(g, source)?;
     let t = files.cifs_ticket(&unc.host).await?;
     let place = ccache_place(g)?;
+    // What the cache notes is trusted only in a cache of our own.
+    own_cache(&place)?;
     // The cache's other SMB OAuth tickets are kept (one per storage account); a cache of
-    // another principal (a user's TGT) is never overwritten.
+    // another principal (a user's TGT) is never overwritten, nor one that cannot be read.
+    let missing = matches!(&place, ccache::Location::File(p) if !std::path::Path::new(p).exists());
     let mut cache = match place.load() {
         Ok(c) if c.principal.same_as(&t.client) => c,
         Ok(c) if !c.credentials().is_empty() => {
@@ -125,7 +128,14 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
                 c.principal, t.client
             )));
         }
-        _ => Ccache::new(t.client.clone()),
+        Ok(_) => Ccache::new(t.client.clone()),
+        Err(_) if missing => Ccache::new(t.client.clone()),
+        Err(e) => {
+            return Err(usage(format!(
+                "{place} cannot be read ({e}); it is left as it is: remove it, or give \
+                 another cache (-c FILE:/path)"
+            )));
+        }
     };
     store_oauth_ticket(g, &mut cache, &t)?;
     // How `refresh` gets the next one (a token given once cannot be fetched again).
@@ -139,6 +149,37 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
         "{} from the storage account (SMB OAuth: {}) stored in {place} (valid until {})",
         t.server, t.client, t.endtime
     );
+    Ok(())
+}
+
+/// A FILE cache that is no symbolic link and belongs to whoever runs this: what its
+/// configuration entries say (where a token comes from) is acted on, so a cache another
+/// user made in advance (`/tmp/krb5cc_0` before root's first login, say) is refused. KCM and
+/// keyring caches belong to their user by construction.
+pub(crate) fn own_cache(place: &ccache::Location) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let ccache::Location::File(path) = place else {
+        return Ok(());
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(local_io(path, e)),
+    };
+    let me = std::fs::metadata("/proc/self")
+        .map_err(|e| local_io("/proc/self", e))?
+        .uid();
+    if meta.file_type().is_symlink() || meta.uid() != me {
+        return Err(usage(format!(
+            "{path} is {}: refusing to use what it says (another user may have made it); \
+             remove it, or give a cache of your own (-c FILE:/path)",
+            if meta.file_type().is_symlink() {
+                "a symbolic link".to_string()
+            } else {
+                format!("owned by uid {}, not {me}", meta.uid())
+            }
+        )));
+    }
     Ok(())
 }
 
@@ -188,7 +229,8 @@ pub(crate) fn oauth_source_label(spec: &[u8]) -> String {
     if spec == GIVEN {
         return "a token given once".into();
     }
-    match azkrb::cloudtgt::oauth::TokenSource::from_spec(&spec, "") {
+    let authority = std::env::var("AZURE_AUTHORITY_HOST").ok();
+    match azkrb::cloudtgt::oauth::TokenSource::from_spec(&spec, "", authority.as_deref()) {
         Ok(s) => s.describe(),
         Err(e) => format!("unreadable ({e})"),
     }

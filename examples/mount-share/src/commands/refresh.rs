@@ -14,9 +14,12 @@ use azkrb::cloudtgt::oauth::TokenSource;
 
 use crate::cli::{Global, ccache_place, client_with_oauth, from_ccache, imds_endpoint};
 use crate::commands::auth::{
-    GIVEN, OAUTH_SOURCE, is_alias, oauth_source_label, store_oauth_ticket,
+    GIVEN, OAUTH_SOURCE, is_alias, oauth_source_label, own_cache, store_oauth_ticket,
 };
 use crate::failure::{Failure, usage};
+
+/// What was last said of a ticket that could not be renewed (its kind) and when.
+type Said = HashMap<String, (String, std::time::Instant)>;
 
 /// What `refresh` was asked for.
 pub(crate) struct Refresh {
@@ -64,7 +67,7 @@ pub(crate) async fn refresh(g: &Global, how: Refresh) -> Result<(), Failure> {
         how.before, how.every
     );
     // What was last said of each ticket that could not be renewed.
-    let mut said: HashMap<String, String> = HashMap::new();
+    let mut said: Said = HashMap::new();
     loop {
         let failed = pass(g, &place, how.before, &mut said).await;
         if how.once {
@@ -77,10 +80,14 @@ pub(crate) async fn refresh(g: &Global, how: Refresh) -> Result<(), Failure> {
                 Err(e) => Err(e),
             };
         }
-        if let Err(e) = failed
-            && said.insert(String::new(), e.message.clone()).as_ref() != Some(&e.message)
-        {
-            eprintln!("refresh: {}", e.message);
+        if let Err(e) = failed {
+            let again = said
+                .get("")
+                .is_none_or(|(m, at)| *m != e.message || at.elapsed() >= Duration::from_secs(3600));
+            if again {
+                eprintln!("refresh: {}", e.message);
+                said.insert(String::new(), (e.message, std::time::Instant::now()));
+            }
         }
         let every = Duration::from_secs(how.every);
         tokio::time::sleep(every + azkrb::cloudtgt::backoff::jitter(every / 10)).await;
@@ -93,13 +100,18 @@ async fn pass(
     g: &Global,
     place: &Location,
     before: i64,
-    said: &mut HashMap<String, String>,
+    said: &mut Said,
 ) -> Result<usize, Failure> {
+    own_cache(place)?;
     let cache = place.load()?;
     let due: Vec<(Credential, String, Option<String>)> = cache
         .credentials()
         .into_iter()
-        .filter(|c| c.endtime.unix() - now() <= before && !is_alias(c))
+        // Not one that ended over a day ago (nothing has used it since).
+        .filter(|c| {
+            let left = c.endtime.unix() - now();
+            left <= before && left > -86_400 && !is_alias(c)
+        })
         .filter_map(|c| {
             let host = cifs_host(&c)?;
             let spec = cache
@@ -119,7 +131,11 @@ async fn pass(
                 "its token was given once (login --token-file -): log in again with a token \
                  file, --managed-identity or --workload-identity to have it renewed",
             )),
-            Some(s) => match TokenSource::from_spec(s, &imds_endpoint()) {
+            Some(s) => match TokenSource::from_spec(
+                s,
+                &imds_endpoint(),
+                std::env::var("AZURE_AUTHORITY_HOST").ok().as_deref(),
+            ) {
                 Ok(source) => match client_with_oauth(g, source) {
                     Ok(files) => files
                         .cifs_ticket_outliving(&host, old.endtime.unix())
@@ -140,14 +156,22 @@ async fn pass(
         let key = old.server.to_string();
         let problem = match fresh {
             Ok(t) if t.endtime.unix() > old.endtime.unix() => {
-                // Read again: others (kinit, login) may have written meanwhile.
-                let mut now_cache = place.load()?;
+                // SMB OAuth's: stored here, in the cache read again (others may have
+                // written meanwhile), if it is still the storage account's. A Kerberos
+                // ticket the library has stored already, beside its TGT.
                 if spec.is_some() {
+                    let mut now_cache = place.load()?;
+                    if !now_cache.principal.same_as(&t.client) {
+                        failed += 1;
+                        eprintln!(
+                            "{place} now holds {}'s credentials: {} not stored",
+                            now_cache.principal, t.server
+                        );
+                        continue;
+                    }
                     store_oauth_ticket(g, &mut now_cache, &t)?;
-                } else {
-                    now_cache.store(&t)?;
+                    place.save(&now_cache)?;
                 }
-                place.save(&now_cache)?;
                 said.remove(&key);
                 println!(
                     "{} renewed {} ({how}): valid until {}",
@@ -165,13 +189,18 @@ async fn pass(
             Err(e) => e.message,
         };
         failed += 1;
-        let line = format!(
-            "could not renew {key} ({how}), valid until {}: {problem}",
-            old.endtime
-        );
-        if said.get(&key) != Some(&problem) {
-            eprintln!("{line}");
-            said.insert(key, problem);
+        // Said again when its kind changes, or an hour on (a message may carry a trace id
+        // that changes every time).
+        let kind = problem.split(':').next().unwrap_or_default().to_string();
+        let again = said
+            .get(&key)
+            .is_none_or(|(k, at)| *k != kind || at.elapsed() >= Duration::from_secs(3600));
+        if again {
+            eprintln!(
+                "could not renew {key} ({how}), valid until {}: {problem}",
+                old.endtime
+            );
+            said.insert(key, (kind, std::time::Instant::now()));
         }
     }
     Ok(failed)
