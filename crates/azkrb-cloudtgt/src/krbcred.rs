@@ -44,14 +44,15 @@ pub fn import(bytes: &[u8], key: Option<&Key>) -> Result<Vec<Credential>> {
             )));
         }
     };
-    let part_der = if cred.enc_part.etype == 0 {
+    // The plain EncKrbCredPart holds the session keys: zeroized when dropped.
+    let part_der = zeroize::Zeroizing::new(if cred.enc_part.etype == 0 {
         cred.enc_part.cipher.to_vec()
     } else {
         let key = key
             .ok_or_else(|| Error::Protocol("the KRB-CRED is encrypted: a key is needed".into()))?;
         key.decrypt(KeyUsage::KRB_CRED_ENC_PART, &cred.enc_part.cipher)?
             .to_vec()
-    };
+    });
     let part: EncKrbCredPart = decode("EncKrbCredPart", &part_der)?;
     if part.ticket_info.len() != cred.tickets.len() {
         return Err(Error::Protocol(format!(

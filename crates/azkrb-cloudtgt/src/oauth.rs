@@ -157,9 +157,16 @@ pub fn token_from_reply(what: &str, status: u16, body: &[u8], now: i64) -> Resul
             "{what} refused the token request: HTTP {status} {error}: {description}"
         )));
     }
-    let secret = v["access_token"]
-        .as_str()
-        .ok_or_else(|| Error::Protocol(format!("{what}'s reply has no access_token")))?;
+    // Moved out of the parsed reply (not copied), and zeroized when dropped.
+    let mut v = v;
+    let secret = match v.get_mut("access_token").map(serde_json::Value::take) {
+        Some(serde_json::Value::String(s)) => Zeroizing::new(s),
+        _ => {
+            return Err(Error::Protocol(format!(
+                "{what}'s reply has no access_token"
+            )));
+        }
+    };
     // Numbers or strings of digits, as IMDS and Entra write them.
     let number = |k: &str| match &v[k] {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -171,7 +178,7 @@ pub fn token_from_reply(what: &str, status: u16, body: &[u8], now: i64) -> Resul
     let expires_on = number("expires_on")
         .or_else(|| number("expires_in").and_then(|s| now.checked_add(s)))
         .filter(|e| (0..1 << 40).contains(e));
-    Token::new(secret, expires_on)
+    Token::new(&secret, expires_on)
 }
 
 /// The `kerbticket` request: `POST` this URL, empty body, with these headers.
@@ -237,9 +244,20 @@ pub fn kerbticket_reply(
     }
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Error::Protocol(format!("the kerbticket reply is not JSON: {e}")))?;
-    let b64 = v["kerberosServiceTicket"].as_str().ok_or_else(|| {
-        Error::Protocol("the kerbticket reply has no kerberosServiceTicket".into())
-    })?;
+    // The KRB-CRED holds the session key in the clear: moved out of the parsed reply, and
+    // zeroized when dropped.
+    let mut v = v;
+    let b64 = match v
+        .get_mut("kerberosServiceTicket")
+        .map(serde_json::Value::take)
+    {
+        Some(serde_json::Value::String(s)) => Zeroizing::new(s),
+        _ => {
+            return Err(Error::Protocol(
+                "the kerbticket reply has no kerberosServiceTicket".into(),
+            ));
+        }
+    };
     use base64::Engine;
     let der = Zeroizing::new(
         base64::engine::general_purpose::STANDARD
@@ -549,12 +567,27 @@ const MAX_BODY: usize = 1 << 20;
 /// A reply's body, at most [`MAX_BODY`] bytes, zeroized when dropped (it holds a token, or
 /// a session key in the clear).
 async fn body(what: &str, mut r: reqwest::Response) -> Result<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(Vec::new());
+    let expected = r
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(4096)
+        .min(MAX_BODY);
+    let mut out = Zeroizing::new(Vec::with_capacity(expected));
     while let Some(chunk) = r.chunk().await.map_err(|e| http_error(what, e))? {
         if chunk.len() > MAX_BODY - out.len() {
             return Err(Error::Protocol(format!(
                 "{what} sent a reply longer than {MAX_BODY} bytes"
             )));
+        }
+        if out.len() + chunk.len() > out.capacity() {
+            // Grown into a new buffer by hand: the old one is zeroized as it is dropped
+            // (a Vec's own growth would free it as it is).
+            let want = (out.len() + chunk.len())
+                .max(out.capacity() * 2)
+                .min(MAX_BODY);
+            let mut bigger = Zeroizing::new(Vec::with_capacity(want));
+            bigger.extend_from_slice(&out);
+            out = bigger;
         }
         out.extend_from_slice(&chunk);
     }
