@@ -193,3 +193,81 @@ pub fn start_mount_logged(
     });
     (m, log)
 }
+
+/// A mount of `target` by `cmd` (mount-share with its global flags; `-v mount` is added)
+/// outlives its tickets without noticing. A file written slowly through the mount over
+/// 100 s (two of the short host's 45 s tickets and more) arrives whole, as `cmd` reads it
+/// back with `get`; the mount re-authenticated its session before each ticket ended and
+/// never met an expired session; a descriptor opened at the start still reads.
+pub fn outlives_its_tickets(l: &Lab, mut cmd: Command, target: &str) {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let mp = l.dir.join("mnt");
+    let mut get = Command::new(cmd.get_program());
+    get.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => get.env(k, v),
+            None => get.env_remove(k),
+        };
+    }
+    cmd.args(["-v", "mount", target, mp.to_str().unwrap()]);
+    let mut m = spawn_mount(cmd, &mp);
+    let name = format!("fuse-expiry-{}.txt", std::process::id());
+    std::fs::write(mp.join(&name), b"written before").unwrap();
+    let mut open = std::fs::File::open(mp.join(&name)).unwrap();
+    let slow = format!("fuse-slow-{}.bin", std::process::id());
+    let mut out = std::fs::File::create(mp.join(&slow)).unwrap();
+    let mut sent = Vec::new();
+    let started = Instant::now();
+    let mut chunk = 0u64;
+    while started.elapsed() < Duration::from_secs(100) {
+        let data: Vec<u8> = (0..32 * 1024u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(chunk * 13) >> 8) as u8)
+            .collect();
+        out.write_all(&data).unwrap();
+        out.flush().unwrap();
+        out.sync_data().unwrap();
+        sent.extend_from_slice(&data);
+        chunk += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(out);
+    // After the tickets' end: a listing, a read on the descriptor opened before, a write.
+    assert!(
+        std::fs::read_dir(&mp)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_str() == Some(name.as_str()))
+    );
+    let mut text = String::new();
+    open.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "written before");
+    drop(open);
+    std::fs::write(mp.join(&name), b"written after").unwrap();
+    assert_eq!(std::fs::read(mp.join(&name)).unwrap(), b"written after");
+    // The slow file, as another client reads it: byte for byte what was written.
+    let back = l.dir.join("slow-back.bin");
+    let got = get
+        .args(["get", &format!("{target}/{slow}"), back.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(
+        std::fs::read(&back).unwrap() == sent,
+        "the slow file differs"
+    );
+    std::fs::remove_file(mp.join(&name)).unwrap();
+    std::fs::remove_file(mp.join(&slow)).unwrap();
+    sigterm(&m);
+    let (status, stderr) = wait_exit(m.take());
+    assert!(status.success(), "{stderr}");
+    let refreshed = stderr
+        .matches("re-authenticated before its ticket ended")
+        .count();
+    assert!(refreshed >= 2, "{stderr}");
+    assert!(!stderr.contains("expired: re-authenticating"), "{stderr}");
+}
