@@ -282,3 +282,64 @@ fn refresh_keeps_a_caches_tickets_current() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("a cache of their own"), "{said}");
 }
+
+/// A FUSE mount on a managed identity's tickets outlives them without noticing: the short
+/// host's SMB OAuth tickets live 45 s, and the mount re-authenticates with a fresh one from
+/// the storage account before each ends (see `common::mount::outlives_its_tickets`).
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn fuse_mount_on_a_managed_identity_outlives_its_tickets() {
+    let l = Lab::new("oauth-fuse");
+    let target = format!(
+        "//{}/{}",
+        l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
+    );
+    let mut cmd = oauth(&l);
+    cmd.args(["--managed-identity", "--client-id", "77777777-8888"]);
+    common::mount::outlives_its_tickets(&l, cmd, &target);
+}
+
+/// The storage account is reached through `HTTPS_PROXY` (the lab's CONNECT proxy, whose log
+/// shows the tunnel), as the KDC proxy is; IMDS, the VM's own link-local service, never goes
+/// through a proxy: with `HTTP_PROXY` naming a dead one, the token still comes.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn the_exchange_goes_through_https_proxy_and_imds_never_does() {
+    let l = Lab::new("oauth-proxy");
+    let log = &l.env["AZKRB_LAB_HTTP_PROXY_LOG"];
+    let oauth_port = l.env["AZKRB_LAB_OAUTH_URL"]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let seen = |port: &str| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .matches(&format!("127.0.0.1:{port}"))
+            .count()
+    };
+    let exchange = seen(&oauth_port);
+    let out = oauth(&l)
+        .args(["--managed-identity", "ls", &l.unc("")])
+        .env("HTTPS_PROXY", &l.env["AZKRB_LAB_HTTP_PROXY"])
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("http_proxy", "http://127.0.0.1:9")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    ok(out, "ls through the proxy");
+    assert!(
+        seen(&oauth_port) > exchange,
+        "the proxy saw no CONNECT to the storage account"
+    );
+    // A dead proxy is not bypassed: the exchange fails.
+    let out = oauth(&l)
+        .args(["--managed-identity", "ls", &l.unc("")])
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a dead HTTPS_PROXY was bypassed");
+}
