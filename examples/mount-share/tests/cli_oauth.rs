@@ -343,3 +343,75 @@ fn the_exchange_goes_through_https_proxy_and_imds_never_does() {
         .unwrap();
     assert!(!out.status.success(), "a dead HTTPS_PROXY was bypassed");
 }
+
+/// A storage account's ticket stored by `login` in a kernel keyring, a `DIR:` collection
+/// and a KCM daemon's cache (as RHEL and Fedora keep them), with its source noted beside it:
+/// MIT's klist lists it there, every file command uses it alone, and `refresh` renews it
+/// in place.
+#[test]
+#[ignore = "needs the lab: scripts/test starts it"]
+fn login_stores_the_ticket_in_every_cache_type() {
+    let l = Lab::new("oauth-caches");
+    let pid = std::process::id();
+    let dir = l.dir.join("collection");
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = &l.env["AZKRB_LAB_HOST"];
+    let mi = ["--managed-identity", "--client-id", "77777777-8888"];
+    for cache in [
+        format!("KEYRING:user:azkrb_oauth_{pid}"),
+        format!("DIR:{}", dir.display()),
+        format!("KCM:azkrb_oauth_{pid}"),
+    ] {
+        // KCM: the daemon the lab's krb5.conf names (Heimdal's kcm).
+        let run = |args: &[&str]| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_mount-share"));
+            c.args(["--ccache", &cache])
+                .args([
+                    "--address",
+                    &format!("127.0.0.1:{}", l.env["AZKRB_LAB_SMB_PORT"]),
+                ])
+                .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+                .env("AZKRB_CA_FILE", &l.env["AZKRB_LAB_CA"])
+                .env("AZKRB_IMDS_ENDPOINT", &l.env["AZKRB_LAB_IMDS_URL"])
+                .env(
+                    "AZKRB_KERBTICKET_ENDPOINT",
+                    format!("{}/{{host}}", l.env["AZKRB_LAB_OAUTH_URL"]),
+                )
+                .env_remove("KRB5CCNAME")
+                .args(args);
+            ok(c.output().unwrap(), &format!("{cache}: {args:?}"))
+        };
+        run(&[&mi[..], &["login", &format!("//{host}/share")]].concat());
+        let listed = ok(
+            Command::new("klist")
+                .env("KRB5CCNAME", &cache)
+                .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+                .output()
+                .unwrap(),
+            &format!("{cache}: MIT klist"),
+        );
+        assert!(
+            listed.contains("AzureFileClient@FILES.AZURE.STORAGE.MICROSOFT.COM")
+                && listed.contains(&format!("cifs/{host}@FILES.AZURE.STORAGE.MICROSOFT.COM")),
+            "{cache}: {listed}"
+        );
+        assert!(
+            run(&["klist"]).contains("SMB OAuth: the managed identity client id 77777777-8888"),
+            "{cache}"
+        );
+        run(&["ls", &l.unc("")]);
+        // The lab's tickets live ten hours: "within eleven" renews it now (a second on, so
+        // that the new one ends later).
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let said = run(&["refresh", "--once", "--before", "11h"]);
+        assert!(
+            said.contains(&format!("renewed cifs/{host}")),
+            "{cache}: {said}"
+        );
+        run(&["ls", &l.unc("")]);
+        let _ = Command::new("kdestroy")
+            .env("KRB5CCNAME", &cache)
+            .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
+            .status();
+    }
+}

@@ -273,6 +273,20 @@ impl Kcm {
         Ok(name)
     }
 
+    /// Whether the named cache (the default one with `None`) exists and holds a principal.
+    pub fn exists(&self, name: Option<&str>) -> Result<bool> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => self.default_cache()?,
+        };
+        let label = format!("KCM:{name}");
+        match self.call_status(&label, op::GET_PRINCIPAL, &name_arg(&name))? {
+            Ok(p) => Ok(!p.is_empty()),
+            Err(s) if NOT_FOUND.contains(&s) => Ok(false),
+            Err(s) => Err(status_error(&label, s)),
+        }
+    }
+
     /// The cache `name` (the default when `None`).
     pub fn load(&self, name: Option<&str>) -> Result<Ccache> {
         let name = match name {

@@ -327,6 +327,12 @@ impl Keyring {
         Ok(self.with_subsidiary(&subsidiary))
     }
 
+    /// Whether the cache exists.
+    pub fn exists(&self) -> Result<bool> {
+        let (_, _, cache) = self.resolve()?;
+        Ok(cache.is_some())
+    }
+
     /// Reads the cache.
     pub fn load(&self) -> Result<Ccache> {
         let (_, subsidiary, cache) = self.resolve()?;

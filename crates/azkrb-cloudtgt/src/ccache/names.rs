@@ -449,6 +449,21 @@ impl Location {
         }
     }
 
+    /// Reads the cache if it exists (`None`: there is none to read, nothing is wrong).
+    pub fn load_existing(&self) -> Result<Option<Ccache>> {
+        let exists = match self {
+            Location::File(p) => std::path::Path::new(p).exists(),
+            Location::Kcm(k, name) => k.exists(name.as_deref())?,
+            Location::Memory(name) => memory().contains_key(name),
+            Location::Keyring(k) => k.exists()?,
+        };
+        if exists {
+            self.load().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Reads the cache.
     pub fn load(&self) -> Result<Ccache> {
         match self {

@@ -118,10 +118,9 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     own_cache(&place)?;
     // The cache's other SMB OAuth tickets are kept (one per storage account); a cache of
     // another principal (a user's TGT) is never overwritten, nor one that cannot be read.
-    let missing = matches!(&place, ccache::Location::File(p) if !std::path::Path::new(p).exists());
-    let mut cache = match place.load() {
-        Ok(c) if c.principal.same_as(&t.client) => c,
-        Ok(c) if !c.credentials().is_empty() => {
+    let mut cache = match place.load_existing() {
+        Ok(Some(c)) if c.principal.same_as(&t.client) => c,
+        Ok(Some(c)) if !c.credentials().is_empty() => {
             return Err(usage(format!(
                 "{place} holds {}'s credentials; the storage account's tickets are \
                  {}'s: keep them in a cache of their own (-c FILE:/path, or KRB5CCNAME)",
@@ -129,7 +128,6 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
             )));
         }
         Ok(_) => Ccache::new(t.client.clone()),
-        Err(_) if missing => Ccache::new(t.client.clone()),
         Err(e) => {
             return Err(usage(format!(
                 "{place} cannot be read ({e}); it is left as it is: remove it, or give \

@@ -181,6 +181,11 @@ async fn pass(
                 );
                 continue;
             }
+            Ok(t) if spec.is_some() => format!(
+                "the storage account's freshest ticket ends at {} too (tried again at the \
+                 next look)",
+                t.endtime
+            ),
             Ok(t) => format!(
                 "the freshest ticket ends at {} too: what makes it (a TGT that cannot be \
                  renewed) ends then; log in again",
