@@ -29,6 +29,25 @@ fn unc(env: &Env, share: &str) -> String {
     format!("//{}/{share}", env["AZKRB_LAB_HOST"])
 }
 
+/// MIT's kinit of the lab's user into `ccache` with her password and `options`.
+fn kinit(env: &Env, ccache: &str, options: &[&str]) {
+    use std::io::Write;
+    let mut kinit = Command::new("kinit")
+        .args(options)
+        .arg(format!(
+            "{}@{}",
+            env["AZKRB_LAB_USER"], env["AZKRB_LAB_REALM"]
+        ))
+        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
+        .env("KRB5CCNAME", ccache)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(kinit.stdin.take().unwrap(), "{}", env["AZKRB_LAB_PASSWORD"]).unwrap();
+    assert!(kinit.wait().unwrap().success());
+}
+
 /// The lab's user with her password, on the encrypted instance.
 fn alice(env: &Env) -> AzureFiles {
     builder(env)
@@ -110,17 +129,7 @@ async fn tgt_from_an_mit_kinit_ccache() {
     let dir = std::env::temp_dir().join(format!("azkrb-facade-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cc = dir.join("kinit.ccache").display().to_string();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo '{}' | kinit alice >/dev/null",
-            env["AZKRB_LAB_PASSWORD"]
-        ))
-        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
-        .env("KRB5CCNAME", format!("FILE:{cc}"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    kinit(&env, &format!("FILE:{cc}"), &[]);
     let files = builder(&env)
         .tgt(Tgt::Ccache(Some(format!("FILE:{cc}"))))
         .build()
@@ -345,24 +354,7 @@ async fn a_renewable_tgt_is_renewed_to_keep_a_session_past_its_end() {
     let dir = std::env::temp_dir().join(format!("azkrb-renew-session-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cc = format!("FILE:{}", dir.join("cc").display());
-    let mut kinit = Command::new("kinit")
-        .args(["-l", "1m", "-r", "1h"])
-        .arg(format!(
-            "{}@{}",
-            env["AZKRB_LAB_USER"], env["AZKRB_LAB_REALM"]
-        ))
-        .env("KRB5_CONFIG", &env["AZKRB_LAB_KRB5_CONF"])
-        .env("KRB5CCNAME", &cc)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = kinit.stdin.take().unwrap();
-        writeln!(stdin, "{}", env["AZKRB_LAB_PASSWORD"]).unwrap();
-    }
-    assert!(kinit.wait().unwrap().success());
+    kinit(&env, &cc, &["-l", "1m", "-r", "1h"]);
     let tgt_end = |cc: &str| {
         azkrb::cloudtgt::ccache::Ccache::load(cc.trim_start_matches("FILE:"))
             .unwrap()

@@ -151,24 +151,12 @@ fn file_commands_and_login_with_smb_oauth() {
 /// smbclient on the short-ticket host with `ccache` alone (as the kernel's upcall would use
 /// it): `command` must work.
 fn smbclient_short(l: &Lab, ccache: &str, command: &str) {
-    let out = Command::new("smbclient")
-        .args([
-            &format!(
-                "//{}/{}",
-                l.env["AZKRB_LAB_SHORT_HOST"], l.env["AZKRB_LAB_SHARE"]
-            ),
-            "-I",
-            "127.0.0.1",
-            "-p",
-            &l.env["AZKRB_LAB_SMB_PORT"],
-            "--use-kerberos=required",
-            "-c",
-            command,
-        ])
-        .env("KRB5CCNAME", format!("FILE:{ccache}"))
-        .env("KRB5_CONFIG", &l.env["AZKRB_LAB_KRB5_CONF"])
-        .output()
-        .unwrap();
+    let out = l.smbclient_on(
+        &l.env["AZKRB_LAB_SHORT_HOST"],
+        ccache,
+        &l.env["AZKRB_LAB_KRB5_CONF"],
+        command,
+    );
     assert!(
         out.status.success(),
         "smbclient {command}: {}{}",

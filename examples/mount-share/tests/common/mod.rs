@@ -79,12 +79,15 @@ impl Lab {
 
     /// smbclient on the lab's share with Kerberos from `ccache` and `krb5_conf`.
     pub fn smbclient_with(&self, ccache: &str, krb5_conf: &str, command: &str) -> Output {
+        self.smbclient_on(&self.env["AZKRB_LAB_HOST"], ccache, krb5_conf, command)
+    }
+
+    /// [`smbclient_with`](Self::smbclient_with) on the lab share of another `host` (served
+    /// by the same smbd).
+    pub fn smbclient_on(&self, host: &str, ccache: &str, krb5_conf: &str, command: &str) -> Output {
         Command::new("smbclient")
             .args([
-                &format!(
-                    "//{}/{}",
-                    self.env["AZKRB_LAB_HOST"], self.env["AZKRB_LAB_SHARE"]
-                ),
+                &format!("//{host}/{}", self.env["AZKRB_LAB_SHARE"]),
                 "-I",
                 "127.0.0.1",
                 "-p",
