@@ -361,7 +361,7 @@ impl Client {
 
     /// `tgt` renewed now if it ends at or before `end` (Unix seconds; what the caller keeps
     /// lasts longer, as a session refreshed before its ticket ends) and a renewal would
-    /// outlast `end`; else as it is (see [`renew_if_due`](Self::renew_if_due)).
+    /// outlast `end`; else as it is (a failed renewal is a warning, as on any use).
     pub async fn renew_before(&self, tgt: Credential, end: i64) -> Credential {
         let now = KerberosTime::now().unix();
         // Due when it ends by `end`, if the renewal outlasts `end`.
