@@ -202,11 +202,20 @@ impl AzureFiles {
             return Ok(Source::Tgt(Box::new(renewed)));
         }
         self.forget_tgt();
-        match self.source_for_host(host).await? {
-            Source::Tgt(again) if again.endtime.unix() > renewed.endtime.unix() => {
+        match self.source_for_host(host).await {
+            // Only the same principal's (a share stays whose it was), and only a better one.
+            Ok(Source::Tgt(again))
+                if again.client.same_as(&renewed.client)
+                    && again.endtime.unix() > renewed.endtime.unix() =>
+            {
                 Ok(Source::Tgt(again))
             }
-            _ => Ok(Source::Tgt(Box::new(renewed))),
+            // Else the TGT held before, held again (a source that gives nothing better, or
+            // fails, must not leave an older one held).
+            _ => {
+                self.inner.kerberos.cache().set_tgt(Some(&renewed));
+                Ok(Source::Tgt(Box::new(renewed)))
+            }
         }
     }
 

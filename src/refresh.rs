@@ -90,11 +90,15 @@ async fn run(share: WeakShare, margin: Duration) {
         }
         let unc = s.unc().clone();
         let tried = if ends - now() <= LATE {
-            s.reauthenticate().await.map(|()| {
-                s.session()
-                    .valid_until()
-                    .map_or(Refreshed::Already, Refreshed::Until)
-            })
+            // Re-authenticated, but with a ticket that ends no later: nothing gained (a
+            // back-off, not another try at once).
+            s.reauthenticate()
+                .await
+                .map(|()| match s.session().valid_until() {
+                    Some(t) if t > ends => Refreshed::Until(t),
+                    Some(_) => Refreshed::NoLonger,
+                    None => Refreshed::Already,
+                })
         } else {
             s.refresh_session(ends).await
         };

@@ -269,6 +269,26 @@ fn refresh_keeps_a_caches_tickets_current() {
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("a cache of their own"), "{said}");
+    // Nor one whose TGT is of a kind azkrb does not use (RC4, as AD DS may give): it is
+    // still the user's.
+    let mut cache = azkrb::cloudtgt::ccache::Ccache::load(&k.ccache()).unwrap();
+    for e in cache.entries.iter_mut() {
+        e.keytype = 23;
+    }
+    cache.save(&k.ccache()).unwrap();
+    let before = std::fs::read(k.ccache()).unwrap();
+    let out = oauth(&k).args(mi).args(["login", &short]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(k.ccache()).unwrap(),
+        before,
+        "the user's cache was replaced"
+    );
 }
 
 /// A FUSE mount on a managed identity's tickets outlives them without noticing: the short

@@ -327,10 +327,10 @@ impl Keyring {
         Ok(self.with_subsidiary(&subsidiary))
     }
 
-    /// Whether the cache exists.
+    /// Whether the cache exists with a principal (one made but never initialized does
+    /// not, as for KCM).
     pub fn exists(&self) -> Result<bool> {
-        let (_, _, cache) = self.resolve()?;
-        Ok(cache.is_some())
+        Ok(self.principal()?.is_some())
     }
 
     /// Reads the cache.
@@ -625,8 +625,8 @@ fn random_name() -> Result<String> {
 }
 
 /// This process's effective uid (the second field of `/proc/self/status`'s Uid line, as
-/// geteuid(2) says).
-fn effective_uid() -> u32 {
+/// geteuid(2) says; `u32::MAX` when it cannot be read, which owns nothing).
+pub fn effective_uid() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

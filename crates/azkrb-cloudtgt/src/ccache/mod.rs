@@ -138,7 +138,7 @@ mod keyring;
 mod names;
 
 pub use kcm::Kcm;
-pub use keyring::{Anchor, Keyring};
+pub use keyring::{Anchor, Keyring, effective_uid};
 pub use names::{
     Location, collection, default_name, default_name_in, default_path, expand, for_principal,
     holding, locate, locate_for_principal, locate_holding, path_of,

@@ -120,7 +120,8 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     // another principal (a user's TGT) is never overwritten, nor one that cannot be read.
     let mut cache = match place.load_existing() {
         Ok(Some(c)) if c.principal.same_as(&t.client) => c,
-        Ok(Some(c)) if !c.credentials().is_empty() => {
+        // Any entry counts (credentials() passes over kinds it cannot use: RC4 …).
+        Ok(Some(c)) if c.entries.iter().any(|e| !e.is_config()) => {
             return Err(usage(format!(
                 "{place} holds {}'s credentials; the storage account's tickets are \
                  {}'s: keep them in a cache of their own (-c FILE:/path, or KRB5CCNAME)",
@@ -150,10 +151,11 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A FILE cache that is no symbolic link and belongs to whoever runs this: what its
-/// configuration entries say (where a token comes from) is acted on, so a cache another
-/// user made in advance (`/tmp/krb5cc_0` before root's first login, say) is refused. KCM and
-/// keyring caches belong to their user by construction.
+/// A FILE cache that is no symbolic link and belongs to whoever runs this (the effective
+/// uid): what its configuration entries say (where a token comes from) is acted on, so a
+/// cache another user made in advance (`/tmp/krb5cc_0` before root's first login, say) is
+/// refused. KCM and keyring caches are not checked: their daemon and the kernel give each
+/// user their own, and only root reaches another's.
 pub(crate) fn own_cache(place: &ccache::Location) -> Result<(), Failure> {
     use std::os::unix::fs::MetadataExt;
     let ccache::Location::File(path) = place else {
@@ -164,9 +166,7 @@ pub(crate) fn own_cache(place: &ccache::Location) -> Result<(), Failure> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(local_io(path, e)),
     };
-    let me = std::fs::metadata("/proc/self")
-        .map_err(|e| local_io("/proc/self", e))?
-        .uid();
+    let me = ccache::effective_uid();
     if meta.file_type().is_symlink() || meta.uid() != me {
         return Err(usage(format!(
             "{path} is {}: refusing to use what it says (another user may have made it); \

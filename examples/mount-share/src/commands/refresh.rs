@@ -94,6 +94,22 @@ pub(crate) async fn refresh(g: &Global, how: Refresh) -> Result<(), Failure> {
     }
 }
 
+/// A Kerberos ticket the library stores beside its TGT, in the background: found in the
+/// cache within two seconds, else stored here.
+async fn stored_by_the_library(place: &Location, t: &Credential) -> Result<(), Failure> {
+    for _ in 0..20 {
+        let there = place
+            .load()?
+            .find(&t.server)
+            .is_some_and(|c| c.endtime.unix() >= t.endtime.unix());
+        if there {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(place.add(t)?)
+}
+
 /// One look at the cache: every `cifs/` ticket with `before` seconds or less left fetched
 /// again and stored. Returns how many could not be.
 async fn pass(
@@ -171,6 +187,8 @@ async fn pass(
                     }
                     store_oauth_ticket(g, &mut now_cache, &t)?;
                     place.save(&now_cache)?;
+                } else {
+                    stored_by_the_library(place, &t).await?;
                 }
                 said.remove(&key);
                 println!(
@@ -196,7 +214,7 @@ async fn pass(
         failed += 1;
         // Said again when its kind changes, or an hour on (a message may carry a trace id
         // that changes every time).
-        let kind = problem.split(':').next().unwrap_or_default().to_string();
+        let kind = problem.split(": ").next().unwrap_or_default().to_string();
         let again = said
             .get(&key)
             .is_none_or(|(k, at)| *k != kind || at.elapsed() >= Duration::from_secs(3600));
