@@ -289,6 +289,22 @@ fn refresh_keeps_a_caches_tickets_current() {
         before,
         "the user's cache was replaced"
     );
+
+    // A cache another user made (or a link to one) is not acted on, by refresh or login.
+    let f = Lab::new("oauth-refresh-foreign");
+    std::fs::copy(l.ccache(), f.ccache()).unwrap();
+    std::os::unix::fs::chown(f.ccache(), Some(65534), Some(65534)).unwrap();
+    for args in [&["refresh", "--once"][..], &["login", &short][..]] {
+        let out = oauth(&f).args(mi).args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("owned by uid 65534"), "{args:?}: {said}");
+    }
+    std::fs::remove_file(f.ccache()).unwrap();
+    std::os::unix::fs::symlink(l.ccache(), f.ccache()).unwrap();
+    let out = oauth(&f).args(["refresh", "--once"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("a symbolic link"), "{said}");
 }
 
 /// A FUSE mount on a managed identity's tickets outlives them without noticing: the short

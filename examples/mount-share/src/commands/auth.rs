@@ -114,27 +114,20 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     let files = crate::cli::client_with_oauth(g, source)?;
     let t = files.cifs_ticket(&unc.host).await?;
     let place = ccache_place(g)?;
-    // What the cache notes is trusted only in a cache of our own.
-    own_cache(&place)?;
     // The cache's other SMB OAuth tickets are kept (one per storage account); a cache of
-    // another principal (a user's TGT) is never overwritten, nor one that cannot be read.
-    let mut cache = match place.load_existing() {
-        Ok(Some(c)) if c.principal.same_as(&t.client) => c,
+    // another principal (a user's TGT) is never overwritten, nor one that cannot be read,
+    // nor one that is not our own.
+    let mut cache = match load_own(&place)? {
+        Some(c) if c.principal.same_as(&t.client) => c,
         // Any entry counts (credentials() passes over kinds it cannot use: RC4 …).
-        Ok(Some(c)) if c.entries.iter().any(|e| !e.is_config()) => {
+        Some(c) if c.entries.iter().any(|e| !e.is_config()) => {
             return Err(usage(format!(
                 "{place} holds {}'s credentials; the storage account's tickets are \
                  {}'s: keep them in a cache of their own (-c FILE:/path, or KRB5CCNAME)",
                 c.principal, t.client
             )));
         }
-        Ok(_) => Ccache::new(t.client.clone()),
-        Err(e) => {
-            return Err(usage(format!(
-                "{place} cannot be read ({e}); it is left as it is: remove it, or give \
-                 another cache (-c FILE:/path)"
-            )));
-        }
+        _ => Ccache::new(t.client.clone()),
     };
     store_oauth_ticket(g, &mut cache, &t)?;
     // How `refresh` gets the next one (a token given once cannot be fetched again).
@@ -151,34 +144,58 @@ async fn login_oauth(g: &Global, target: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A FILE cache that is no symbolic link and belongs to whoever runs this (the effective
-/// uid): what its configuration entries say (where a token comes from) is acted on, so a
-/// cache another user made in advance (`/tmp/krb5cc_0` before root's first login, say) is
-/// refused. KCM and keyring caches are not checked: their daemon and the kernel give each
-/// user their own, and only root reaches another's.
-pub(crate) fn own_cache(place: &ccache::Location) -> Result<(), Failure> {
-    use std::os::unix::fs::MetadataExt;
-    let ccache::Location::File(path) = place else {
-        return Ok(());
+/// The cache, if there is one, read only if it is our own: what its configuration entries
+/// say (where a token comes from) is acted on, so a FILE cache another user made in advance
+/// (`/tmp/krb5cc_0` before root's first login, say) is refused. A FILE cache is opened
+/// without following a symbolic link, and the file opened is the one checked (a regular
+/// file of the effective uid) and read: nothing can be swapped in between. KCM and keyring
+/// caches are not checked: their daemon and the kernel give each user their own, and only
+/// root reaches another's. A cache that cannot be read is an error, and is left as it is.
+pub(crate) fn load_own(place: &ccache::Location) -> Result<Option<Ccache>, Failure> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let unreadable = |e: &dyn std::fmt::Display| {
+        usage(format!(
+            "{place} cannot be read ({e}); it is left as it is: remove it, or give another \
+             cache (-c FILE:/path)"
+        ))
     };
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+    let ccache::Location::File(path) = place else {
+        return place.load_existing().map_err(|e| unreadable(&e));
+    };
+    let refuse = |what: String| {
+        usage(format!(
+            "{path} is {what}: refusing to use what it says (another user may have made it); \
+             remove it, or give a cache of your own (-c FILE:/path)"
+        ))
+    };
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        // No FIFO holds the open up.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(refuse("a symbolic link".into()));
+        }
         Err(e) => return Err(local_io(path, e)),
     };
+    let meta = file.metadata().map_err(|e| local_io(path, e))?;
     let me = ccache::effective_uid();
-    if meta.file_type().is_symlink() || meta.uid() != me {
-        return Err(usage(format!(
-            "{path} is {}: refusing to use what it says (another user may have made it); \
-             remove it, or give a cache of your own (-c FILE:/path)",
-            if meta.file_type().is_symlink() {
-                "a symbolic link".to_string()
-            } else {
-                format!("owned by uid {}, not {me}", meta.uid())
-            }
-        )));
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
     }
-    Ok(())
+    if meta.uid() != me {
+        return Err(refuse(format!("owned by uid {}, not {me}", meta.uid())));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes)
+        .map_err(|e| local_io(path, e))?;
+    Ccache::parse(path, &bytes)
+        .map(Some)
+        .map_err(|e| unreadable(&e))
 }
 
 /// Stores an SMB OAuth ticket in `cache`, also under the names other tools look it up by:

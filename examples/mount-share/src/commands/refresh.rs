@@ -14,7 +14,7 @@ use azkrb::cloudtgt::oauth::TokenSource;
 
 use crate::cli::{Global, ccache_place, client_with_oauth, from_ccache, imds_endpoint};
 use crate::commands::auth::{
-    GIVEN, OAUTH_SOURCE, is_alias, oauth_source_label, own_cache, store_oauth_ticket,
+    GIVEN, OAUTH_SOURCE, is_alias, load_own, oauth_source_label, store_oauth_ticket,
 };
 use crate::failure::{Failure, usage};
 
@@ -118,8 +118,8 @@ async fn pass(
     before: i64,
     said: &mut Said,
 ) -> Result<usize, Failure> {
-    own_cache(place)?;
-    let cache = place.load()?;
+    let cache = load_own(place)?
+        .ok_or_else(|| usage(format!("{place}: no credential cache there (log in first)")))?;
     let due: Vec<(Credential, String, Option<String>)> = cache
         .credentials()
         .into_iter()
